@@ -1,0 +1,40 @@
+"""The headless command line: ``python -m arcface_viz SUBCOMMAND ...``.
+
+Each subcommand lives in its own module, which provides ``register(subparsers)``: it adds its
+parser and sets ``func`` (called with the parsed arguments, returns an exit code). A subcommand
+raises :class:`UsageError` for a bad argument or path; the user then sees the message and exit
+code 2, as for argparse's own errors.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+SUBCOMMAND_MODULES = ("arcface_viz.compare", "arcface_viz.assignments")
+
+
+class UsageError(Exception):
+    """A bad argument or path; the message says what to change."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m arcface_viz",
+        description="Train and compare face-recognition losses; manage the assignments.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as err:
+        print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
+        return 2
