@@ -1,0 +1,429 @@
+"""How well embeddings separate identities: angles, verification (ROC, EER, TAR@FAR, 10-fold), rank-1.
+
+Angles are in radians in code and in the dataclass fields; ``to_dict()`` and ``table()`` give degrees
+for people. Verification compares L2-normalised embeddings by cosine similarity, as at inference time
+in ArcFace (Deng et al., CVPR 2019, Sec. 3) -- no head, no margin, no labels.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from sklearn.metrics import auc as sk_auc
+from sklearn.metrics import roc_curve
+from sklearn.model_selection import StratifiedKFold
+
+FARS = (1e-1, 1e-2, 1e-3)
+
+
+def _matrix(values, name: str) -> np.ndarray:
+    """A finite float64 (N, D) array from a tensor or array-like, rows L2-normalised."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().double().numpy()
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (N, D) with N, D >= 1, got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or inf; check the model output before computing metrics")
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        raise ValueError(f"{name} has an all-zero row, which has no direction (angle undefined)")
+    return array / norms
+
+
+def _labels(values, n: int, name: str) -> np.ndarray:
+    """An int64 (N,) array of class labels from a tensor or array-like."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    array = np.asarray(values)
+    if array.ndim != 1 or array.shape[0] != n:
+        raise ValueError(f"{name} must have shape ({n},) to match the embeddings, got {array.shape}")
+    if not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must be integers (class indices), got dtype {array.dtype}")
+    return array.astype(np.int64)
+
+
+def _angles(cos: np.ndarray) -> np.ndarray:
+    # Rounding can put a cosine of unit vectors slightly outside [-1, 1]: clip before arccos.
+    return np.arccos(np.clip(cos, -1.0, 1.0))
+
+
+@dataclass
+class AngleStats:
+    """Angles between embeddings and class centres, in radians.
+
+    Attributes
+    ----------
+    target_angles : np.ndarray
+        (N,) float64, angle θ_y between each embedding and the centre of its own class.
+    mean_angle_to_center : np.ndarray
+        (C,) float64, per class, mean of ``target_angles`` over that class's embeddings.
+    min_center_angle : float
+        Smallest angle between two distinct class centres (NaN when C = 1: no pair exists).
+    mean_center_angle : float
+        Mean angle over all pairs of distinct class centres (NaN when C = 1).
+    """
+
+    target_angles: np.ndarray
+    mean_angle_to_center: np.ndarray
+    min_center_angle: float
+    mean_center_angle: float
+
+    @property
+    def mean_target_angle(self) -> float:
+        """Mean of ``target_angles`` over all embeddings, radians."""
+        return float(self.target_angles.mean())
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary in degrees (keys end in ``_deg``)."""
+        return {
+            "mean_target_angle_deg": math.degrees(self.mean_target_angle),
+            "mean_angle_to_center_deg": [math.degrees(a) for a in self.mean_angle_to_center],
+            "min_center_angle_deg": math.degrees(self.min_center_angle),
+            "mean_center_angle_deg": math.degrees(self.mean_center_angle),
+        }
+
+    def table(self) -> str:
+        """A short plain-text table in degrees, one line per quantity."""
+        d = self.to_dict()
+        per_class = ", ".join(f"{a:.1f}" for a in d["mean_angle_to_center_deg"])
+        return "\n".join(
+            [
+                f"mean angle to own centre     {d['mean_target_angle_deg']:7.2f}°",
+                f"  per class                  {per_class}",
+                f"min angle between centres    {d['min_center_angle_deg']:7.2f}°",
+                f"mean angle between centres   {d['mean_center_angle_deg']:7.2f}°",
+            ]
+        )
+
+
+def angle_stats(embeddings, labels, centers) -> AngleStats:
+    """Angles of embeddings to their class centres and between the centres.
+
+    Parameters
+    ----------
+    embeddings : torch.Tensor or np.ndarray
+        (N, D) embeddings; normalised here, so raw model outputs are fine.
+    labels : torch.Tensor or np.ndarray
+        (N,) integer class of each embedding, in [0, C).
+    centers : torch.Tensor or np.ndarray
+        (C, D) class centres W (a head's ``centers``; for softmax the rows of its Linear weight);
+        normalised here.
+
+    Returns
+    -------
+    AngleStats
+        Radians. θ_y = arccos(x̂ · Ŵ_y) as in ArcFace (Deng et al., 2019, Eq. 2-3).
+
+    Raises
+    ------
+    ValueError
+        On shape mismatch, non-finite or zero vectors, labels out of [0, C), or a class of
+        ``centers`` that has no embedding (its mean angle would be undefined).
+    TypeError
+        If ``labels`` are not integers.
+    """
+    x = _matrix(embeddings, "embeddings")
+    w = _matrix(centers, "centers")
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(f"centers have dimension {w.shape[1]} but embeddings have {x.shape[1]}")
+    y = _labels(labels, x.shape[0], "labels")
+    n_classes = w.shape[0]
+    if y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(f"labels must lie in [0, {n_classes}) for {n_classes} centres, got [{y.min()}, {y.max()}]")
+    counts = np.bincount(y, minlength=n_classes)
+    if np.any(counts == 0):
+        missing = np.flatnonzero(counts == 0).tolist()
+        raise ValueError(f"classes {missing} have no embeddings; pass only the centres of classes present")
+    target = _angles(np.einsum("nd,nd->n", x, w[y]))
+    per_class = np.bincount(y, weights=target, minlength=n_classes) / counts
+    if n_classes > 1:
+        upper = np.triu_indices(n_classes, k=1)
+        between = _angles(w @ w.T)[upper]
+        min_between, mean_between = float(between.min()), float(between.mean())
+    else:
+        min_between = mean_between = float("nan")
+    return AngleStats(target, per_class, min_between, mean_between)
+
+
+def pair_scores(embeddings, pairs) -> np.ndarray:
+    """Cosine similarity of each pair of embeddings.
+
+    Parameters
+    ----------
+    embeddings : torch.Tensor or np.ndarray
+        (N, D) embeddings (normalised here).
+    pairs : np.ndarray
+        (P, 2) integer indices into ``embeddings``.
+
+    Returns
+    -------
+    np.ndarray
+        (P,) float64 in [-1, 1].
+
+    Raises
+    ------
+    ValueError
+        If ``pairs`` is not (P, 2) or holds an index outside [0, N).
+    """
+    x = _matrix(embeddings, "embeddings")
+    p = _pairs(pairs, x.shape[0])
+    return np.clip(np.einsum("pd,pd->p", x[p[:, 0]], x[p[:, 1]]), -1.0, 1.0)
+
+
+def _pairs(pairs, n: int) -> np.ndarray:
+    if isinstance(pairs, torch.Tensor):
+        pairs = pairs.detach().cpu().numpy()
+    p = np.asarray(pairs)
+    if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
+        raise ValueError(f"pairs must have shape (P, 2) with P >= 1, got {p.shape} (see faces.make_pairs)")
+    if not np.issubdtype(p.dtype, np.integer):
+        raise TypeError(f"pairs must be integer indices, got dtype {p.dtype}")
+    if p.min() < 0 or p.max() >= n:
+        raise ValueError(f"pair indices must lie in [0, {n}), got [{p.min()}, {p.max()}]")
+    return p.astype(np.int64)
+
+
+def equal_error_rate(fpr: np.ndarray, tpr: np.ndarray) -> tuple[float, int]:
+    """The error rate where false accepts equal false rejects, interpolated linearly on the ROC.
+
+    Parameters
+    ----------
+    fpr, tpr : np.ndarray
+        (K,) ROC points ordered by decreasing threshold, as ``sklearn.metrics.roc_curve`` returns them
+        (from (0, 0) to (1, 1)).
+
+    Returns
+    -------
+    eer : float
+        The value where FAR = FRR = 1 − TPR, between 0 and 1.
+    index : int
+        First ROC point with FAR >= FRR (its threshold is the nearest operating point).
+    """
+    diff = fpr - (1.0 - tpr)  # non-decreasing from -1 at (0, 0) to +1 at (1, 1)
+    i = int(np.argmax(diff >= 0))
+    if diff[i] == 0 or i == 0:
+        return float(fpr[i]), i
+    t = diff[i - 1] / (diff[i - 1] - diff[i])
+    return float(fpr[i - 1] + t * (fpr[i] - fpr[i - 1])), i
+
+
+def tar_at_far(fpr: np.ndarray, tpr: np.ndarray, far: float, n_impostors: int) -> float:
+    """True accept rate (TAR) of the best operating point whose false accept rate (FAR) is <= ``far``.
+
+    Parameters
+    ----------
+    fpr, tpr : np.ndarray
+        (K,) full ROC (``drop_intermediate=False``, so no operating point is missing).
+    far : float
+        Target false accept rate in (0, 1).
+    n_impostors : int
+        Number of impostor (different-identity) pairs behind ``fpr``.
+
+    Returns
+    -------
+    float
+        max TPR over points with FPR <= ``far``; NaN with a ``RuntimeWarning`` when
+        ``n_impostors < 1 / far``: with fewer impostors one false accept already exceeds ``far``,
+        so the number would only say "TAR at FAR = 0".
+    """
+    if not 0 < far < 1:
+        raise ValueError(f"far must be in (0, 1), got {far}")
+    if n_impostors < math.ceil(1.0 / far - 1e-9):
+        warnings.warn(
+            f"TAR@FAR={far:g} needs at least {math.ceil(1 / far - 1e-9)} impostor pairs, have {n_impostors}; "
+            "reported as NaN (use more pairs or a larger FAR)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return float("nan")
+    return float(tpr[fpr <= far + 1e-12].max())
+
+
+def _best_threshold(scores: np.ndarray, is_same: np.ndarray) -> float:
+    """The threshold (accept when score >= it) with the highest accuracy on these pairs."""
+    order = np.argsort(scores, kind="stable")
+    s, y = scores[order], is_same[order]
+    n = len(s)
+    # Accepting s[k:] : correct = rejected impostors in s[:k] + accepted genuines in s[k:].
+    neg_below = np.concatenate([[0], np.cumsum(~y)])
+    pos_from = np.concatenate([np.cumsum(y[::-1])[::-1], [0]])
+    correct = neg_below + pos_from  # index k = 0..n
+    valid = np.ones(n + 1, dtype=bool)
+    valid[1:n] = s[1:] > s[:-1]  # a threshold can only sit between distinct scores
+    k = int(np.argmax(np.where(valid, correct, -1)))
+    if k == 0:
+        return float(s[0] - 1e-6)
+    if k == n:
+        return float(s[-1] + 1e-6)
+    return float((s[k - 1] + s[k]) / 2)
+
+
+@dataclass
+class VerificationResult:
+    """Face verification on pairs: is this the same person?
+
+    Attributes
+    ----------
+    scores : np.ndarray
+        (P,) cosine similarity of each pair.
+    is_same : np.ndarray
+        (P,) bool, True for genuine (same-identity) pairs.
+    fpr, tpr, thresholds : np.ndarray
+        The full ROC from ``sklearn.metrics.roc_curve`` (false accept rate, true accept rate).
+    auc : float
+        Area under the ROC.
+    eer : float
+        Equal error rate (FAR = FRR), linearly interpolated.
+    eer_threshold : float
+        Threshold of the first ROC point with FAR >= FRR.
+    tar_at_far : dict[float, float]
+        TAR at FAR 1e-1, 1e-2, 1e-3 (NaN where there are fewer than 1/FAR impostor pairs).
+    fold_accuracy : np.ndarray
+        (n_folds,) accuracy of the LFW protocol: per fold, threshold chosen on the other folds.
+    fold_thresholds : np.ndarray
+        (n_folds,) the threshold chosen for each fold.
+    """
+
+    scores: np.ndarray
+    is_same: np.ndarray
+    fpr: np.ndarray
+    tpr: np.ndarray
+    thresholds: np.ndarray
+    auc: float
+    eer: float
+    eer_threshold: float
+    tar_at_far: dict[float, float]
+    fold_accuracy: np.ndarray
+    fold_thresholds: np.ndarray = field(repr=False)
+
+    @property
+    def accuracy_mean(self) -> float:
+        """Mean of the fold accuracies."""
+        return float(self.fold_accuracy.mean())
+
+    @property
+    def accuracy_std(self) -> float:
+        """Standard deviation (population, as LFW reports it) of the fold accuracies."""
+        return float(self.fold_accuracy.std())
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (no per-pair arrays); NaN TARs become None."""
+        return {
+            "n_pairs": int(self.is_same.size),
+            "n_genuine": int(self.is_same.sum()),
+            "n_impostor": int((~self.is_same).sum()),
+            "auc": self.auc,
+            "eer": self.eer,
+            "eer_threshold": self.eer_threshold,
+            "tar_at_far": {f"{far:g}": (None if math.isnan(v) else v) for far, v in self.tar_at_far.items()},
+            "accuracy_mean": self.accuracy_mean,
+            "accuracy_std": self.accuracy_std,
+            "fold_accuracy": self.fold_accuracy.tolist(),
+            "fold_thresholds": self.fold_thresholds.tolist(),
+        }
+
+
+def verification(embeddings, labels, pairs, *, n_folds: int = 10, seed: int = 0) -> VerificationResult:
+    """Verification metrics of embeddings on (genuine, impostor) pairs.
+
+    Parameters
+    ----------
+    embeddings : torch.Tensor or np.ndarray
+        (N, D) embeddings of identities, ideally never seen in training; normalised here.
+    labels : torch.Tensor or np.ndarray
+        (N,) integer identity of each embedding; a pair is genuine when both labels agree.
+    pairs : np.ndarray
+        (P, 2) integer index pairs (e.g. ``faces.make_pairs``).
+    n_folds : int, default 10
+        Folds of the LFW protocol (Huang et al., 2007): threshold maximising accuracy on
+        ``n_folds - 1`` folds, accuracy on the remaining one. Folds are stratified so each keeps the
+        genuine/impostor ratio, as LFW's fixed folds do.
+    seed : int, default 0
+        Seed of the fold shuffle.
+
+    Returns
+    -------
+    VerificationResult
+
+    Raises
+    ------
+    ValueError
+        Bad shapes or indices, no genuine or no impostor pair, or fewer than ``n_folds`` pairs of
+        either kind.
+    """
+    x = _matrix(embeddings, "embeddings")
+    y = _labels(labels, x.shape[0], "labels")
+    p = _pairs(pairs, x.shape[0])
+    if isinstance(n_folds, bool) or not isinstance(n_folds, int) or n_folds < 2:
+        raise ValueError(f"n_folds must be an int >= 2, got {n_folds!r}")
+    scores = np.clip(np.einsum("pd,pd->p", x[p[:, 0]], x[p[:, 1]]), -1.0, 1.0)
+    is_same = y[p[:, 0]] == y[p[:, 1]]
+    n_genuine, n_impostor = int(is_same.sum()), int((~is_same).sum())
+    if min(n_genuine, n_impostor) < n_folds:
+        raise ValueError(
+            f"need at least {n_folds} genuine and {n_folds} impostor pairs for {n_folds}-fold accuracy, "
+            f"got {n_genuine} genuine and {n_impostor} impostor; make more pairs"
+        )
+    fpr, tpr, thresholds = roc_curve(is_same, scores, drop_intermediate=False)
+    eer, i = equal_error_rate(fpr, tpr)
+    tars = {far: tar_at_far(fpr, tpr, far, n_impostor) for far in FARS}
+    folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    accuracy, chosen = [], []
+    for train_idx, test_idx in folds.split(scores, is_same):
+        threshold = _best_threshold(scores[train_idx], is_same[train_idx])
+        accuracy.append(float(np.mean((scores[test_idx] >= threshold) == is_same[test_idx])))
+        chosen.append(threshold)
+    return VerificationResult(
+        scores=scores,
+        is_same=is_same,
+        fpr=fpr,
+        tpr=tpr,
+        thresholds=thresholds,
+        auc=float(sk_auc(fpr, tpr)),
+        eer=eer,
+        eer_threshold=float(thresholds[i]),
+        tar_at_far=tars,
+        fold_accuracy=np.asarray(accuracy),
+        fold_thresholds=np.asarray(chosen),
+    )
+
+
+def rank1(gallery_emb, gallery_labels, probe_emb, probe_labels) -> float:
+    """Closed-set rank-1 identification: share of probes whose most similar gallery face has their label.
+
+    Parameters
+    ----------
+    gallery_emb : torch.Tensor or np.ndarray
+        (G, D) enrolled embeddings.
+    gallery_labels : torch.Tensor or np.ndarray
+        (G,) integer identities.
+    probe_emb : torch.Tensor or np.ndarray
+        (Q, D) query embeddings (not the gallery images themselves, or every probe finds itself).
+    probe_labels : torch.Tensor or np.ndarray
+        (Q,) integer identities.
+
+    Returns
+    -------
+    float
+        Accuracy in [0, 1]; nearest neighbour by cosine similarity.
+
+    Raises
+    ------
+    ValueError
+        On shape mismatch or non-finite/zero embeddings.
+    """
+    g = _matrix(gallery_emb, "gallery_emb")
+    q = _matrix(probe_emb, "probe_emb")
+    if g.shape[1] != q.shape[1]:
+        raise ValueError(f"gallery dimension {g.shape[1]} differs from probe dimension {q.shape[1]}")
+    gl = _labels(gallery_labels, g.shape[0], "gallery_labels")
+    ql = _labels(probe_labels, q.shape[0], "probe_labels")
+    correct = 0
+    for start in range(0, q.shape[0], 1024):  # chunks keep the (Q, G) similarity matrix small
+        nearest = np.argmax(q[start : start + 1024] @ g.T, axis=1)
+        correct += int(np.sum(gl[nearest] == ql[start : start + 1024]))
+    return correct / q.shape[0]

@@ -1,0 +1,158 @@
+"""Metrics against values computed by hand on tiny, fully known score sets."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_curve
+
+from arcface_viz import metrics
+from arcface_viz.metrics import angle_stats, rank1, verification
+
+
+def unit(deg: float) -> list[float]:
+    return [math.cos(math.radians(deg)), math.sin(math.radians(deg))]
+
+
+def embeddings_with_scores(genuine, impostor):
+    """Two 2-D embeddings per pair whose cosine is the wanted score; labels make the pair genuine or not."""
+    emb, labels, pairs = [], [], []
+    for i, score in enumerate(list(genuine) + list(impostor)):
+        same = i < len(genuine)
+        emb += [unit(0.0), unit(math.degrees(math.acos(score)))]
+        labels += [2 * i, 2 * i if same else 2 * i + 1]
+        pairs.append([2 * i, 2 * i + 1])
+    return np.array(emb), np.array(labels), np.array(pairs)
+
+
+# --- angle statistics ---------------------------------------------------------------------------
+
+def test_angle_stats_hand_computed_and_scale_free():
+    centers = np.array([unit(0), unit(90), unit(180)])
+    emb = np.array([unit(10), unit(-10), unit(120), unit(180)]) * np.array([[5.0], [0.5], [2.0], [1.0]])
+    stats = angle_stats(torch.tensor(emb), torch.tensor([0, 0, 1, 2]), torch.tensor(centers) * 3)
+    np.testing.assert_allclose(np.degrees(stats.target_angles), [10, 10, 30, 0], atol=1e-6)
+    np.testing.assert_allclose(np.degrees(stats.mean_angle_to_center), [10, 30, 0], atol=1e-6)
+    assert math.degrees(stats.min_center_angle) == pytest.approx(90)
+    assert math.degrees(stats.mean_center_angle) == pytest.approx(120)  # (90 + 180 + 90) / 3
+    d = stats.to_dict()
+    assert d["mean_target_angle_deg"] == pytest.approx(12.5)
+    assert d["min_center_angle_deg"] == pytest.approx(90)
+    assert "90.00°" in stats.table()
+
+
+def test_angle_stats_exactly_on_centre_gives_zero_not_nan():
+    # float rounding makes x·w slightly above 1 here; the angle must be 0, not NaN
+    v = np.array([[0.1, 0.2, 0.3]])
+    stats = angle_stats(v, [0], v * 7)
+    assert stats.target_angles[0] == pytest.approx(0, abs=1e-6)
+    assert math.isnan(stats.min_center_angle)  # one class: no pair of centres
+
+
+@pytest.mark.parametrize(
+    "labels, error, match",
+    [([0, 3], ValueError, r"\[0, 2\)"), ([0, 0], ValueError, r"classes \[1\]"), ([0.0, 1.0], TypeError, "integers")],
+)
+def test_angle_stats_rejects_bad_labels(labels, error, match):
+    with pytest.raises(error, match=match):
+        angle_stats(np.array([unit(0), unit(90)]), np.array(labels), np.array([unit(0), unit(90)]))
+
+
+def test_angle_stats_rejects_nan_and_dimension_mismatch():
+    with pytest.raises(ValueError, match="NaN"):
+        angle_stats(np.array([[np.nan, 1.0]]), [0], np.array([unit(0)]))
+    with pytest.raises(ValueError, match="dimension"):
+        angle_stats(np.ones((2, 3)), [0, 0], np.ones((1, 2)))
+
+
+# --- ROC, EER, TAR@FAR --------------------------------------------------------------------------
+
+def test_eer_hand_computed():
+    # descending: .9G .8G .7I .4G .3I .2I .1I -> FAR = FRR = 1/4 between thresholds .7 and .4
+    is_same = np.array([1, 1, 0, 1, 0, 0, 0], bool)
+    scores = np.array([0.9, 0.8, 0.7, 0.4, 0.3, 0.2, 0.1])
+    fpr, tpr, _ = roc_curve(is_same, scores, drop_intermediate=False)
+    eer, _ = metrics.equal_error_rate(fpr, tpr)
+    assert eer == pytest.approx(0.25)
+
+
+def test_eer_on_roc_point():
+    # .9G .8I .7G .3I: at threshold .8 FAR = 1/2 and FRR = 1/2 exactly
+    fpr, tpr, _ = roc_curve([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.3], drop_intermediate=False)
+    assert metrics.equal_error_rate(fpr, tpr)[0] == pytest.approx(0.5)
+
+
+GENUINE = [0.99, 0.9, 0.8, 0.45]
+IMPOSTOR = [0.95, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0, -0.1, -0.2, -0.3]
+
+
+def test_verification_hand_computed_roc_eer_tar():
+    emb, labels, pairs = embeddings_with_scores(GENUINE, IMPOSTOR)
+    with pytest.warns(RuntimeWarning, match="at least 100 impostor pairs, have 10"):
+        result = verification(emb, labels, pairs, n_folds=4)
+    np.testing.assert_allclose(result.scores, GENUINE + IMPOSTOR, atol=1e-9)
+    assert result.is_same.tolist() == [True] * 4 + [False] * 10
+    # AUC = P(genuine > impostor): .99 beats 10, .9 and .8 beat 9, .45 beats 8 -> 36/40
+    assert result.auc == pytest.approx(36 / 40)
+    # one impostor (0.95) accepted -> FAR 0.1 leaves 3 of 4 genuine accepted
+    assert result.tar_at_far[0.1] == pytest.approx(0.75)
+    assert math.isnan(result.tar_at_far[0.01]) and math.isnan(result.tar_at_far[0.001])
+    # EER: at threshold .8 FAR = 1/10, FRR = 1/4; at .5 FAR = 2/10, FRR = 1/4; at .45 FAR = 2/10, FRR = 0
+    # FAR - FRR goes -0.05 -> +0.2 on that vertical step: EER = 0.2
+    assert result.eer == pytest.approx(0.2)
+    d = result.to_dict()
+    assert d["tar_at_far"]["0.01"] is None and d["n_impostor"] == 10
+
+
+@pytest.mark.filterwarnings("ignore:TAR@FAR")
+def test_ten_fold_accuracy_hand_computed():
+    # 20 genuine at 0.9 except one at 0.05, 20 impostors at 0.1. Whatever fold holds the outlier
+    # still picks a threshold in (0.1, 0.9): that fold (2 genuine + 2 impostor) scores 3/4, the rest 1.
+    genuine = [0.9] * 19 + [0.05]
+    emb, labels, pairs = embeddings_with_scores(genuine, [0.1] * 20)
+    result = verification(emb, labels, pairs)
+    assert sorted(result.fold_accuracy.tolist()) == [0.75] + [1.0] * 9
+    assert result.accuracy_mean == pytest.approx(0.975)
+    assert result.accuracy_std == pytest.approx(np.std([0.75] + [1.0] * 9))
+    assert np.all((result.fold_thresholds > 0.1) & (result.fold_thresholds < 0.9))
+
+
+def test_best_threshold_prefers_lowest_of_tied_optima():
+    scores = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    is_same = np.array([0, 0, 1, 0, 1, 1], bool)
+    assert metrics._best_threshold(scores, is_same) == pytest.approx(0.25)
+
+
+def test_tar_available_with_enough_impostors():
+    emb, labels, pairs = embeddings_with_scores([0.9] * 10, list(np.linspace(-0.9, 0.8, 100)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.warns(RuntimeWarning, match="1000"):
+            result = verification(emb, labels, pairs)
+    assert result.tar_at_far[0.01] == 1.0 and result.eer == 0.0 and result.auc == 1.0
+
+
+def test_verification_rejects_too_few_pairs_and_bad_indices():
+    emb, labels, pairs = embeddings_with_scores([0.9] * 3, [0.1] * 20)
+    with pytest.raises(ValueError, match="3 genuine"):
+        verification(emb, labels, pairs)
+    with pytest.raises(ValueError, match="pair indices"):
+        verification(emb, labels, pairs + 100)
+    with pytest.raises(ValueError, match=r"\(P, 2\)"):
+        verification(emb, labels, pairs[:, :1])
+
+
+# --- rank-1 -------------------------------------------------------------------------------------
+
+def test_rank1_hand_computed():
+    gallery = np.array([unit(0), unit(90)])
+    probes = torch.tensor([unit(5), unit(80), unit(30)])
+    assert rank1(gallery, np.array([0, 1]), probes, torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
+
+
+def test_rank1_rejects_dimension_mismatch():
+    with pytest.raises(ValueError, match="dimension"):
+        rank1(np.ones((2, 2)), [0, 1], np.ones((1, 3)), [0])
