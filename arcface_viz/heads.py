@@ -1,0 +1,720 @@
+"""Classification heads from softmax to ArcFace, and the pure function behind them.
+
+All margin heads share one formula (InsightFace's combined margin, angles in radians). With unit
+embedding x, unit class centres W_j and cos θ_j = W_j·x, for target class y:
+
+    target logit  = s·(cos(m1·θ_y + m2) − m3)
+    other logits  = s·cos θ_j
+
+===========  ======  =====  =====  ==============================================
+head          m1      m2     m3     source
+===========  ======  =====  =====  ==============================================
+normface      1       0      0      Wang et al., "NormFace", ACM MM 2017
+sphereface    >1      0      0      Liu et al., "SphereFace", CVPR 2017 (combined form)
+cosface       1       0      >0     Wang et al., "CosFace", CVPR 2018, eq. 4
+arcface       1       >0     0      Deng et al., "ArcFace", CVPR 2019, eq. 3
+combined      any     any    any    Deng et al. 2019, eq. 4 (InsightFace combined margin)
+subcenter     1       >0     0      Deng et al., "Sub-center ArcFace", ECCV 2020
+===========  ======  =====  =====  ==============================================
+
+Numerics (each point is a unit test):
+
+- The margin is computed on the target column only (a gather of B cosines, then a scatter back),
+  never with trigonometry over the whole (B, C) matrix.
+- cos(θ + m2) = cos θ·cos m2 − sin θ·sin m2 with sin θ = sqrt(max(1 − cos²θ, EPS)): the clamp
+  keeps the gradient finite when an embedding lies on (or opposite) its class centre, where the
+  true derivative of sqrt or acos is infinite. For m1 ≠ 1 the angle is atan2(sin θ, cos θ), which
+  shares that safe sine.
+- The target computation runs in float64 (only B numbers), the logits in float32 (float64 when
+  the inputs are float64); float16/bfloat16 inputs are upcast, as their spacing near 1 (~1e-3)
+  would swallow the clamp.
+- Monotone fallback: cos(m1·θ + m2) rises again once m1·θ + m2 > π. Past that angle
+  θ_t = (π − m2)/m1 the target becomes cos θ − m3 − δ with δ = max(u·sin θ_t, 1 + cos θ_t) and
+  u = π − θ_t the total angular margin there. For ArcFace u = m2 and θ_t = π − m2, so
+  δ = m2·sin m2: the fallback of InsightFace's older code and pytorch-metric-learning. The max
+  guarantees the fallback starts at or below the value −1 − m3 reached at θ_t, so the target logit
+  is non-increasing over the whole of [0, π] for every allowed margin.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = [
+    "HEAD_NAMES",
+    "EPS",
+    "margin_logits",
+    "target_logit",
+    "SoftmaxHead",
+    "NormFaceHead",
+    "SphereFaceHead",
+    "CosFaceHead",
+    "ArcFaceHead",
+    "CombinedMarginHead",
+    "SubCenterArcFaceHead",
+    "make_head",
+]
+
+HEAD_NAMES = ("softmax", "normface", "sphereface", "cosface", "arcface", "combined", "subcenter")
+
+#: Floor on 1 − cos²θ before the square root (float64): sin θ ≥ 1e-6, d sin/d cos ≤ 1e6.
+EPS = 1e-12
+
+
+# --------------------------------------------------------------------------- validation
+def _check_scale(s: float) -> float:
+    if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or s <= 0:
+        raise ValueError(f"s={s!r}: the scale must be a finite number > 0 (typical 16 for few identities, 64 in the paper)")
+    return float(s)
+
+
+def _check_margins(m1: float, m2: float, m3: float) -> tuple[float, float, float]:
+    for name, value in (("m1", m1), ("m2", m2), ("m3", m3)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise TypeError(f"{name}={value!r}: margins must be finite real numbers (radians for m2)")
+    if m1 < 1:
+        raise ValueError(f"m1={m1!r}: the multiplicative margin must be >= 1 (1 means none; SphereFace uses 1.35)")
+    if not 0 <= m2 < math.pi:
+        raise ValueError(f"m2={m2!r}: the additive angular margin must lie in [0, pi) radians (ArcFace uses 0.5)")
+    if m3 < 0:
+        raise ValueError(f"m3={m3!r}: the additive cosine margin must be >= 0 (CosFace uses 0.35)")
+    return float(m1), float(m2), float(m3)
+
+
+def _check_labels(labels: Tensor | None, batch: int, n_classes: int, device: torch.device) -> None:
+    if labels is None:
+        return
+    if not isinstance(labels, Tensor):
+        raise TypeError(f"labels of type {type(labels).__name__}: pass a torch integer tensor of shape ({batch},)")
+    if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
+        raise TypeError(f"labels of dtype {labels.dtype}: class labels must be integers; use labels.long()")
+    if labels.shape != (batch,):
+        raise ValueError(f"labels of shape {tuple(labels.shape)}: expected ({batch},), one class index per embedding")
+    if labels.device != device:
+        raise ValueError(f"labels on {labels.device} but embeddings/cosines on {device}: move both to one device")
+    if batch:
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0 or high >= n_classes:
+            bad = low if low < 0 else high
+            raise ValueError(
+                f"label {bad} is outside [0, {n_classes - 1}] for {n_classes} classes: relabel to 0..C-1 "
+                "(-1 'ignore' labels are not supported; drop those samples)"
+            )
+
+
+# --------------------------------------------------------------------------- the formula
+def _threshold(m1: float, m2: float) -> float:
+    """θ_t = (π − m2)/m1, the angle past which cos(m1·θ + m2) would rise again."""
+    return (math.pi - m2) / m1
+
+
+def _target_from_cos(cos_y: Tensor, m1: float, m2: float, m3: float, easy_margin: bool) -> Tensor:
+    """cos(m1·θ + m2) − m3 with the monotone fallback; any float dtype in, same dtype out."""
+    if m1 == 1.0 and m2 == 0.0:
+        target = cos_y - m3  # CosFace/NormFace: no trigonometry, no kink
+    else:
+        sin_y = torch.sqrt(torch.clamp(1.0 - cos_y * cos_y, min=EPS))
+        if m1 == 1.0:
+            target = cos_y * math.cos(m2) - sin_y * math.sin(m2) - m3
+        else:
+            theta = torch.atan2(sin_y, cos_y)  # acos with the safe sine: finite gradient at |cos| = 1
+            target = torch.cos(m1 * theta + m2) - m3
+        theta_t = _threshold(m1, m2)
+        if theta_t < math.pi:
+            u = math.pi - theta_t
+            delta = max(u * math.sin(theta_t), 1.0 + math.cos(theta_t))
+            target = torch.where(cos_y < math.cos(theta_t), cos_y - m3 - delta, target)
+    if easy_margin:
+        target = torch.where(cos_y > 0, target, cos_y)
+    return target
+
+
+def target_logit(
+    theta: Tensor | float, *, s: float = 1.0, m1: float = 1.0, m2: float = 0.0, m3: float = 0.0,
+    easy_margin: bool = False,
+) -> Tensor:
+    """Target logit as a function of the target angle, for plots of the margin family.
+
+    Parameters
+    ----------
+    theta : Tensor or float
+        Target angle(s) θ_y in radians, any shape, expected in [0, π].
+    s, m1, m2, m3, easy_margin
+        As in :func:`margin_logits`.
+
+    Returns
+    -------
+    Tensor
+        s·(cos(m1·θ + m2) − m3) with the monotone fallback, same shape as ``theta``, float64.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For the parameter errors listed in :func:`margin_logits`.
+
+    Notes
+    -----
+    Source: ArcFace (Deng et al., CVPR 2019), eq. 4 and Fig. 4 (target logit curves).
+    """
+    s = _check_scale(s)
+    m1, m2, m3 = _check_margins(m1, m2, m3)
+    cos_y = torch.cos(torch.as_tensor(theta, dtype=torch.float64))
+    return s * _target_from_cos(cos_y, m1, m2, m3, easy_margin)
+
+
+def _apply_margin(
+    logits: Tensor, cos_y: Tensor, index: Tensor, s: float, m1: float, m2: float, m3: float, easy_margin: bool,
+    inplace: bool = True,
+) -> Tensor:
+    """Replace the target column of ``logits`` (= s·cos) by the margin logit; ``cos_y`` is (B, 1).
+
+    In place when no autograd node saved ``logits`` (saves a (B, C) copy); the trigonometry is O(B).
+    """
+    target = _target_from_cos(cos_y.double(), m1, m2, m3, easy_margin).to(logits.dtype)
+    if inplace:
+        return logits.scatter_(1, index, s * target)
+    return logits.scatter(1, index, s * target)
+
+
+def margin_logits(
+    cos: Tensor,
+    labels: Tensor | None,
+    *,
+    s: float,
+    m1: float = 1.0,
+    m2: float = 0.0,
+    m3: float = 0.0,
+    easy_margin: bool = False,
+) -> Tensor:
+    """Logits of the combined-margin softmax from cosines: the margin on the target class only.
+
+    Parameters
+    ----------
+    cos : Tensor, shape (B, C), floating
+        cos θ between each unit embedding and each unit class centre (dimensionless, in [-1, 1]).
+        float16/bfloat16 are upcast to float32.
+    labels : Tensor, shape (B,), any integer dtype (int32 and int64 give identical results), or None
+        Target class of each row, in [0, C-1]. ``None`` applies no margin (inference).
+    s : float
+        Scale (> 0), the radius of the hypersphere the logits live on.
+    m1 : float, default 1.0
+        Multiplicative angular margin (SphereFace, >= 1; 1 means none).
+    m2 : float, default 0.0
+        Additive angular margin in radians (ArcFace, in [0, π)).
+    m3 : float, default 0.0
+        Additive cosine margin (CosFace, >= 0).
+    easy_margin : bool, default False
+        Apply the margin only where cos θ_y > 0 and use plain cos θ_y elsewhere (InsightFace's
+        option). The target logit then jumps up at θ_y = 90° and is *not* monotone.
+
+    Returns
+    -------
+    Tensor, shape (B, C)
+        float32 (float64 when ``cos`` is float64). Target entries s·(cos(m1·θ_y + m2) − m3), with the
+        monotone fallback cos θ_y − m3 − δ past θ_y > (π − m2)/m1 (see the module docstring);
+        all other entries s·cos θ_j.
+
+    Raises
+    ------
+    TypeError
+        ``cos`` not a floating tensor; labels not an integer tensor; margins not real numbers.
+    ValueError
+        ``cos`` not 2-D or not finite; labels not (B,), outside [0, C-1] (−1 included) or on another
+        device; s <= 0; m1 < 1; m2 outside [0, π); m3 < 0.
+
+    Notes
+    -----
+    Sources: ArcFace eq. 3 (m2) and eq. 4 (combined form), Deng et al., CVPR 2019 (arXiv 1801.07698);
+    CosFace (Wang et al., CVPR 2018); SphereFace (Liu et al., CVPR 2017); NormFace (Wang et al., 2017).
+    """
+    s = _check_scale(s)
+    m1, m2, m3 = _check_margins(m1, m2, m3)
+    if not isinstance(cos, Tensor) or not cos.is_floating_point():
+        raise TypeError(f"cos of type {getattr(cos, 'dtype', type(cos).__name__)}: pass a floating tensor (B, C)")
+    if cos.dim() != 2:
+        raise ValueError(f"cos of shape {tuple(cos.shape)}: expected (B, C) cosines")
+    if not bool(torch.isfinite(cos).all()):
+        raise ValueError("cos contains NaN or inf: check the embeddings and class centres upstream")
+    _check_labels(labels, cos.shape[0], cos.shape[1], cos.device)
+    cos = cos.float() if cos.dtype in (torch.float16, torch.bfloat16) else cos
+    logits = s * cos
+    if labels is None:
+        return logits
+    index = labels.long().unsqueeze(1)
+    return _apply_margin(logits, cos.gather(1, index), index, s, m1, m2, m3, easy_margin)
+
+
+# --------------------------------------------------------------------------- heads
+class _Head(nn.Module):
+    """Shared validation and helpers of every head; not public."""
+
+    name = ""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        for arg, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{arg}={value!r}: must be a positive int")
+        self.in_features = in_features
+        self.out_features = out_features
+        self._margin_factor = 1.0
+
+    # margin warm-up ---------------------------------------------------------
+    @property
+    def margin_factor(self) -> float:
+        """Fraction in [0, 1] of the margins (m1 − 1, m2, m3) applied; 1.0 by default (warm-up)."""
+        return self._margin_factor
+
+    @margin_factor.setter
+    def margin_factor(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ValueError(f"margin_factor={value!r}: must be a number in [0, 1]")
+        self._margin_factor = float(value)
+
+    def effective_margins(self) -> tuple[float, float, float]:
+        """(m1, m2, m3) after warm-up scaling: (1 + f·(m1 − 1), f·m2, f·m3) with f = margin_factor."""
+        f = self._margin_factor
+        return 1.0 + f * (self.m1 - 1.0), f * self.m2, f * self.m3
+
+    # input checks -------------------------------------------------------------
+    def _check_inputs(self, embeddings: Tensor, labels: Tensor | None) -> None:
+        if not isinstance(embeddings, Tensor) or not embeddings.is_floating_point():
+            raise TypeError(
+                f"embeddings of type {getattr(embeddings, 'dtype', type(embeddings).__name__)}: "
+                "pass a floating tensor of shape (B, in_features)"
+            )
+        if embeddings.dim() != 2 or embeddings.shape[1] != self.in_features:
+            raise ValueError(
+                f"embeddings of shape {tuple(embeddings.shape)}: expected (B, {self.in_features}); "
+                "flatten the backbone output or build the head with the right in_features"
+            )
+        weight = self.weight
+        if embeddings.device != weight.device:
+            raise ValueError(
+                f"embeddings on {embeddings.device} but head weights on {weight.device}: "
+                f"call head.to({str(embeddings.device)!r}) or move the embeddings"
+            )
+        if not bool(torch.isfinite(embeddings).all()):
+            raise ValueError("embeddings contain NaN or inf: check the backbone (learning rate, input scaling)")
+        _check_labels(labels, embeddings.shape[0], self.out_features, embeddings.device)
+
+    def _compute_dtype(self, embeddings: Tensor) -> torch.dtype:
+        return torch.promote_types(torch.promote_types(embeddings.dtype, self.weight.dtype), torch.float32)
+
+    def loss(self, embeddings: Tensor, labels: Tensor) -> Tensor:
+        """Mean cross-entropy of ``self(embeddings, labels)``; accepts int32 labels (cast to int64).
+
+        Parameters
+        ----------
+        embeddings : Tensor, shape (B, in_features), floating
+        labels : Tensor, shape (B,), integer
+
+        Returns
+        -------
+        Tensor, scalar, dtype of the logits.
+        """
+        logits = self(embeddings, labels)
+        return F.cross_entropy(logits, labels.long())
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, {self.describe()}"
+
+
+class SoftmaxHead(_Head):
+    """Plain linear classifier with bias: the softmax baseline (no normalisation, no margin).
+
+    Parameters
+    ----------
+    in_features : int
+        Embedding dimension D.
+    out_features : int
+        Number of classes C.
+    bias : bool, default True
+
+    Notes
+    -----
+    ``forward(embeddings (B, D), labels=None) -> (B, C)`` float32 logits W·x + b; labels are only
+    validated. ``cosine`` and ``centers`` ignore the bias. Attributes s=None, m1=1, m2=0, m3=0.
+    """
+
+    name = "softmax"
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__(in_features, out_features)
+        self.linear = nn.Linear(in_features, out_features, bias=bias)
+        self.s = None
+        self.m1, self.m2, self.m3 = 1.0, 0.0, 0.0
+        self.easy_margin = False
+
+    @property
+    def weight(self) -> Tensor:
+        return self.linear.weight
+
+    @property
+    def centers(self) -> Tensor:
+        """(C, D) unit class directions W_j/|W_j| (bias ignored), detached."""
+        return F.normalize(self.weight.detach(), dim=1)
+
+    def cosine(self, embeddings: Tensor) -> Tensor:
+        """cos θ between each embedding and each class direction, (B, C), float32 or float64."""
+        self._check_inputs(embeddings, None)
+        dtype = self._compute_dtype(embeddings)
+        return F.linear(F.normalize(embeddings.to(dtype), dim=1), F.normalize(self.weight.to(dtype), dim=1))
+
+    def forward(self, embeddings: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Logits W·x + b, (B, C), float32 (float64 for float64 inputs). Raises as ``cosine``/labels."""
+        self._check_inputs(embeddings, labels)
+        dtype = self._compute_dtype(embeddings)
+        bias = None if self.linear.bias is None else self.linear.bias.to(dtype)
+        return F.linear(embeddings.to(dtype), self.weight.to(dtype), bias)
+
+    def describe(self) -> str:
+        """Short label for plot titles, e.g. "Softmax"."""
+        return "Softmax" if self.linear.bias is not None else "Softmax (no bias)"
+
+
+class CombinedMarginHead(_Head):
+    """Normalised head with the combined margin s·(cos(m1·θ_y + m2) − m3) on the target class.
+
+    Parameters
+    ----------
+    in_features : int
+        Embedding dimension D.
+    out_features : int
+        Number of classes C.
+    s : float, default 16.0
+        Scale (> 0). The paper's 64 is for ~1e4 identities and 512-D features; use ~16 for few classes.
+    m1 : float, default 1.0
+        Multiplicative angular margin, >= 1.
+    m2 : float, default 0.3
+        Additive angular margin, radians, in [0, π).
+    m3 : float, default 0.2
+        Additive cosine margin, >= 0.
+    easy_margin : bool, default False
+        See :func:`margin_logits`.
+
+    Attributes
+    ----------
+    weight : Parameter, shape (C, D)
+        Class centres before normalisation (initialised N(0, 0.01²): random directions).
+    s, m1, m2, m3 : float
+        Nominal values; the margins used are ``effective_margins()`` (scaled by ``margin_factor``).
+
+    Notes
+    -----
+    ``forward(embeddings (B, D), labels (B,) or None) -> logits (B, C)``, float32 (float64 for
+    float64 inputs). In ``eval()`` mode or with ``labels=None`` the logits are s·cos θ.
+    Source: ArcFace (Deng et al., CVPR 2019), eq. 4; InsightFace's combined margin loss.
+
+    Raises
+    ------
+    ValueError, TypeError
+        At construction for bad s/m1/m2/m3; in ``forward``/``cosine`` for embeddings that are not
+        (B, in_features), not finite or on another device than the head, and for bad labels
+        (see :func:`margin_logits`).
+    """
+
+    name = "combined"
+    _n_sub = 1
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        s: float = 16.0,
+        m1: float = 1.0,
+        m2: float = 0.3,
+        m3: float = 0.2,
+        easy_margin: bool = False,
+    ) -> None:
+        super().__init__(in_features, out_features)
+        self.s = _check_scale(s)
+        self.m1, self.m2, self.m3 = _check_margins(m1, m2, m3)
+        self.easy_margin = bool(easy_margin)
+        self.weight = nn.Parameter(torch.empty(out_features * self._n_sub, in_features))
+        nn.init.normal_(self.weight, std=0.01)
+
+    @property
+    def centers(self) -> Tensor:
+        """(C, D) unit class centres W_j/|W_j|, detached."""
+        return F.normalize(self.weight.detach(), dim=1)
+
+    def _unit(self, embeddings: Tensor) -> tuple[Tensor, Tensor]:
+        """Unit embeddings (B, D) and unit centres (C·k, D) in the compute dtype."""
+        dtype = self._compute_dtype(embeddings)
+        return F.normalize(embeddings.to(dtype), dim=1), F.normalize(self.weight.to(dtype), dim=1)
+
+    def _cosine(self, x: Tensor, w: Tensor, scale: float = 1.0) -> Tensor:
+        """scale·cos θ (B, C) from unit embeddings and unit centres."""
+        # scaling the (C, D) centres instead of the (B, C) product saves a pass over the logits
+        return F.linear(x, w * scale if scale != 1.0 else w)
+
+    def _target_cosine(self, x: Tensor, w: Tensor, index: Tensor) -> Tensor:
+        """(B, 1) cos θ_y by a row-wise dot product: O(B·D) and independent of the logits tensor,
+        so the margin can overwrite the logits in place."""
+        w_y = w.view(self.out_features, self._n_sub, self.in_features)[index.squeeze(1)]  # (B, k, D)
+        return (w_y * x.unsqueeze(1)).sum(dim=2).amax(dim=1, keepdim=True)
+
+    def cosine(self, embeddings: Tensor) -> Tensor:
+        """cos θ between each embedding and each class centre.
+
+        Parameters
+        ----------
+        embeddings : Tensor, shape (B, in_features), floating (need not be unit length)
+
+        Returns
+        -------
+        Tensor, shape (B, C), float32 (float64 for float64 inputs or weights), in [-1, 1].
+        """
+        self._check_inputs(embeddings, None)
+        return self._cosine(*self._unit(embeddings))
+
+    def forward(self, embeddings: Tensor, labels: Tensor | None = None) -> Tensor:
+        """Logits (B, C): s·cos θ everywhere, the margin on the target column in training mode."""
+        self._check_inputs(embeddings, labels)
+        x, w = self._unit(embeddings)
+        logits = self._cosine(x, w, self.s)
+        if labels is None or not self.training:
+            return logits
+        index = labels.long().unsqueeze(1)
+        cos_y = self._target_cosine(x, w, index)
+        m1, m2, m3 = self.effective_margins()
+        # the sub-centre max saved its output for backward, so it must not be overwritten
+        inplace = self._n_sub == 1
+        return _apply_margin(logits, cos_y, index, self.s, m1, m2, m3, self.easy_margin, inplace)
+
+    def describe(self) -> str:
+        """Short label for plot titles, e.g. "Combined (s=16, m1=1, m2=0.3, m3=0.2)"."""
+        return f"Combined (s={self.s:g}, m1={self.m1:g}, m2={self.m2:g}, m3={self.m3:g}){self._warmup_note()}"
+
+    def _warmup_note(self) -> str:
+        return "" if self._margin_factor == 1.0 else f" x{self._margin_factor:.2f}"
+
+
+class NormFaceHead(CombinedMarginHead):
+    """Normalised softmax: logits s·cos θ, no margin (Wang et al., "NormFace", ACM MM 2017).
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    s : float, default 16.0
+        Scale (> 0). NormFace's bound s >= (C−1)/C·ln((C−1)·P/(1−P)) reaches probability P.
+
+    Notes
+    -----
+    m1=1, m2=0, m3=0; everything else as :class:`CombinedMarginHead`.
+    """
+
+    name = "normface"
+
+    def __init__(self, in_features: int, out_features: int, s: float = 16.0) -> None:
+        super().__init__(in_features, out_features, s=s, m1=1.0, m2=0.0, m3=0.0)
+
+    def describe(self) -> str:
+        return f"NormFace (s={self.s:g})"
+
+
+class SphereFaceHead(CombinedMarginHead):
+    """Multiplicative angular margin s·cos(m1·θ_y) on the target (Liu et al., "SphereFace", CVPR 2017).
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    s : float, default 16.0
+    m1 : float, default 1.35
+        Multiplicative margin, must be >= 1. This is the *combined-form* SphereFace of ArcFace eq. 4
+        on normalised features (the ArcFace paper's setting is 1.35), not the original integer m=4
+        with the piecewise ψ(θ) = (−1)^k cos(mθ) − 2k and annealing. Past θ_y > π/m1 the monotone
+        fallback of :func:`margin_logits` replaces the piecewise extension.
+    """
+
+    name = "sphereface"
+
+    def __init__(self, in_features: int, out_features: int, s: float = 16.0, m1: float = 1.35) -> None:
+        super().__init__(in_features, out_features, s=s, m1=m1, m2=0.0, m3=0.0)
+
+    def describe(self) -> str:
+        return f"SphereFace (s={self.s:g}, m={self.m1:g}){self._warmup_note()}"
+
+
+class CosFaceHead(CombinedMarginHead):
+    """Additive cosine margin s·(cos θ_y − m) on the target (Wang et al., "CosFace", CVPR 2018, eq. 4).
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    s : float, default 16.0
+    m : float, default 0.35
+        Cosine margin (dimensionless), >= 0; stored as ``m3``.
+    """
+
+    name = "cosface"
+
+    def __init__(self, in_features: int, out_features: int, s: float = 16.0, m: float = 0.35) -> None:
+        super().__init__(in_features, out_features, s=s, m1=1.0, m2=0.0, m3=m)
+
+    @property
+    def m(self) -> float:
+        """The cosine margin (= m3)."""
+        return self.m3
+
+    def describe(self) -> str:
+        return f"CosFace (s={self.s:g}, m={self.m3:g}){self._warmup_note()}"
+
+
+class ArcFaceHead(CombinedMarginHead):
+    """Additive angular margin s·cos(θ_y + m) on the target (Deng et al., "ArcFace", CVPR 2019, eq. 3).
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    s : float, default 16.0
+    m : float, default 0.5
+        Angular margin in radians (0.5 rad = 28.6°), in [0, π); stored as ``m2``.
+    easy_margin : bool, default False
+        If True the margin is applied only where cos θ_y > 0 (plain cos θ_y elsewhere), as
+        InsightFace's option; the target logit then jumps up at 90° and is not monotone. If False,
+        the fallback cos θ_y − m·sin m past θ_y > π − m keeps it non-increasing on [0, π].
+    """
+
+    name = "arcface"
+
+    def __init__(
+        self, in_features: int, out_features: int, s: float = 16.0, m: float = 0.5, easy_margin: bool = False
+    ) -> None:
+        super().__init__(in_features, out_features, s=s, m1=1.0, m2=m, m3=0.0, easy_margin=easy_margin)
+
+    @property
+    def m(self) -> float:
+        """The angular margin in radians (= m2)."""
+        return self.m2
+
+    def describe(self) -> str:
+        easy = ", easy margin" if self.easy_margin else ""
+        return f"ArcFace (s={self.s:g}, m={self.m2:g}{easy}){self._warmup_note()}"
+
+
+class SubCenterArcFaceHead(ArcFaceHead):
+    """ArcFace with k sub-centres per class, cos θ_j = max over the class's sub-centres.
+
+    (Deng et al., "Sub-center ArcFace", ECCV 2020.) Noisy or multi-modal identities can settle on a
+    non-dominant sub-centre instead of pulling the dominant one.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    s : float, default 16.0
+    m : float, default 0.5
+        Angular margin in radians, as :class:`ArcFaceHead`.
+    k : int, default 3
+        Sub-centres per class, >= 1 (k=1 is ArcFace).
+
+    Attributes
+    ----------
+    weight : Parameter, shape (C·k, D)
+        Row c·k + j is sub-centre j of class c.
+    sub_centers : Tensor, shape (C, k, D)
+        All unit sub-centres, detached.
+    centers : Tensor, shape (C, D)
+        Sub-centre 0 of each class. Our choice: the paper's "dominant" sub-centre depends on the
+        data (the one most samples are closest to); use :meth:`dominant_centers` for that.
+    """
+
+    name = "subcenter"
+
+    def __init__(self, in_features: int, out_features: int, s: float = 16.0, m: float = 0.5, k: int = 3) -> None:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k={k!r}: the number of sub-centres per class must be an int >= 1 (paper: 3)")
+        self._n_sub = k
+        super().__init__(in_features, out_features, s=s, m=m)
+        self.k = k
+
+    @property
+    def sub_centers(self) -> Tensor:
+        return F.normalize(self.weight.detach(), dim=1).view(self.out_features, self.k, self.in_features)
+
+    @property
+    def centers(self) -> Tensor:
+        """(C, D) unit sub-centre 0 of every class, detached."""
+        return self.sub_centers[:, 0]
+
+    def dominant_centers(self, embeddings: Tensor, labels: Tensor) -> Tensor:
+        """(C, D): per class, the sub-centre closest to most of its embeddings (sub-centre 0 if none).
+
+        Parameters
+        ----------
+        embeddings : Tensor, shape (N, D), floating
+        labels : Tensor, shape (N,), integer in [0, C-1]
+        """
+        self._check_inputs(embeddings, labels)
+        with torch.no_grad():
+            dtype = self._compute_dtype(embeddings)
+            cos = F.linear(F.normalize(embeddings.to(dtype), dim=1), F.normalize(self.weight.to(dtype), dim=1))
+            cos = cos.view(-1, self.out_features, self.k)
+            rows = torch.arange(len(labels), device=labels.device)
+            nearest = cos[rows, labels.long()].argmax(dim=1)
+            counts = torch.zeros(self.out_features, self.k, device=labels.device)
+            counts.index_put_((labels.long(), nearest), torch.ones_like(nearest, dtype=counts.dtype), accumulate=True)
+            choice = counts.argmax(dim=1)
+        return self.sub_centers[torch.arange(self.out_features), choice]
+
+    def _cosine(self, x: Tensor, w: Tensor, scale: float = 1.0) -> Tensor:
+        cos = super()._cosine(x, w, scale)
+        if self.k == 1:
+            return cos
+        return cos.view(cos.shape[0], self.out_features, self.k).amax(dim=2)
+
+    def describe(self) -> str:
+        return f"Sub-center ArcFace (s={self.s:g}, m={self.m2:g}, k={self.k}){self._warmup_note()}"
+
+
+_HEADS: dict[str, type[_Head]] = {
+    "softmax": SoftmaxHead,
+    "normface": NormFaceHead,
+    "sphereface": SphereFaceHead,
+    "cosface": CosFaceHead,
+    "arcface": ArcFaceHead,
+    "combined": CombinedMarginHead,
+    "subcenter": SubCenterArcFaceHead,
+}
+
+
+def make_head(name: str, in_features: int, out_features: int, **kwargs: object) -> _Head:
+    """Build a head by name.
+
+    Parameters
+    ----------
+    name : str
+        One of ``HEAD_NAMES`` (case-insensitive).
+    in_features : int
+        Embedding dimension D.
+    out_features : int
+        Number of classes C.
+    **kwargs
+        The head's own parameters, e.g. ``s=16, m=0.5`` for "arcface", ``m1, m2, m3`` for "combined".
+
+    Returns
+    -------
+    nn.Module
+        The head (see the class docstrings).
+
+    Raises
+    ------
+    ValueError
+        Unknown name (the message lists the valid ones) or bad parameter values.
+    TypeError
+        A keyword the head does not take (the message lists those it does).
+    """
+    key = name.lower() if isinstance(name, str) else name
+    if key not in _HEADS:
+        raise ValueError(f"head name {name!r} is unknown: choose one of {', '.join(HEAD_NAMES)}")
+    cls = _HEADS[key]
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "in_features", "out_features")]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise TypeError(f"{key!r} head does not take {', '.join(unknown)}; it accepts: {', '.join(accepted)}")
+    return cls(in_features, out_features, **kwargs)
