@@ -1,0 +1,212 @@
+"""``make_toy_faces``: seeded generation of the toy face set, cached on disk."""
+from __future__ import annotations
+
+import hashlib
+import json
+import numbers
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .dataset import FaceDataset
+from .toy import (
+    EXPRESSIONS,
+    GENERATOR_VERSION,
+    HAIR_STYLES,
+    OCCLUDERS,
+    TOY_CREDIT,
+    identity_names,
+    render,
+    sample_nuisances,
+    sample_traits,
+)
+
+_CHUNK = 256  # images drawn at once: keeps the (chunk, H, W) temporaries in the CPU cache
+
+
+def cache_dir() -> Path:
+    """Folder of the toy-face cache: ``$ARCFACE_VIZ_CACHE`` or ``<repository>/data/cache``."""
+    override = os.environ.get("ARCFACE_VIZ_CACHE")
+    if override:
+        return Path(override).expanduser()
+    return Path(__file__).resolve().parents[2] / "data" / "cache"
+
+
+def _check_size(size: int | tuple[int, int], name: str = "size", minimum: int = 1) -> tuple[int, int]:
+    """Validate an image size given as an int or (H, W); return (H, W)."""
+    pair = (size, size) if isinstance(size, numbers.Integral) and not isinstance(size, bool) else size
+    try:
+        h, w = pair  # type: ignore[misc]
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an int or a pair (H, W) of ints; got {size!r}") from None
+    for value in (h, w):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an int or a pair (H, W) of ints; got {size!r}")
+        if value < minimum:
+            raise ValueError(f"{name} must be >= {minimum} pixels; got {size!r}")
+    return int(h), int(w)
+
+
+def _check_count(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int; got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    return int(value)
+
+
+def _generate(n_identities: int, per_identity: int, size: tuple[int, int], nuisance: float, seed: int):
+    """Draw the images as uint8 (N, H, W), labels (N,), names and per-image meta."""
+    traits = sample_traits(n_identities, np.random.default_rng([seed, 0]))
+    images = np.empty((n_identities * per_identity, *size), dtype=np.uint8)
+    labels = np.repeat(np.arange(n_identities, dtype=np.int64), per_identity)
+    meta: list[dict[str, Any]] = []
+    for k in range(n_identities):
+        # One stream per identity and purpose: identity k's images do not depend on how many
+        # identities are drawn, and the first images do not depend on how many per identity.
+        nuisances = sample_nuisances(per_identity, nuisance, np.random.default_rng([seed, 1, k]))
+        noise = np.random.default_rng([seed, 2, k]).standard_normal((per_identity, *size), dtype=np.float32)
+        for start in range(0, per_identity, _CHUNK):
+            part = slice(start, min(start + _CHUNK, per_identity))
+            chunk = {name: values[part] for name, values in nuisances.items()}
+            drawn = render(traits, np.full(part.stop - part.start, k), chunk, size, noise[part])
+            images[k * per_identity + part.start : k * per_identity + part.stop] = np.rint(drawn * 255.0)
+        meta.extend(_meta_rows(nuisances, per_identity, traits, k))
+    return images, labels, identity_names(n_identities), meta
+
+
+def _meta_rows(nz: dict[str, np.ndarray], n: int, traits, k: int) -> list[dict[str, Any]]:
+    """One JSON-friendly dict per image (angles in radians, shifts in half image widths)."""
+    style = HAIR_STYLES[int(traits.hair_style[k])]
+    rows = []
+    for i in range(n):
+        rows.append(
+            {
+                "yaw": float(nz["yaw"][i]),
+                "roll": float(nz["roll"][i]),
+                "scale": float(nz["scale"][i]),
+                "shift": [float(nz["shift_x"][i]), float(nz["shift_y"][i])],
+                "light": [float(c) for c in nz["light"][i]],
+                "expression": EXPRESSIONS[int(nz["expression"][i])],
+                "occluder": OCCLUDERS[int(nz["occluder"][i])],
+                "blur": float(nz["blur"][i]),
+                "noise": float(nz["noise"][i]),
+                "hair_style": style,
+            }
+        )
+    return rows
+
+
+def _checksum(images: np.ndarray, labels: np.ndarray, header: str) -> str:
+    digest = hashlib.sha256(header.encode())
+    digest.update(np.ascontiguousarray(images).tobytes())
+    digest.update(np.ascontiguousarray(labels).tobytes())
+    return digest.hexdigest()
+
+
+def _read_cache(path: Path, key: str):
+    """Return the cached arrays, or None when the file is missing, corrupt or for other arguments."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            header = str(stored["header"])
+            images, labels = stored["images"], stored["labels"]
+            checksum = str(stored["checksum"])
+        info = json.loads(header)
+        if info["key"] != key or checksum != _checksum(images, labels, header):
+            raise ValueError("key or checksum mismatch")
+        return images, labels, info["identities"], info["meta"]
+    except Exception as error:  # noqa: BLE001 -- any unreadable cache is rebuilt, never trusted
+        warnings.warn(f"toy-face cache {path} is unusable ({error}); rebuilding it", stacklevel=3)
+        return None
+
+
+def _write_cache(path: Path, key: str, images, labels, identities, meta) -> None:
+    """Write atomically (temporary file + os.replace) so a crash never leaves half a cache."""
+    header = json.dumps({"key": key, "identities": identities, "meta": meta})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                np.savez(file, images=images, labels=labels, header=np.array(header),
+                         checksum=np.array(_checksum(images, labels, header)))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        warnings.warn(f"could not write the toy-face cache in {path.parent} ({error}); "
+                      "set ARCFACE_VIZ_CACHE to a writable folder", stacklevel=3)
+
+
+def make_toy_faces(
+    n_identities: int = 8,
+    images_per_identity: int = 200,
+    size: int | tuple[int, int] = 32,
+    nuisance: float = 0.5,
+    seed: int = 0,
+    cache: bool = True,
+) -> FaceDataset:
+    """Procedural grey toy faces: ``n_identities`` fixed trait sets, each seen under nuisances.
+
+    An identity is a fixed set of traits (face width, height and jaw, eye spacing, size and
+    openness, brows, nose, mouth, hair style and darkness, skin tone, beard). Every image adds
+    nuisances whose range grows with ``nuisance``: yaw (up to +-34 deg at 1) and roll (+-17 deg),
+    scale and shift, directional lighting, exposure, background, expression (smile, frown,
+    surprise, blink), occluders (glasses, sunglasses, mask, hand, box), blur and sensor noise.
+    ``nuisance=0`` gives near-identical images of an identity; ``nuisance=1`` hard ones.
+
+    Parameters
+    ----------
+    n_identities : int, >= 1
+    images_per_identity : int, >= 1
+    size : int or (H, W), pixels, >= 8
+        Faces are drawn at this size directly (anti-aliased), not resized.
+    nuisance : float in [0, 1]
+    seed : int, >= 0
+        Same arguments and seed give bit-identical images.
+    cache : bool
+        Read/write ``<cache_dir()>/toyfaces-v<version>-<hash>.npz``, keyed by every argument and the
+        generator version, with a checksum; a corrupt or stale file is rebuilt (with a warning).
+
+    Returns
+    -------
+    FaceDataset
+        images float32 (N, 1, H, W) in [0, 1] (multiples of 1/255), labels int64 (N,) grouped by
+        identity (N = n_identities * images_per_identity), identities (names), meta per image:
+        yaw, roll (radians), scale, shift, light (unit vector, x right, y down, z to the viewer),
+        expression, occluder, blur (extra edge width in pixels), noise (grey-level std), hair_style.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On non-integer counts or sizes, counts < 1, size < 8, nuisance outside [0, 1], seed < 0.
+    """
+    n_identities = _check_count(n_identities, "n_identities", 1)
+    images_per_identity = _check_count(images_per_identity, "images_per_identity", 1)
+    size_hw = _check_size(size, minimum=8)
+    seed = _check_count(seed, "seed", 0)
+    if isinstance(nuisance, bool) or not isinstance(nuisance, numbers.Real) or not 0.0 <= float(nuisance) <= 1.0:
+        raise ValueError(f"nuisance must be a number in [0, 1]; got {nuisance!r}")
+    nuisance = float(nuisance)
+
+    key = json.dumps(
+        {"version": GENERATOR_VERSION, "n_identities": n_identities, "images_per_identity": images_per_identity,
+         "size": list(size_hw), "nuisance": repr(nuisance), "seed": seed},
+        sort_keys=True,
+    )
+    path = cache_dir() / f"toyfaces-v{GENERATOR_VERSION}-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
+    stored = _read_cache(path, key) if cache else None
+    if stored is None:
+        stored = _generate(n_identities, images_per_identity, size_hw, nuisance, seed)
+        if cache:
+            _write_cache(path, key, *stored)
+    images, labels, identities, meta = stored
+    pixels = images.astype(np.float32)[:, None] / np.float32(255.0)
+    return FaceDataset(pixels, labels.astype(np.int64), list(identities), list(meta), TOY_CREDIT)

@@ -1,0 +1,219 @@
+"""Real faces: AT&T/ORL folders, scikit-learn's Olivetti faces, and any folder-per-identity set."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .dataset import FaceDataset
+from .generate import _check_size
+
+ATT_CREDIT = (
+    "Faces: AT&T Laboratories Cambridge (ORL Database of Faces); "
+    "F. Samaria & A. Harter, 2nd IEEE Workshop on Applications of Computer Vision, 1994."
+)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pgm")
+
+HOW_TO_GET_FACES = (
+    "Real faces not found. Put the AT&T/ORL faces (folders att_faces/s1 ... s40) in a folder and set "
+    "the environment variable ARCFACE_VIZ_DATA to it, or place them in <project>/data/ or ../shared/data. "
+    "With internet access, sklearn.datasets.fetch_olivetti_faces(data_home=...) downloads the 64x64 "
+    "version, which load_olivetti(data_home=...) reads. See data/README.md. Using toy faces instead."
+)
+
+
+def _natural_key(name: str) -> list:
+    """Sort 's2' before 's10' and '2.pgm' before '10.pgm'."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def _require_folder(path: str | os.PathLike) -> Path:
+    folder = Path(path).expanduser()
+    if not folder.exists():
+        raise FileNotFoundError(f"face folder {folder} does not exist")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is a file, not a folder of faces")
+    return folder
+
+
+def _read_grey(file: Path, size: tuple[int, int] | None) -> np.ndarray:
+    """Decode one image with Pillow to uint8 grey (H, W), resized to ``size`` = (H, W) if given."""
+    try:
+        with Image.open(file) as image:
+            image.load()  # decode now: a truncated file fails here, not later
+            grey = image.convert("L")
+    except UnidentifiedImageError:
+        raise ValueError(f"{file} is not an image Pillow can read (expected {', '.join(IMAGE_SUFFIXES)})") from None
+    except (OSError, SyntaxError) as error:  # Pillow raises these for truncated or damaged files
+        raise ValueError(f"{file} is damaged or truncated ({error})") from None
+    if size is not None and grey.size != (size[1], size[0]):
+        # Lanczos averages over the source pixels, so downscaling does not alias.
+        grey = grey.resize((size[1], size[0]), Image.Resampling.LANCZOS)
+    return np.asarray(grey, dtype=np.uint8)
+
+
+def _image_files(folder: Path) -> list[Path]:
+    """Image files of one identity folder, naturally sorted; any other visible file is an error."""
+    files = []
+    for entry in sorted(folder.iterdir(), key=lambda p: _natural_key(p.name)):
+        if entry.name.startswith(".") or entry.is_dir():
+            continue  # hidden files (.DS_Store) and sub-folders are not faces
+        if entry.suffix.lower() not in IMAGE_SUFFIXES:
+            raise ValueError(
+                f"{entry} is not an image file (expected {', '.join(IMAGE_SUFFIXES)}); move it out of {folder}"
+            )
+        files.append(entry)
+    if not files:
+        raise ValueError(f"identity folder {folder} holds no images")
+    return files
+
+
+def _load_folders(folders: list[Path], size: int | tuple[int, int] | None, credit: str) -> FaceDataset:
+    size_hw = None if size is None else _check_size(size)
+    images, labels = [], []
+    for label, folder in enumerate(folders):
+        for file in _image_files(folder):
+            pixels = _read_grey(file, size_hw)
+            if images and pixels.shape != images[0].shape:
+                raise ValueError(
+                    f"{file} is {pixels.shape[0]}x{pixels.shape[1]} but earlier images are "
+                    f"{images[0].shape[0]}x{images[0].shape[1]}; pass size=(H, W) to resize all"
+                )
+            images.append(pixels)
+            labels.append(label)
+    stacked = np.stack(images).astype(np.float32)[:, None] / np.float32(255.0)
+    return FaceDataset(stacked, np.asarray(labels, dtype=np.int64), [f.name for f in folders], None, credit)
+
+
+def load_att_faces(path: str | os.PathLike, size: int | tuple[int, int] | None = None) -> FaceDataset:
+    """Load the AT&T/ORL Database of Faces from its folders ``s1 ... s40`` of PGM images.
+
+    Parameters
+    ----------
+    path : folder holding ``s1``, ``s2``, ... (other files and folders beside them are ignored).
+    size : None (keep 112x92), an int (square) or (H, W); resized with Pillow (Lanczos).
+
+    Returns
+    -------
+    FaceDataset
+        400 images float32 (N, 1, H, W) in [0, 1]; label X-1 for folder ``sX`` (numeric order,
+        so s10 comes after s9); identities ``["s1", ..., "s40"]``; credit to AT&T Laboratories
+        Cambridge and Samaria & Harter (1994).
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError
+        Missing folder.
+    ValueError
+        No ``sX`` folders, an empty one, a non-image or truncated file (named), mixed sizes, size <= 0.
+    """
+    root = _require_folder(path)
+    folders = sorted((p for p in root.iterdir() if p.is_dir() and re.fullmatch(r"s\d+", p.name)),
+                     key=lambda p: int(p.name[1:]))
+    if not folders:
+        raise ValueError(f"{root} holds no subject folders s1, s2, ... (AT&T/ORL layout); see data/README.md")
+    return _load_folders(folders, size, ATT_CREDIT)
+
+
+def load_image_folder(
+    path: str | os.PathLike, size: int | tuple[int, int] | None = None, credit: str | None = None
+) -> FaceDataset:
+    """Load faces stored as one sub-folder per identity (PNG, JPEG or PGM, converted to grey).
+
+    Parameters
+    ----------
+    path : folder whose sub-folders (natural order: id2 before id10) are the identities.
+    size : None (all images must share one size), an int (square) or (H, W).
+    credit : credit line to carry; default names the folder.
+
+    Returns
+    -------
+    FaceDataset with images float32 (N, 1, H, W) in [0, 1], identities = sub-folder names.
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError
+        Missing folder.
+    ValueError
+        No sub-folders, an empty one, a non-image or damaged file (named), mixed sizes without
+        ``size``, size <= 0.
+    """
+    root = _require_folder(path)
+    folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                     key=lambda p: _natural_key(p.name))
+    if not folders:
+        raise ValueError(f"{root} holds no identity sub-folders (expected one folder of images per identity)")
+    return _load_folders(folders, size, f"Faces from {root}" if credit is None else credit)
+
+
+def load_olivetti(
+    data_home: str | os.PathLike | None = None,
+    download_if_missing: bool = True,
+    size: int | tuple[int, int] | None = None,
+) -> FaceDataset:
+    """Olivetti faces (64x64 AT&T/ORL crops) through :func:`sklearn.datasets.fetch_olivetti_faces`.
+
+    Parameters
+    ----------
+    data_home : scikit-learn data folder (None: its default, ``~/scikit_learn_data``).
+    download_if_missing : download when the cache file is absent (needs internet).
+    size : None (64x64), an int or (H, W); resized with Pillow (Lanczos).
+
+    Returns
+    -------
+    FaceDataset
+        400 images float32 (400, 1, 64, 64) in [0, 1], in scikit-learn's unshuffled order;
+        label k is ORL subject ``s{k+1}`` (identities ``["s1", ..., "s40"]``).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the data is absent and ``download_if_missing`` is False.
+    ValueError
+        size <= 0.
+    """
+    from sklearn.datasets import fetch_olivetti_faces
+
+    size_hw = None if size is None else _check_size(size)
+    try:
+        bunch = fetch_olivetti_faces(data_home=data_home, download_if_missing=download_if_missing)
+    except PermissionError:
+        # sklearn's get_data_home() calls os.makedirs on data_home, which can fail on a read-only
+        # mount even though only a read is needed: read from a temporary copy of the cache file.
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(Path(data_home), tmp, dirs_exist_ok=True)
+            bunch = fetch_olivetti_faces(data_home=tmp, download_if_missing=False)
+    except OSError as error:
+        raise FileNotFoundError(
+            f"Olivetti faces not found in {data_home or 'the scikit-learn data folder'} ({error}); "
+            "call with download_if_missing=True on a machine with internet, or see data/README.md"
+        ) from None
+    images = np.asarray(bunch.images, dtype=np.float32)
+    if size_hw is not None:
+        # Resize in Pillow's float mode "F" so no precision is lost to 8 bits; Lanczos can
+        # overshoot slightly, hence the clip below.
+        target = (size_hw[1], size_hw[0])
+        images = np.stack([np.asarray(Image.fromarray(img).resize(target, Image.Resampling.LANCZOS)) for img in images])
+    labels = np.asarray(bunch.target, dtype=np.int64)
+    names = [f"s{k + 1}" for k in range(int(labels.max()) + 1)]
+    return FaceDataset(np.clip(images, 0.0, 1.0)[:, None], labels, names, None, ATT_CREDIT)
+
+
+def find_real_faces() -> Path | None:
+    """Folder holding ``att_faces/``: ``$ARCFACE_VIZ_DATA``, then ``<project>/data``, then ``../shared/data``.
+
+    Returns None, with a :class:`UserWarning` saying how to get the faces, when none has them.
+    """
+    project = Path(__file__).resolve().parents[2]
+    candidates = [os.environ.get("ARCFACE_VIZ_DATA"), project / "data", project.parent / "shared" / "data"]
+    for candidate in candidates:
+        if candidate and (Path(candidate).expanduser() / "att_faces").is_dir():
+            return Path(candidate).expanduser()
+    warnings.warn(HOW_TO_GET_FACES, stacklevel=2)
+    return None

@@ -1,0 +1,70 @@
+"""A grid of face images: one row per identity, its first samples across."""
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..faces import FaceDataset
+
+
+def plot_face_grid(
+    dataset: FaceDataset,
+    per_identity: int = 8,
+    max_identities: int | None = None,
+    cell_inches: float = 0.8,
+) -> Figure:
+    """Show ``per_identity`` images of each identity, one identity per row, with its name.
+
+    Parameters
+    ----------
+    dataset : FaceDataset
+        Images (N, 1, H, W) in [0, 1]; its ``credit`` line is printed under the grid.
+    per_identity : int >= 1
+        Columns: the first images of each identity in dataset order (fewer when it has fewer).
+    max_identities : int or None
+        Show only the first identities (by label); None shows all.
+    cell_inches : float
+        Size of one face in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Built without pyplot, so a notebook shows it once (as the cell's value) and no global
+        figure is left open.
+
+    Raises
+    ------
+    ValueError
+        ``per_identity`` or ``max_identities`` < 1, or an empty dataset.
+    """
+    if per_identity < 1:
+        raise ValueError(f"per_identity must be >= 1; got {per_identity}")
+    if max_identities is not None and max_identities < 1:
+        raise ValueError(f"max_identities must be >= 1 or None; got {max_identities}")
+    if len(dataset) == 0:
+        raise ValueError("the dataset holds no images")
+    labels = dataset.labels.numpy()
+    present = np.unique(labels)[:max_identities]
+    n_rows = len(present)
+    height, width = dataset.image_size
+    cell_w = cell_inches * width / max(height, width)
+    cell_h = cell_inches * height / max(height, width)
+    label_w, credit_h = 1.1, 0.45
+    fig = Figure(figsize=(label_w + per_identity * cell_w, n_rows * cell_h + credit_h), layout="none")
+    fig_w, fig_h = fig.get_size_inches()
+    images = dataset.images.numpy()
+    for row, label in enumerate(present):
+        idx = np.flatnonzero(labels == label)[:per_identity]
+        bottom = (fig_h - (row + 1) * cell_h) / fig_h
+        fig.text((label_w - 0.08) / fig_w, bottom + 0.5 * cell_h / fig_h, dataset.identities[label],
+                 ha="right", va="center", fontsize=9)
+        for col in range(per_identity):
+            ax = fig.add_axes([(label_w + col * cell_w) / fig_w, bottom, 0.96 * cell_w / fig_w, 0.96 * cell_h / fig_h])
+            ax.set_axis_off()
+            if col < len(idx):
+                ax.imshow(images[idx[col], 0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    credit = "\n".join(textwrap.wrap(dataset.credit, width=max(40, int(fig_w * 14))))
+    fig.text(0.01, 0.02 * credit_h / fig_h, credit, ha="left", va="bottom", fontsize=6.5, color="0.3")
+    return fig
