@@ -1,0 +1,232 @@
+"""Figures of results: target-angle histograms, verification ROC, training history (matplotlib)."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from ._common import degree_axis, figure_and_axes, labels_array, to_numpy
+from .colors import LOSS_COLORS, identity_colors
+
+_FARS = (1e-3, 1e-2, 1e-1)
+
+
+def _series_colors(names: Sequence[str], sequential: bool = False) -> list[str]:
+    """A loss's own colour when a name starts with a loss name, otherwise a distinct colour per series."""
+    if sequential:  # ordered stages (epochs): light to dark
+        cmap = colormaps["viridis"]
+        return [to_hex(cmap(0.85 * i / max(len(names) - 1, 1))) for i in range(len(names))]
+    fallback = identity_colors(len(names))
+    colors = []
+    for i, name in enumerate(names):
+        key = str(name).split(" ")[0].split("(")[0].lower()
+        colors.append(LOSS_COLORS.get(key, fallback[i]))
+    return colors
+
+
+def _target_angles(value, name: str) -> np.ndarray:
+    """Target angles in radians from an AngleStats-like object or an array."""
+    if hasattr(value, "target_angles"):
+        value = value.target_angles
+    angles = to_numpy(value, name, ndim=1)
+    if np.any(angles < 0) or np.any(angles > np.pi + 1e-6):
+        raise ValueError(f"{name} must be angles in radians within [0, π]; got values up to {angles.max():.3g} "
+                         "(degrees? convert with np.radians)")
+    return angles
+
+
+def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | None = None,
+                          bin_width_deg: float = 3.0, title: str | None = None, ax: Axes | None = None) -> Figure:
+    """Histogram of the target angle θ_y (embedding to its own class centre), in degrees.
+
+    The paper (Deng et al., CVPR 2019, Fig. 6) shows this distribution moving from about 90° towards
+    small angles as training proceeds; pass a mapping of stages to overlay them.
+
+    Parameters
+    ----------
+    angles : AngleStats, array_like (N,) float, or Mapping[str, AngleStats | array_like]
+        Target angles in radians (``metrics.AngleStats.target_angles``). A mapping such as
+        ``{"epoch 1": ..., "epoch 20": ...}`` overlays one outlined histogram per stage (in order).
+    labels : array_like (N,) int, optional
+        With a single array: stack the histogram by identity, in the identity colours.
+    identities : sequence of str, optional
+        Identity names for the legend.
+    bin_width_deg : float
+        Bin width in degrees (> 0).
+    title : str, optional
+        e.g. ``head.describe()``.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        x: θ in degrees over [0, 180]; y: number of embeddings. Each stage's mean is a dashed line.
+    """
+    if not bin_width_deg > 0:
+        raise ValueError(f"bin_width_deg must be > 0 degrees, got {bin_width_deg}")
+    bins = np.arange(0.0, 180.0 + bin_width_deg, bin_width_deg)
+    fig, ax = figure_and_axes(ax, (7.0, 4.2))
+    if isinstance(angles, Mapping):
+        if not angles:
+            raise ValueError("angles is an empty mapping: pass e.g. {'epoch 1': stats1, 'epoch 20': stats20}")
+        names = list(angles)
+        colors = _series_colors(names, sequential=True)
+        for name, color in zip(names, colors):
+            degrees = np.degrees(_target_angles(angles[name], f"angles[{name!r}]"))
+            ax.hist(degrees, bins=bins, histtype="stepfilled", alpha=0.25, color=color)
+            ax.hist(degrees, bins=bins, histtype="step", lw=1.8, color=color,
+                    label=f"{name}: mean {degrees.mean():.1f}°")
+            ax.axvline(degrees.mean(), color=color, ls="--", lw=1.2)
+    else:
+        degrees = np.degrees(_target_angles(angles, "angles"))
+        if labels is None:
+            ax.hist(degrees, bins=bins, color="#4c72b0", alpha=0.8, label=f"all: mean {degrees.mean():.1f}°")
+        else:
+            y = labels_array(labels, len(degrees))
+            n = int(y.max()) + 1 if y.size else 0
+            names = [str(x) for x in identities] if identities is not None else [f"identity {k}" for k in range(n)]
+            ax.hist([degrees[y == k] for k in range(n)], bins=bins, stacked=True, color=identity_colors(n),
+                    label=names[:n])
+        ax.axvline(degrees.mean(), color="black", ls="--", lw=1.2)
+    ax.set_xlim(0, 180)
+    degree_axis(ax.xaxis)
+    ax.set_xlabel("θ, angle between embedding and its class centre (degrees)")
+    ax.set_ylabel("number of embeddings")
+    ax.set_title(title or "Distribution of the target angle θ")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def _roc_series(results, tpr) -> dict[str, tuple[np.ndarray, np.ndarray, str]]:
+    """name -> (fpr, tpr, legend suffix) from the accepted ``plot_roc`` inputs."""
+    if tpr is not None:
+        return {"ROC": (to_numpy(results, "fpr", ndim=1), to_numpy(tpr, "tpr", ndim=1), "")}
+    items = results.items() if isinstance(results, Mapping) else [("ROC", results)]
+    series = {}
+    for name, value in items:
+        if hasattr(value, "fpr"):
+            suffix = f": AUC {value.auc:.3f}, EER {100 * value.eer:.1f}%"
+            series[str(name)] = (to_numpy(value.fpr, "fpr", ndim=1), to_numpy(value.tpr, "tpr", ndim=1), suffix)
+        elif isinstance(value, (tuple, list)) and len(value) == 2:
+            series[str(name)] = (to_numpy(value[0], "fpr", ndim=1), to_numpy(value[1], "tpr", ndim=1), "")
+        else:
+            raise TypeError(f"ROC entry {name!r}: pass a VerificationResult or an (fpr, tpr) pair, "
+                            f"got {type(value).__name__}")
+    for name, (f, t, _) in series.items():
+        if f.shape != t.shape:
+            raise ValueError(f"{name}: fpr and tpr must have the same shape, got {f.shape} and {t.shape}")
+    return series
+
+
+def plot_roc(results, tpr=None, *, log_far: bool = True, title: str | None = None, ax: Axes | None = None) -> Figure:
+    """Verification ROC: true accept rate (TAR) against false accept rate (FAR).
+
+    Parameters
+    ----------
+    results : VerificationResult, Mapping[str, VerificationResult | (fpr, tpr)], or array_like
+        ``metrics.verification`` results (legend shows AUC and EER), several of them by name to
+        compare losses, or a raw FPR array together with ``tpr``.
+    tpr : array_like, optional
+        TPR values when ``results`` is a raw FPR array.
+    log_far : bool
+        Logarithmic FAR axis (the face-verification convention, TAR@FAR = 1e-3 ... 1e-1 marked).
+        Points at FAR = 0 cannot be drawn on it and are left out.
+    title : str, optional
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One line per series (gid ``"roc:<name>"``); x FAR, y TAR, both fractions in [0, 1].
+    """
+    series = _roc_series(results, tpr)
+    fig, ax = figure_and_axes(ax, (6.0, 4.6))
+    colors = _series_colors(list(series))
+    smallest = 1.0
+    for (name, (fpr, tpr_values, suffix)), color in zip(series.items(), colors):
+        keep = fpr > 0 if log_far else np.ones_like(fpr, dtype=bool)
+        if log_far and keep.any():
+            smallest = min(smallest, float(fpr[keep].min()))
+        label = suffix.lstrip(": ") if name == "ROC" and suffix else f"{name}{suffix}"
+        (line,) = ax.plot(fpr[keep], tpr_values[keep], color=color, lw=2.0, label=label, drawstyle="steps-post")
+        line.set_gid(f"roc:{name}")
+    if log_far:
+        ax.set_xscale("log")
+        left = min(_FARS[0], smallest) / 2
+        ax.set_xlim(left, 1.0)
+        for far in _FARS:
+            ax.axvline(far, color="#999999", ls=":", lw=1.0)
+        ax.set_xlabel("FAR, false accept rate (log scale; dotted: 1e-3, 1e-2, 1e-1)")
+    else:
+        ax.plot([0, 1], [0, 1], color="#bbbbbb", ls="--", lw=1.0, label="chance")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("FAR, false accept rate")
+    ax.set_ylim(0, 1.01)
+    ax.set_ylabel("TAR, true accept rate")
+    ax.set_title(title or "Verification ROC (identities unseen in training)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="small", loc="lower right")
+    return fig
+
+
+def _history_of(value, name: str) -> Mapping[str, Sequence[float]]:
+    history = value.history if hasattr(value, "history") else value
+    if not isinstance(history, Mapping) or "loss" not in history:
+        raise TypeError(f"{name}: pass a TrainResult or a history dict with 'loss' (and 'accuracy') lists")
+    return history
+
+
+def plot_training_history(history, *, title: str | None = None) -> Figure:
+    """Training loss and train accuracy per epoch, for one run or several runs side by side.
+
+    Parameters
+    ----------
+    history : TrainResult, Mapping[str, list[float]], or Mapping[str, TrainResult | Mapping]
+        ``TrainResult.history`` (keys ``"loss"`` and ``"accuracy"``, accuracy as a fraction), the
+        TrainResult itself, or several of them by name (e.g. ``{"softmax": r1, "ArcFace": r2}``).
+    title : str, optional
+        Default: the head's ``describe()`` for a single TrainResult, else "Training history".
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes: loss (log scale) and accuracy (%) against epoch (1-based).
+    """
+    if hasattr(history, "history") or (isinstance(history, Mapping) and "loss" in history):
+        runs = {"": _history_of(history, "history")}
+        if title is None and hasattr(history, "head") and hasattr(history.head, "describe"):
+            title = history.head.describe()
+    elif isinstance(history, Mapping) and history:
+        runs = {str(name): _history_of(value, f"history[{name!r}]") for name, value in history.items()}
+    else:
+        raise TypeError("history must be a TrainResult, a history dict or a non-empty mapping of them")
+    fig = Figure(figsize=(10.0, 3.8), layout="constrained")
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    colors = _series_colors(list(runs))
+    for (name, run), color in zip(runs.items(), colors):
+        loss = to_numpy(run["loss"], "loss", ndim=1)
+        epochs = np.arange(1, len(loss) + 1)
+        loss_ax.plot(epochs, loss, "-o", ms=3, color=color, label=name or None)
+        if "accuracy" in run:
+            accuracy = 100 * to_numpy(run["accuracy"], "accuracy", ndim=1)
+            acc_ax.plot(np.arange(1, len(accuracy) + 1), accuracy, "-o", ms=3, color=color, label=name or None)
+    if np.all([np.all(np.asarray(r["loss"]) > 0) for r in runs.values()]):
+        loss_ax.set_yscale("log")
+    loss_ax.set_xlabel("epoch")
+    loss_ax.set_ylabel("training loss (cross-entropy, nats)")
+    acc_ax.set_xlabel("epoch")
+    acc_ax.set_ylabel("train accuracy (%)")
+    acc_ax.set_ylim(0, 101)
+    for axis in (loss_ax, acc_ax):
+        axis.grid(alpha=0.3, which="both")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(runs) > 1:
+            axis.legend(fontsize="small")
+    fig.suptitle(title or "Training history")
+    return fig

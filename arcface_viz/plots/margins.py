@@ -1,0 +1,239 @@
+"""The paper's margin figures: target logit vs θ, binary decision boundaries, probability vs θ.
+
+All values come from :mod:`arcface_viz.explorer`, which calls ``heads.margin_logits``: the curves
+are what the package trains with, not a re-derivation. Matplotlib, because these are the static
+figures a teacher projects (Deng et al., CVPR 2019, Fig. 4(b)/Table 1 style).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap, to_rgba
+from matplotlib.figure import Figure
+
+from .. import explorer
+from ._common import THETA_LABEL, degree_axis, figure_and_axes
+from .colors import identity_colors, loss_color
+
+PAPER_WINDOW_DEG = (20.0, 100.0)  # the θ range of the paper's target-logit figure
+DEFAULT_CONFIGS = ("softmax", "sphereface", "cosface", "arcface", "combined")
+_THETA_DEG = np.linspace(0.0, 180.0, 361)
+
+
+def _config_entries(configs) -> list[tuple[str, str, float, float, float]]:
+    """(key, legend label, m1, m2, m3) for each entry of ``configs``."""
+    if isinstance(configs, (str, Mapping)):
+        configs = [configs]
+    entries = []
+    for config in configs:
+        if isinstance(config, str):
+            key = config.lower()
+            m1, m2, m3 = explorer.margins_for(key)
+            label = explorer.LOSS_LABELS[key]
+        elif isinstance(config, Mapping):
+            key = str(config.get("loss", "custom")).lower()
+            m1, m2, m3 = explorer.margins_for(key, m1=config.get("m1"), m2=config.get("m2"), m3=config.get("m3"))
+            label = str(config.get("label", explorer.LOSS_LABELS.get(key, key)))
+        else:
+            raise TypeError(f"each config must be a loss name or a mapping with m1/m2/m3, got {type(config).__name__}")
+        explorer.check_margins(1.0, m1, m2, m3)
+        if key == "softmax":
+            label += " (cos θ)"
+        elif (m1, m2, m3) != (1.0, 0.0, 0.0):
+            parts = [f"{n}={v:g}" for n, v, off in (("m1", m1, 1.0), ("m2", m2, 0.0), ("m3", m3, 0.0)) if v != off]
+            label += f" ({', '.join(parts)})"
+        entries.append((key, label, m1, m2, m3))
+    if not entries:
+        raise ValueError("configs is empty: pass loss names such as ['softmax', 'arcface']")
+    return entries
+
+
+def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float = 16.0, *,
+                       theta_probe_deg: float | None = None, ax: Axes | None = None,
+                       title: str | None = None) -> Figure:
+    """Target logit vs the target angle θ for several losses (ArcFace paper, Fig. 4(b)).
+
+    Parameters
+    ----------
+    configs : sequence of str or mapping, optional
+        Loss names from ``explorer.LOSS_PRESETS`` and/or mappings ``{"loss": ..., "label": ...,
+        "m1": ..., "m2": ..., "m3": ...}`` (missing margins come from the loss's preset).
+        Default: softmax, SphereFace (m1=1.35), CosFace (m3=0.35), ArcFace (m2=0.5), combined (1, 0.3, 0.2).
+    s : float
+        Scale applied to every curve, so the curves compare with the logits a head produces.
+        The paper plots the unscaled cosine form (s = 1).
+    theta_probe_deg : float, optional
+        Draw a vertical line at this angle (degrees).
+    ax : matplotlib Axes, optional
+        Draw here instead of a new figure.
+    title : str, optional
+        Default ``"Target logit vs θ (s = 16)"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Each curve is a Line2D with gid ``"target-logit:<loss>"``; x in degrees, y the target logits
+        from ``heads.margin_logits``.
+
+    Notes
+    -----
+    Softmax's true target logit is W·x + b, which depends on norms and bias, not on θ alone; as in
+    the paper, its curve is the angular part cos θ (times s here). Past θ + m > π the curves use
+    the package's monotone fallback, so they keep falling where cos(θ + m) would rise again.
+    """
+    entries = _config_entries(DEFAULT_CONFIGS if configs is None else configs)
+    s = explorer.check_margins(s, 1.0, 0.0, 0.0)[0]
+    fig, ax = figure_and_axes(ax, (7.0, 4.5))
+    theta = np.radians(_THETA_DEG)
+    ax.axvspan(*PAPER_WINDOW_DEG, color="#f2e6c9", alpha=0.6, lw=0, label="paper's window (20°–100°)")
+    ax.axhline(0.0, color="#999999", lw=0.8)
+    for key, label, m1, m2, m3 in entries:
+        values = explorer.target_logit(theta, s=s, m1=m1, m2=m2, m3=m3)
+        style = "--" if key == "softmax" else "-"
+        (line,) = ax.plot(_THETA_DEG, values, style, color=loss_color(key), lw=2.0, label=label)
+        line.set_gid(f"target-logit:{key}")
+    if theta_probe_deg is not None:
+        ax.axvline(theta_probe_deg, color="#444444", lw=1.0, ls=":", label=f"probe θ = {theta_probe_deg:.0f}°")
+    ax.set_xlim(0, 180)
+    degree_axis(ax.xaxis)
+    ax.set_xlabel(THETA_LABEL)
+    ax.set_ylabel(f"target logit  s·(cos(m1·θ + m2) − m3),  s = {s:g}")
+    ax.set_title(title or f"Target logit vs θ (s = {s:g})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="lower left")
+    return fig
+
+
+def plot_decision_boundaries(loss: str = "arcface", m1: float | None = None, m2: float | None = None,
+                             m3: float | None = None, s: float = 16.0, *, m: float | None = None,
+                             ax: Axes | None = None, title: str | None = None, resolution: int = 181) -> Figure:
+    """Binary decision boundaries in the (θ1, θ2) plane with the margin region shaded (paper, Table 1).
+
+    Parameters
+    ----------
+    loss : str
+        Loss name; its preset margins are the defaults (see ``explorer.margins_for``).
+    m1, m2, m3 : float, optional
+        Margins overriding the preset (m2 in radians).
+    s : float
+        Scale; it multiplies both sides of the boundary equation, so it only appears in the title.
+    m : float, optional
+        The loss's single margin (ArcFace m2, CosFace m3, SphereFace m1).
+    ax : matplotlib Axes, optional
+    title : str, optional
+    resolution : int
+        Grid points per axis for the shaded regions.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        An image (gid ``"decision-regions"``) of the regions 1 (class 1 wins with its margin),
+        2 (class 2 wins), 0 (margin: neither), and the two boundary lines
+        (gids ``"boundary:class1"``, ``"boundary:class2"``) in degrees.
+
+    Notes
+    -----
+    Class 1 wins when cos(m1·θ1 + m2) − m3 > cos θ2. Softmax with bias is drawn as NormFace (the
+    diagonal θ1 = θ2), i.e. equal feature norms and no bias.
+    """
+    name = loss.lower() if isinstance(loss, str) else loss
+    m1, m2, m3 = explorer.margins_for(name, m=m, m1=m1, m2=m2, m3=m3)
+    s, m1, m2, m3 = explorer.check_margins(s, m1, m2, m3)
+    fig, ax = figure_and_axes(ax, (5.2, 5.0))
+    grid_deg = np.linspace(0.0, 180.0, int(resolution))
+    regions = explorer.decision_regions(np.radians(grid_deg), m1=m1, m2=m2, m3=m3)
+    class_colors = identity_colors(2)
+    cmap = ListedColormap(["#d9d9d9", _lighten(class_colors[0]), _lighten(class_colors[1])])
+    image = ax.imshow(regions, origin="lower", extent=(0, 180, 0, 180), cmap=cmap, vmin=0, vmax=2,
+                      interpolation="nearest", aspect="equal")
+    image.set_gid("decision-regions")
+    boundary = np.degrees(explorer.decision_boundary(np.radians(_THETA_DEG), m1=m1, m2=m2, m3=m3))
+    (line1,) = ax.plot(_THETA_DEG, boundary, color=class_colors[0], lw=2.2, label="class 1 boundary")
+    (line2,) = ax.plot(boundary, _THETA_DEG, color=class_colors[1], lw=2.2, label="class 2 boundary")
+    line1.set_gid("boundary:class1")
+    line2.set_gid("boundary:class2")
+    ax.plot([0, 180], [0, 180], ls=":", color="#555555", lw=1.0, label="no margin (θ1 = θ2)")
+    ax.text(40, 150, "class 1", color=class_colors[0], fontsize=12, weight="bold", ha="center")
+    ax.text(150, 75, "class 2", color=class_colors[1], fontsize=12, weight="bold", ha="center")
+    ax.set_xlim(0, 180)
+    ax.set_ylim(0, 180)
+    degree_axis(ax.xaxis)
+    degree_axis(ax.yaxis)
+    ax.set_xlabel("θ1, angle to centre W1 (degrees)")
+    ax.set_ylabel("θ2, angle to centre W2 (degrees)")
+    ax.set_title(title or f"{explorer.describe(name, s, m1, m2, m3)}\nbinary decision boundaries (grey: margin)")
+    ax.legend(fontsize="small", loc="lower right")
+    return fig
+
+
+def _lighten(color: str, amount: float = 0.55) -> tuple[float, float, float, float]:
+    """Mix a colour with white so shaded regions stay light under the boundary lines."""
+    r, g, b, _ = to_rgba(color)
+    return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount, 1.0)
+
+
+def plot_probability_vs_angle(s: float = 16.0, m: float | None = None, n_classes: int = 8, *,
+                              loss: str = "arcface", m1: float | None = None, m2: float | None = None,
+                              m3: float | None = None, p: float = 0.9, theta_probe_deg: float | None = None,
+                              ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Target-class probability vs θ when the other C−1 centres are at 90°, with the NormFace bound on s.
+
+    Parameters
+    ----------
+    s : float
+        Scale.
+    m : float, optional
+        The loss's single margin (ArcFace m2 in radians, CosFace m3, SphereFace m1); default its preset.
+    n_classes : int
+        Number of classes C >= 2.
+    loss : str
+        Loss name (preset margins, curve colour, title).
+    m1, m2, m3 : float, optional
+        Explicit margins overriding the preset.
+    p : float
+        Target probability for the bound ``s >= (C−1)/C·ln((C−1)p/(1−p))`` (``explorer.scale_lower_bound``).
+    theta_probe_deg : float, optional
+        Mark the probability at this angle (degrees).
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Lines with gids ``"probability:margin"`` (training, with the margin) and
+        ``"probability:no-margin"`` (inference: s·cos θ), x in degrees.
+    """
+    name = loss.lower() if isinstance(loss, str) else loss
+    m1, m2, m3 = explorer.margins_for(name, m=m, m1=m1, m2=m2, m3=m3)
+    s, m1, m2, m3 = explorer.check_margins(s, m1, m2, m3)
+    bound = explorer.scale_lower_bound(n_classes, p)
+    fig, ax = figure_and_axes(ax, (6.5, 4.5))
+    theta = np.radians(_THETA_DEG)
+    with_margin = explorer.target_probability(theta, s=s, m1=m1, m2=m2, m3=m3, n_classes=n_classes)
+    without = explorer.target_probability(theta, s=s, n_classes=n_classes)
+    ax.axvspan(*PAPER_WINDOW_DEG, color="#f2e6c9", alpha=0.6, lw=0)
+    (line,) = ax.plot(_THETA_DEG, with_margin, color=loss_color(name), lw=2.2, label="training (with margin)")
+    line.set_gid("probability:margin")
+    (plain,) = ax.plot(_THETA_DEG, without, "--", color="#555555", lw=1.6, label="inference (no margin)")
+    plain.set_gid("probability:no-margin")
+    ax.axhline(p, color="#888888", lw=1.0, ls=":", label=f"P = {p:g}")
+    ax.axhline(1.0 / n_classes, color="#bbbbbb", lw=1.0, ls="-.", label=f"chance 1/C = {1 / n_classes:.2g}")
+    if theta_probe_deg is not None:
+        value = explorer.target_probability(np.radians(theta_probe_deg), s=s, m1=m1, m2=m2, m3=m3, n_classes=n_classes)
+        ax.plot([theta_probe_deg], [float(value)], "o", color=loss_color(name), ms=7, mec="black")
+        ax.axvline(theta_probe_deg, color="#444444", lw=1.0, ls=":")
+    verdict = "enough" if s >= bound else "too small"
+    ax.text(0.98, 0.55, f"NormFace bound for P = {p:g}, C = {n_classes}:\ns ≥ {bound:.2f}  (s = {s:g}: {verdict})",
+            transform=ax.transAxes, ha="right", va="center", fontsize="small",
+            bbox={"boxstyle": "round", "fc": "white", "ec": "#cccccc"})
+    ax.set_xlim(0, 180)
+    ax.set_ylim(-0.02, 1.02)
+    degree_axis(ax.xaxis)
+    ax.set_xlabel(THETA_LABEL)
+    ax.set_ylabel("probability of the target class")
+    ax.set_title(title or f"{explorer.describe(name, s, m1, m2, m3)}\ntarget probability, C = {n_classes} (others at 90°)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="lower left")
+    return fig
