@@ -1,0 +1,512 @@
+"""Training a backbone with a head, embedding faces, and checkpoints.
+
+``fit`` is a plain loop over ready tensors (no DataLoader workers: at 32×32 the images fit in
+memory and worker start-up would cost more than an epoch). It is seeded with its own
+``torch.Generator``, so the same seed, model initialisation and data give the same history on CPU.
+Training never plots: it reports a history and calls ``callback`` so a widget can redraw.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+import arcface_viz
+from arcface_viz.heads import make_head
+from arcface_viz.models import FaceCNN
+
+OPTIMIZERS = ("adam", "sgd")
+EVAL_BATCH = 256  # one 2,000-image batch made epochs 2-3× slower than chunks of this size (DESIGN.md)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`fit` returns (and :func:`load` restores).
+
+    Attributes
+    ----------
+    model : nn.Module
+        The trained backbone (left in eval mode).
+    head : nn.Module
+        The trained head; ``head.centers`` are the learned class centres W.
+    history : dict[str, list[float]]
+        One value per epoch: "loss" (mean cross-entropy with margin), "accuracy" (training
+        accuracy of the margin-free prediction, in [0, 1]), "margin_factor" (at the epoch's end) and
+        "seconds" (cumulative wall-clock).
+    seconds : float
+        Wall-clock training time, seconds.
+    config : dict
+        JSON-ready description: model and head constructor arguments, fit arguments, data sizes,
+        versions. :func:`load` rebuilds the model and head from it.
+    """
+
+    model: nn.Module
+    head: nn.Module
+    history: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+    config: dict = field(default_factory=dict)
+
+    @property
+    def epochs_done(self) -> int:
+        """Number of epochs in ``history``."""
+        return len(self.history.get("loss", []))
+
+
+# --------------------------------------------------------------------------- argument checks
+def _positive_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def _images_labels(data) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images (N, C, H, W) float32, labels (N,) int64) from a FaceDataset or an (images, labels) pair."""
+    if hasattr(data, "images") and hasattr(data, "labels"):
+        images, labels = data.images, data.labels
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        images, labels = data
+    else:
+        raise TypeError(
+            f"training data of type {type(data).__name__}: pass a FaceDataset or a tuple (images, labels)"
+        )
+    images, labels = torch.as_tensor(images), torch.as_tensor(labels)
+    if images.ndim != 4 or not images.is_floating_point():
+        raise ValueError(f"images must be a float tensor (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool or labels.shape != (images.shape[0],):
+        raise ValueError(f"labels must be integers of shape ({images.shape[0]},), got {labels.dtype} {tuple(labels.shape)}")
+    if images.shape[0] == 0:
+        raise ValueError("training data is empty")
+    return images.float(), labels.long()
+
+
+def _check_fit_args(model, head, labels, epochs, batch_size, lr, optimizer, margin_warmup_epochs, seed, callback):
+    if not isinstance(model, nn.Module) or not isinstance(head, nn.Module):
+        raise TypeError("model and head must be torch.nn.Module instances (e.g. FaceCNN and heads.make_head(...))")
+    _positive_int(epochs, "epochs")
+    _positive_int(batch_size, "batch_size")
+    _positive_int(margin_warmup_epochs, "margin_warmup_epochs", minimum=0)
+    _positive_int(seed, "seed", minimum=0)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer={optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable as callback(epoch, result), got {type(callback).__name__}")
+    n_classes = getattr(head, "out_features", None)
+    if n_classes is None:
+        raise TypeError("head has no out_features: build it with arcface_viz.heads.make_head")
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= n_classes:
+        raise ValueError(
+            f"labels span [{low}, {high}] but the head has out_features={n_classes}: build the head with "
+            f"out_features={high + 1} (or relabel the dataset with .relabel())"
+        )
+    dim = getattr(model, "embedding_dim", None)
+    if dim is not None and getattr(head, "in_features", dim) != dim:
+        raise ValueError(f"model.embedding_dim={dim} but head.in_features={head.in_features}: make them equal")
+
+
+# --------------------------------------------------------------------------- augmentation
+def augment_batch(images: torch.Tensor, generator: torch.Generator, max_shift: int = 2, brightness: float = 0.15) -> torch.Tensor:
+    """Light augmentation on tensors: a random shift (crop of an edge-padded image) and brightness.
+
+    Parameters
+    ----------
+    images : torch.Tensor
+        (B, C, H, W) float32 in [0, 1].
+    generator : torch.Generator
+        Source of randomness (keeps ``fit`` deterministic).
+    max_shift : int, default 2
+        Largest shift in pixels along each axis (uniform in [-max_shift, max_shift]). No flips:
+        the toy faces and the AT&T faces are not left-right symmetric in lighting.
+    brightness : float, default 0.15
+        Each image is scaled by a factor uniform in [1 - brightness, 1 + brightness] and
+        clipped to [0, 1].
+
+    Returns
+    -------
+    torch.Tensor
+        (B, C, H, W) float32 in [0, 1].
+    """
+    b, _, h, w = images.shape
+    if max_shift > 0:
+        padded = F.pad(images, (max_shift,) * 4, mode="replicate")
+        oy = torch.randint(0, 2 * max_shift + 1, (b,), generator=generator)
+        ox = torch.randint(0, 2 * max_shift + 1, (b,), generator=generator)
+        rows = (oy[:, None] + torch.arange(h))[:, :, None]  # (B, H, 1)
+        cols = (ox[:, None] + torch.arange(w))[:, None, :]  # (B, 1, W)
+        # advanced indices around a slice put their dims first: (B, H, W, C) -> back to (B, C, H, W)
+        images = padded[torch.arange(b)[:, None, None], :, rows, cols].permute(0, 3, 1, 2)
+    if brightness > 0:
+        scale = 1 + (torch.rand(b, 1, 1, 1, generator=generator) * 2 - 1) * brightness
+        images = (images * scale).clamp_(0.0, 1.0)
+    return images.contiguous()
+
+
+# --------------------------------------------------------------------------- fit
+def fit(
+    model: nn.Module,
+    head: nn.Module,
+    train,
+    *,
+    epochs: int,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    optimizer: str = "adam",
+    margin_warmup_epochs: int = 0,
+    augment: bool = False,
+    seed: int = 0,
+    callback: Callable[[int, TrainResult], object] | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train ``model`` and ``head`` together with cross-entropy on the head's logits.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Backbone mapping images (B, C, H, W) to embeddings (B, D), e.g. :class:`FaceCNN`.
+    head : nn.Module
+        A head from :func:`arcface_viz.heads.make_head` with ``out_features`` > every label.
+    train : FaceDataset or tuple(images, labels)
+        Images float32 (N, C, H, W) in [0, 1]; labels int (N,) in [0, head.out_features).
+    epochs : int
+        Passes over the data, >= 1.
+    batch_size : int, default 128
+    lr : float, default 1e-3
+        Learning rate, > 0.
+    optimizer : {"adam", "sgd"}, default "adam"
+        "sgd" uses momentum 0.9.
+    margin_warmup_epochs : int, default 0
+        Ramp ``head.margin_factor`` linearly from 0 to 1 over this many epochs (per step), so
+        the margin starts as NormFace and grows: training from scratch with the full margin can
+        stall at chance (DESIGN.md, "Known traps"). 0 = full margin from the start.
+    augment : bool, default False
+        Apply :func:`augment_batch` (random shift <= 2 px, brightness ±15 %) to each batch.
+    seed : int, default 0
+        Seeds the shuffling and the augmentation. Model/head initialisation is the caller's:
+        call ``torch.manual_seed`` before building them for a fully repeatable run.
+    callback : callable, optional
+        ``callback(epoch, result)`` after each epoch; ``epoch`` counts completed epochs from 1,
+        ``result`` holds the history so far. Returning True stops training early.
+    progress : bool, default True
+        Show a ``tqdm.auto`` bar over epochs.
+
+    Returns
+    -------
+    TrainResult
+        Model and head (in eval mode), per-epoch history, seconds, config.
+
+    Raises
+    ------
+    ValueError
+        epochs/batch_size < 1, lr <= 0, unknown optimizer, labels outside the head's classes,
+        model and head dimensions that differ, or a loss that became NaN/inf.
+    TypeError
+        Model/head not modules, data of an unknown type, callback not callable.
+    """
+    images, labels = _images_labels(train)
+    _check_fit_args(model, head, labels, epochs, batch_size, lr, optimizer, margin_warmup_epochs, seed, callback)
+    device = next(model.parameters()).device
+    images, labels = images.to(device), labels.to(device)
+    params = list(model.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr, momentum=0.9)
+    generator = torch.Generator().manual_seed(seed)
+    n = images.shape[0]
+    steps_per_epoch = math.ceil(n / batch_size)
+    warmup_steps = margin_warmup_epochs * steps_per_epoch
+    history: dict[str, list[float]] = {"loss": [], "accuracy": [], "margin_factor": [], "seconds": []}
+    result = TrainResult(model, head, history, 0.0, _config(model, head, images, labels, _fit_args(
+        epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment, seed)))
+    start = time.perf_counter()
+    step = 0
+    bar = tqdm(range(1, epochs + 1), desc=_describe(head), unit="epoch", disable=not progress, leave=False)
+    for epoch in bar:
+        model.train()
+        head.train()
+        order = torch.randperm(n, generator=generator).to(device)
+        loss_sum, correct = 0.0, 0
+        for first in range(0, n, batch_size):
+            if warmup_steps:
+                head.margin_factor = min(1.0, step / warmup_steps)
+            index = order[first : first + batch_size]
+            x, y = images[index], labels[index]
+            if augment:
+                x = augment_batch(x, generator)
+            embeddings = model(x)
+            logits = head(embeddings, y)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            with torch.no_grad():
+                # accuracy of the inference-time prediction (no margin), not of the margin logits
+                prediction = logits.argmax(1) if getattr(head, "s", None) is None else head(embeddings.detach()).argmax(1)
+                correct += int((prediction == y).sum())
+            loss_sum += float(loss.detach()) * y.shape[0]
+        if not math.isfinite(loss_sum):
+            raise ValueError(
+                f"the loss became {loss_sum / n} in epoch {epoch}: lower lr, s or the margin, or use margin_warmup_epochs"
+            )
+        if warmup_steps:
+            head.margin_factor = min(1.0, step / warmup_steps)
+        history["loss"].append(loss_sum / n)
+        history["accuracy"].append(correct / n)
+        history["margin_factor"].append(float(getattr(head, "margin_factor", 1.0)))
+        history["seconds"].append(time.perf_counter() - start)
+        result.seconds = history["seconds"][-1]
+        bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", acc=f"{history['accuracy'][-1]:.3f}")
+        if callback is not None and callback(epoch, result) is True:
+            break
+    bar.close()
+    model.eval()
+    head.eval()
+    result.seconds = time.perf_counter() - start
+    result.config["fit"]["epochs_done"] = result.epochs_done
+    return result
+
+
+def _fit_args(epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment, seed) -> dict:
+    """The arguments of :func:`fit` as a JSON-ready dict (kept in the result's config)."""
+    return {
+        "epochs": epochs, "batch_size": batch_size, "lr": float(lr), "optimizer": optimizer,
+        "margin_warmup_epochs": margin_warmup_epochs, "augment": bool(augment), "seed": seed,
+    }
+
+
+def _describe(head: nn.Module) -> str:
+    describe = getattr(head, "describe", None)
+    return describe() if callable(describe) else type(head).__name__
+
+
+def head_config(head: nn.Module) -> dict:
+    """Name and constructor arguments of a head from :mod:`arcface_viz.heads`, enough to rebuild it.
+
+    Returns
+    -------
+    dict
+        ``{"name", "in_features", "out_features", "kwargs", "margin_factor"}``.
+
+    Raises
+    ------
+    TypeError
+        If ``head`` is not one of the named heads (it has no ``name``).
+    """
+    name = getattr(head, "name", "")
+    if not name:
+        raise TypeError(f"{type(head).__name__} is not a named head from arcface_viz.heads; cannot describe it")
+    kwargs = {}
+    for param in inspect.signature(type(head).__init__).parameters:
+        if param in ("self", "in_features", "out_features"):
+            continue
+        if param == "bias":
+            kwargs[param] = head.linear.bias is not None
+        elif param == "m":  # the single margin is m3 for CosFace and m2 for the ArcFace family
+            kwargs[param] = head.m3 if name == "cosface" else head.m2
+        else:
+            kwargs[param] = getattr(head, param)
+    return {
+        "name": name,
+        "in_features": head.in_features,
+        "out_features": head.out_features,
+        "kwargs": kwargs,
+        "margin_factor": float(head.margin_factor),
+    }
+
+
+def _config(model, head, images, labels, fit_args) -> dict:
+    model_config = model.config() if hasattr(model, "config") else {}
+    return {
+        "model": {"class": type(model).__name__, **model_config},
+        "head": head_config(head) if getattr(head, "name", "") else {"class": type(head).__name__},
+        "fit": fit_args,
+        "data": {
+            "n_images": int(images.shape[0]),
+            "n_classes": int(labels.max()) + 1,
+            "image_size": list(images.shape[2:]),
+        },
+        "versions": {"arcface_viz": arcface_viz.__version__, "torch": torch.__version__},
+    }
+
+
+# --------------------------------------------------------------------------- inference
+def _images(data) -> torch.Tensor:
+    images = data.images if hasattr(data, "images") else data
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        raise TypeError(
+            f"pass a FaceDataset or a float tensor (N, C, H, W), got {type(images).__name__}"
+            f"{'' if not isinstance(images, torch.Tensor) else ' of shape ' + str(tuple(images.shape))}"
+        )
+    return images
+
+
+@torch.no_grad()
+def _forward_chunks(module_fn, images: torch.Tensor, batch_size: int, device) -> torch.Tensor:
+    return torch.cat([module_fn(images[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)])
+
+
+class _EvalMode:
+    """Put modules in eval mode and restore their previous modes (so a callback can embed mid-training)."""
+
+    def __init__(self, *modules: nn.Module) -> None:
+        self.modules = modules
+
+    def __enter__(self) -> None:
+        self.modes = [m.training for m in self.modules]
+        for m in self.modules:
+            m.eval()
+
+    def __exit__(self, *exc) -> None:
+        for m, mode in zip(self.modules, self.modes):
+            m.train(mode)
+
+
+def embed(model: nn.Module, dataset_or_images, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Unit-length embeddings of images, computed in eval mode without gradients, in chunks.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Backbone, e.g. :class:`FaceCNN`; its training/eval mode is restored afterwards.
+    dataset_or_images : FaceDataset or torch.Tensor
+        A dataset (its ``images``) or a float tensor (N, C, H, W).
+    batch_size : int, default 256
+        Chunk size; bounds memory and keeps the convolutions fast.
+
+    Returns
+    -------
+    torch.Tensor
+        (N, D) float32 on the CPU, each row of L2 norm 1.
+
+    Raises
+    ------
+    TypeError
+        If the input is neither a dataset nor a 4-D tensor.
+    """
+    images = _images(dataset_or_images)
+    _positive_int(batch_size, "batch_size")
+    device = next(model.parameters()).device
+    with _EvalMode(model):
+        return F.normalize(_forward_chunks(model, images, batch_size, device), dim=1)
+
+
+def predict(model: nn.Module, head: nn.Module, dataset_or_images, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Closed-set class prediction (argmax of the margin-free logits), in eval mode, no gradients.
+
+    Returns
+    -------
+    torch.Tensor
+        (N,) int64 predicted labels.
+    """
+    images = _images(dataset_or_images)
+    device = next(model.parameters()).device
+    with _EvalMode(model, head):
+        return _forward_chunks(lambda x: head(model(x)), images, batch_size, device).argmax(1)
+
+
+def accuracy(model: nn.Module, head: nn.Module, dataset, batch_size: int = EVAL_BATCH) -> float:
+    """Share of ``dataset`` images whose predicted class equals their label (classes of the head).
+
+    Parameters
+    ----------
+    dataset : FaceDataset or tuple(images, labels)
+        Held-out images of the *training* identities (labels in the head's numbering).
+
+    Returns
+    -------
+    float
+        Accuracy in [0, 1].
+    """
+    images, labels = _images_labels(dataset)
+    return float((predict(model, head, images, batch_size) == labels.cpu()).float().mean())
+
+
+# --------------------------------------------------------------------------- checkpoints
+def _paths(path) -> tuple[Path, Path]:
+    path = Path(path)
+    if path.suffix == ".json":
+        raise ValueError(f"{path}: give the checkpoint path (e.g. model.pt); the JSON config is written next to it")
+    return path, path.with_suffix(".json")
+
+
+def save(result: TrainResult, path, overwrite: bool = False) -> Path:
+    """Write ``path`` (state_dicts of model and head) and ``path`` with suffix .json (config, history).
+
+    Parameters
+    ----------
+    result : TrainResult
+        From :func:`fit`; the model must be a :class:`FaceCNN` and the head a named head.
+    path : str or Path
+        Checkpoint file, e.g. ``runs/arcface.pt``; ``runs/arcface.json`` is written beside it.
+    overwrite : bool, default False
+        Replace existing files; otherwise an existing file is an error.
+
+    Returns
+    -------
+    Path
+        The checkpoint path.
+
+    Raises
+    ------
+    FileExistsError
+        If either file exists and ``overwrite`` is False.
+    TypeError
+        If the model or head cannot be rebuilt from a config.
+    """
+    weights, sidecar = _paths(path)
+    if not overwrite:
+        for p in (weights, sidecar):
+            if p.exists():
+                raise FileExistsError(f"{p} exists: pass overwrite=True to replace it, or choose another path")
+    if not isinstance(result.model, FaceCNN):
+        raise TypeError(f"save supports FaceCNN backbones, got {type(result.model).__name__}")
+    config = dict(result.config)
+    config["model"] = {"class": "FaceCNN", **result.model.config()}
+    config["head"] = head_config(result.head)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": result.model.state_dict(), "head": result.head.state_dict()}, weights)
+    document = {"config": config, "history": result.history, "seconds": result.seconds}
+    sidecar.write_text(json.dumps(document, indent=2))
+    return weights
+
+
+def load(path) -> TrainResult:
+    """Rebuild a :class:`TrainResult` written by :func:`save` (model and head in eval mode).
+
+    The weights are read with ``torch.load(weights_only=True)``: no pickled code runs.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the checkpoint or its JSON config is missing.
+    ValueError
+        If the config names an unknown model class or head.
+    """
+    weights, sidecar = _paths(path)
+    for p in (weights, sidecar):
+        if not p.is_file():
+            raise FileNotFoundError(f"{p} not found: save(result, {weights}) writes both files")
+    document = json.loads(sidecar.read_text())
+    config = document["config"]
+    model_config = dict(config["model"])
+    if model_config.pop("class") != "FaceCNN":
+        raise ValueError(f"{sidecar}: unknown model class {config['model']['class']!r}")
+    model = FaceCNN(**model_config)
+    h = config["head"]
+    head = make_head(h["name"], h["in_features"], h["out_features"], **h["kwargs"])
+    head.margin_factor = h["margin_factor"]
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["model"])
+    head.load_state_dict(state["head"])
+    model.eval()
+    head.eval()
+    return TrainResult(model, head, document["history"], float(document["seconds"]), config)

@@ -1,0 +1,157 @@
+"""fit / embed / save / load on tiny synthetic data (16×16 images: seconds, not minutes)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from arcface_viz import training
+from arcface_viz.heads import make_head
+from arcface_viz.models import FaceCNN
+from arcface_viz.training import TrainResult, accuracy, augment_batch, embed, fit, load, save
+
+
+def blobs(n_classes: int = 4, per_class: int = 32, size: int = 16, seed: int = 0):
+    """Class k is a bright square at a class-specific place plus noise: easy to learn."""
+    g = torch.Generator().manual_seed(seed)
+    images = torch.rand(n_classes * per_class, 1, size, size, generator=g) * 0.3
+    labels = torch.arange(n_classes).repeat_interleave(per_class)
+    for k in range(n_classes):
+        r, c = divmod(k, 2)
+        images[labels == k, :, r * 8 : r * 8 + 8, c * 8 : c * 8 + 8] += 0.7
+    return images, labels
+
+
+def build(name="arcface", dim=3, n_classes=4, seed=0, **kwargs):
+    torch.manual_seed(seed)
+    return FaceCNN(dim, width=8), make_head(name, dim, n_classes, **kwargs)
+
+
+def train(name="arcface", epochs=3, seed=0, **kwargs):
+    model, head = build(name)
+    return fit(model, head, blobs(), epochs=epochs, batch_size=32, seed=seed, progress=False, **kwargs)
+
+
+def test_same_seed_same_history_and_weights():
+    a, b = train(augment=True, margin_warmup_epochs=2), train(augment=True, margin_warmup_epochs=2)
+    for key in ("loss", "accuracy", "margin_factor"):
+        assert a.history[key] == b.history[key]
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(pa, pb)
+    c = train(augment=True, margin_warmup_epochs=2, seed=1)
+    assert c.history["loss"] != a.history["loss"]
+
+
+@pytest.mark.parametrize("name, optimizer", [("softmax", "adam"), ("arcface", "adam"), ("cosface", "sgd")])
+def test_learns_easy_classes(name, optimizer):
+    lr = 0.05 if optimizer == "sgd" else 0.01
+    result = train(name, epochs=8, optimizer=optimizer, lr=lr)
+    assert result.history["loss"][-1] < result.history["loss"][0]
+    assert result.history["accuracy"][-1] >= 0.9
+    assert accuracy(result.model, result.head, blobs(seed=1)) >= 0.9  # fresh noise, same classes
+    assert not result.model.training and not result.head.training
+    assert result.seconds > 0 and len(result.history["seconds"]) == 8
+
+
+def test_margin_warmup_ramps_linearly_per_step():
+    seen = []
+    model, head = build()
+    fit(model, head, blobs(), epochs=4, batch_size=32, margin_warmup_epochs=2, progress=False,
+        callback=lambda epoch, result: seen.append(head.margin_factor))
+    # 4 steps per epoch, 8 warm-up steps: factor after epoch 1 is 4/8
+    assert seen == [0.5, 1.0, 1.0, 1.0]
+    no_warmup = train(epochs=1)
+    assert no_warmup.history["margin_factor"] == [1.0]
+
+
+def test_callback_sees_growing_history_and_can_stop():
+    calls = []
+
+    def callback(epoch: int, result: TrainResult):
+        calls.append((epoch, len(result.history["loss"]), result.model.training))
+        return epoch == 2
+
+    result = train(epochs=5, callback=callback)
+    assert calls == [(1, 1, True), (2, 2, True)]
+    assert result.epochs_done == 2 and result.config["fit"]["epochs_done"] == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"epochs": 0}, ValueError, "epochs must be an int >= 1"),
+        ({"epochs": 1, "lr": 0}, ValueError, "lr must be a positive"),
+        ({"epochs": 1, "lr": float("nan")}, ValueError, "lr must be a positive"),
+        ({"epochs": 1, "optimizer": "rmsprop"}, ValueError, "adam, sgd"),
+        ({"epochs": 1, "batch_size": 0}, ValueError, "batch_size"),
+        ({"epochs": 1, "margin_warmup_epochs": -1}, ValueError, "margin_warmup_epochs"),
+        ({"epochs": 1, "callback": 3}, TypeError, "callable"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, error, match):
+    model, head = build()
+    with pytest.raises(error, match=match):
+        fit(model, head, blobs(), progress=False, **kwargs)
+
+
+def test_labels_beyond_head_and_dimension_mismatch():
+    model, _ = build()
+    with pytest.raises(ValueError, match=r"out_features=4"):
+        fit(model, make_head("arcface", 3, 3), blobs(), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="embedding_dim=3 but head.in_features=2"):
+        fit(model, make_head("arcface", 2, 4), blobs(), epochs=1, progress=False)
+    images, labels = blobs()
+    with pytest.raises(ValueError, match="integers"):
+        fit(model, make_head("arcface", 3, 4), (images, labels.float()), epochs=1, progress=False)
+
+
+def test_embed_unit_norm_chunked_and_mode_restored():
+    model, _ = build()
+    images, _ = blobs()
+    model.train()
+    whole = embed(model, images, batch_size=len(images))
+    chunks = embed(model, images, batch_size=7)
+    assert model.training  # restored
+    assert whole.shape == (len(images), 3) and whole.dtype == torch.float32 and not whole.requires_grad
+    torch.testing.assert_close(whole.norm(dim=1), torch.ones(len(images)))
+    torch.testing.assert_close(whole, chunks)  # eval-mode BN: chunking changes nothing
+    with pytest.raises(TypeError, match="FaceDataset or a float tensor"):
+        embed(model, [1, 2, 3])
+
+
+def test_augment_shifts_and_scales_within_range():
+    image = torch.zeros(1, 1, 8, 8)
+    image[0, 0, 4, 4] = 1.0
+    out = augment_batch(image.repeat(50, 1, 1, 1), torch.Generator().manual_seed(0), max_shift=2, brightness=0.0)
+    peaks = [divmod(int(o.argmax()), 8) for o in out]
+    assert all(abs(r - 4) <= 2 and abs(c - 4) <= 2 for r, c in peaks)
+    assert len(set(peaks)) > 5  # several different shifts happened
+    assert torch.all(out.sum(dim=(1, 2, 3)) == 1)  # a pure shift keeps the pixel
+    bright = augment_batch(torch.full((100, 1, 8, 8), 0.5), torch.Generator().manual_seed(0), max_shift=0)
+    assert 0.5 * 0.85 - 1e-6 <= bright.min() < 0.49 and 0.51 < bright.max() <= 0.5 * 1.15 + 1e-6
+
+
+def test_save_load_roundtrip(tmp_path, monkeypatch):
+    result = train("cosface", epochs=1)
+    path = save(result, tmp_path / "run" / "cosface.pt")
+    assert path.is_file() and (tmp_path / "run" / "cosface.json").is_file()
+    document = json.loads((tmp_path / "run" / "cosface.json").read_text())
+    assert document["config"]["head"]["kwargs"] == {"s": 16.0, "m": 0.35}
+    assert document["config"]["model"] == {"class": "FaceCNN", "embedding_dim": 3, "in_channels": 1, "width": 8}
+
+    calls = []
+    real_load = torch.load
+    monkeypatch.setattr(training.torch, "load", lambda *a, **k: calls.append(k) or real_load(*a, **k))
+    loaded = load(path)
+    assert calls and calls[0]["weights_only"] is True
+    assert loaded.head.describe() == result.head.describe() and loaded.history == result.history
+    images, _ = blobs()
+    torch.testing.assert_close(embed(loaded.model, images), embed(result.model, images))
+    torch.testing.assert_close(loaded.head.centers, result.head.centers)
+
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        save(result, path)
+    save(result, path, overwrite=True)
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.pt")
