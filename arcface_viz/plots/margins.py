@@ -19,7 +19,23 @@ from .colors import identity_colors, loss_color
 
 PAPER_WINDOW_DEG = (20.0, 100.0)  # the θ range of the paper's target-logit figure
 DEFAULT_CONFIGS = ("softmax", "sphereface", "cosface", "arcface", "combined")
-_THETA_DEG = np.linspace(0.0, 180.0, 361)
+THETA_GRID_DEG = np.linspace(0.0, 180.0, 361)  # the θ samples (degrees) of every curve
+
+
+def logits_ylim(s: float) -> tuple[float, float]:
+    """y-limits of :func:`plot_target_logits`: from s alone (the lowest curve, cos θ − m3 − δ at 180°,
+    stays above −1.75·s), so that the axes do not jump while a margin slider moves."""
+    return -1.75 * s, 1.1 * s
+
+
+def logits_ylabel(s: float) -> str:
+    """y-label of :func:`plot_target_logits`."""
+    return f"target logit  s·(cos(m1·θ + m2) − m3),  s = {s:g}"
+
+
+def logits_title(s: float) -> str:
+    """Default title of :func:`plot_target_logits`."""
+    return f"Target logit vs θ (s = {s:g})"
 
 
 def _config_entries(configs) -> list[tuple[str, str, float, float, float]]:
@@ -51,8 +67,8 @@ def _config_entries(configs) -> list[tuple[str, str, float, float, float]]:
 
 
 def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float = 16.0, *,
-                       theta_probe_deg: float | None = None, ax: Axes | None = None,
-                       title: str | None = None) -> Figure:
+                       theta_probe_deg: float | None = None, highlight: str | Mapping | None = None,
+                       ax: Axes | None = None, title: str | None = None) -> Figure:
     """Target logit vs the target angle θ for several losses (ArcFace paper, Fig. 4(b)).
 
     Parameters
@@ -65,7 +81,10 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
         Scale applied to every curve, so the curves compare with the logits a head produces.
         The paper plots the unscaled cosine form (s = 1).
     theta_probe_deg : float, optional
-        Draw a vertical line at this angle (degrees).
+        Draw a vertical line at this angle (degrees), and mark the highlighted curve there.
+    highlight : str or mapping, optional
+        One more configuration (same forms as ``configs``) drawn thick on top, gid
+        ``"target-logit:highlight"``; the other curves are then drawn thinner as references.
     ax : matplotlib Axes, optional
         Draw here instead of a new figure.
     title : str, optional
@@ -86,21 +105,32 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
     entries = _config_entries(DEFAULT_CONFIGS if configs is None else configs)
     s = explorer.check_margins(s, 1.0, 0.0, 0.0)[0]
     fig, ax = figure_and_axes(ax, (7.0, 4.5))
-    theta = np.radians(_THETA_DEG)
+    theta = np.radians(THETA_GRID_DEG)
     ax.axvspan(*PAPER_WINDOW_DEG, color="#f2e6c9", alpha=0.6, lw=0, label="paper's window (20°–100°)")
     ax.axhline(0.0, color="#999999", lw=0.8)
+    width, alpha = (1.3, 0.55) if highlight is not None else (2.0, 1.0)
     for key, label, m1, m2, m3 in entries:
         values = explorer.target_logit(theta, s=s, m1=m1, m2=m2, m3=m3)
         style = "--" if key == "softmax" else "-"
-        (line,) = ax.plot(_THETA_DEG, values, style, color=loss_color(key), lw=2.0, label=label)
+        (line,) = ax.plot(THETA_GRID_DEG, values, style, color=loss_color(key), lw=width, alpha=alpha, label=label)
         line.set_gid(f"target-logit:{key}")
+    if highlight is not None:
+        key, label, m1, m2, m3 = _config_entries(highlight)[0]
+        values = explorer.target_logit(theta, s=s, m1=m1, m2=m2, m3=m3)
+        (line,) = ax.plot(THETA_GRID_DEG, values, color=loss_color(key), lw=3.6, label="selected", zorder=5)
+        line.set_gid("target-logit:highlight")
+        if theta_probe_deg is not None:
+            probe = float(explorer.target_logit(np.radians(theta_probe_deg), s=s, m1=m1, m2=m2, m3=m3))
+            (marker,) = ax.plot([theta_probe_deg], [probe], "o", color=loss_color(key), mec="black", ms=8, zorder=6)
+            marker.set_gid("probe:marker")
     if theta_probe_deg is not None:
-        ax.axvline(theta_probe_deg, color="#444444", lw=1.0, ls=":", label=f"probe θ = {theta_probe_deg:.0f}°")
+        ax.axvline(theta_probe_deg, color="#444444", lw=1.0, ls=":").set_gid("probe:line")
     ax.set_xlim(0, 180)
+    ax.set_ylim(*logits_ylim(s))
     degree_axis(ax.xaxis)
     ax.set_xlabel(THETA_LABEL)
-    ax.set_ylabel(f"target logit  s·(cos(m1·θ + m2) − m3),  s = {s:g}")
-    ax.set_title(title or f"Target logit vs θ (s = {s:g})")
+    ax.set_ylabel(logits_ylabel(s))
+    ax.set_title(title or logits_title(s))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="lower left")
     return fig
@@ -108,7 +138,8 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
 
 def plot_decision_boundaries(loss: str = "arcface", m1: float | None = None, m2: float | None = None,
                              m3: float | None = None, s: float = 16.0, *, m: float | None = None,
-                             ax: Axes | None = None, title: str | None = None, resolution: int = 181) -> Figure:
+                             ax: Axes | None = None, title: str | None = None, resolution: int = 181,
+                             legend: bool = True) -> Figure:
     """Binary decision boundaries in the (θ1, θ2) plane with the margin region shaded (paper, Table 1).
 
     Parameters
@@ -125,6 +156,8 @@ def plot_decision_boundaries(loss: str = "arcface", m1: float | None = None, m2:
     title : str, optional
     resolution : int
         Grid points per axis for the shaded regions.
+    legend : bool
+        Draw the legend (the margin explorer leaves it out and says it in the title: faster).
 
     Returns
     -------
@@ -149,23 +182,41 @@ def plot_decision_boundaries(loss: str = "arcface", m1: float | None = None, m2:
     image = ax.imshow(regions, origin="lower", extent=(0, 180, 0, 180), cmap=cmap, vmin=0, vmax=2,
                       interpolation="nearest", aspect="equal")
     image.set_gid("decision-regions")
-    boundary = np.degrees(explorer.decision_boundary(np.radians(_THETA_DEG), m1=m1, m2=m2, m3=m3))
-    (line1,) = ax.plot(_THETA_DEG, boundary, color=class_colors[0], lw=2.2, label="class 1 boundary")
-    (line2,) = ax.plot(boundary, _THETA_DEG, color=class_colors[1], lw=2.2, label="class 2 boundary")
+    boundary = np.degrees(explorer.decision_boundary(np.radians(THETA_GRID_DEG), m1=m1, m2=m2, m3=m3))
+    (line1,) = ax.plot(THETA_GRID_DEG, boundary, color=class_colors[0], lw=2.2, label="class 1 boundary")
+    (line2,) = ax.plot(boundary, THETA_GRID_DEG, color=class_colors[1], lw=2.2, label="class 2 boundary")
     line1.set_gid("boundary:class1")
     line2.set_gid("boundary:class2")
-    ax.plot([0, 180], [0, 180], ls=":", color="#555555", lw=1.0, label="no margin (θ1 = θ2)")
-    ax.text(40, 150, "class 1", color=class_colors[0], fontsize=12, weight="bold", ha="center")
-    ax.text(150, 75, "class 2", color=class_colors[1], fontsize=12, weight="bold", ha="center")
+    ax.plot([0, 180], [0, 180], ls=":", color="#555555", lw=1.0, label="no margin (θ1 = θ2)")[0].set_gid("boundary:none")
+    ax.text(40, 150, "class 1", color=class_colors[0], fontsize=12, weight="bold", ha="center").set_gid("label:class1")
+    ax.text(150, 75, "class 2", color=class_colors[1], fontsize=12, weight="bold", ha="center").set_gid("label:class2")
     ax.set_xlim(0, 180)
     ax.set_ylim(0, 180)
     degree_axis(ax.xaxis)
     degree_axis(ax.yaxis)
     ax.set_xlabel("θ1, angle to centre W1 (degrees)")
     ax.set_ylabel("θ2, angle to centre W2 (degrees)")
-    ax.set_title(title or f"{explorer.describe(name, s, m1, m2, m3)}\nbinary decision boundaries (grey: margin)")
-    ax.legend(fontsize="small", loc="lower right")
+    ax.set_title(title or boundary_title(name, s, m1, m2, m3))
+    if legend:
+        ax.legend(fontsize="small", loc="lower right")
     return fig
+
+
+def boundary_title(loss: str, s: float, m1: float, m2: float, m3: float) -> str:
+    """Title of :func:`plot_decision_boundaries` (also used by the margin explorer's in-place updates)."""
+    return f"{explorer.describe(loss, s, m1, m2, m3)}\nbinary decision boundaries (grey: margin)"
+
+
+def probability_title(loss: str, s: float, m1: float, m2: float, m3: float, n_classes: int) -> str:
+    """Title of :func:`plot_probability_vs_angle`."""
+    return f"{explorer.describe(loss, s, m1, m2, m3)}\ntarget probability, C = {n_classes} (others at 90°)"
+
+
+def bound_note(s: float, n_classes: int, p: float) -> str:
+    """The NormFace-bound text box of :func:`plot_probability_vs_angle`."""
+    bound = explorer.scale_lower_bound(n_classes, p)
+    verdict = "enough" if s >= bound else "too small"
+    return f"NormFace bound for P = {p:g}, C = {n_classes}:\ns ≥ {bound:.2f}  (s = {s:g}: {verdict})"
 
 
 def _lighten(color: str, amount: float = 0.55) -> tuple[float, float, float, float]:
@@ -208,32 +259,31 @@ def plot_probability_vs_angle(s: float = 16.0, m: float | None = None, n_classes
     name = loss.lower() if isinstance(loss, str) else loss
     m1, m2, m3 = explorer.margins_for(name, m=m, m1=m1, m2=m2, m3=m3)
     s, m1, m2, m3 = explorer.check_margins(s, m1, m2, m3)
-    bound = explorer.scale_lower_bound(n_classes, p)
+    explorer.scale_lower_bound(n_classes, p)  # validates n_classes and p before drawing
     fig, ax = figure_and_axes(ax, (6.5, 4.5))
-    theta = np.radians(_THETA_DEG)
+    theta = np.radians(THETA_GRID_DEG)
     with_margin = explorer.target_probability(theta, s=s, m1=m1, m2=m2, m3=m3, n_classes=n_classes)
     without = explorer.target_probability(theta, s=s, n_classes=n_classes)
     ax.axvspan(*PAPER_WINDOW_DEG, color="#f2e6c9", alpha=0.6, lw=0)
-    (line,) = ax.plot(_THETA_DEG, with_margin, color=loss_color(name), lw=2.2, label="training (with margin)")
+    (line,) = ax.plot(THETA_GRID_DEG, with_margin, color=loss_color(name), lw=2.2, label="training (with margin)")
     line.set_gid("probability:margin")
-    (plain,) = ax.plot(_THETA_DEG, without, "--", color="#555555", lw=1.6, label="inference (no margin)")
+    (plain,) = ax.plot(THETA_GRID_DEG, without, "--", color="#555555", lw=1.6, label="inference (no margin)")
     plain.set_gid("probability:no-margin")
-    ax.axhline(p, color="#888888", lw=1.0, ls=":", label=f"P = {p:g}")
-    ax.axhline(1.0 / n_classes, color="#bbbbbb", lw=1.0, ls="-.", label=f"chance 1/C = {1 / n_classes:.2g}")
+    ax.axhline(p, color="#888888", lw=1.0, ls=":", label=f"P = {p:g}").set_gid("target-p")
+    ax.axhline(1.0 / n_classes, color="#bbbbbb", lw=1.0, ls="-.", label="chance 1/C").set_gid("chance")
     if theta_probe_deg is not None:
         value = explorer.target_probability(np.radians(theta_probe_deg), s=s, m1=m1, m2=m2, m3=m3, n_classes=n_classes)
-        ax.plot([theta_probe_deg], [float(value)], "o", color=loss_color(name), ms=7, mec="black")
-        ax.axvline(theta_probe_deg, color="#444444", lw=1.0, ls=":")
-    verdict = "enough" if s >= bound else "too small"
-    ax.text(0.98, 0.55, f"NormFace bound for P = {p:g}, C = {n_classes}:\ns ≥ {bound:.2f}  (s = {s:g}: {verdict})",
-            transform=ax.transAxes, ha="right", va="center", fontsize="small",
-            bbox={"boxstyle": "round", "fc": "white", "ec": "#cccccc"})
+        ax.plot([theta_probe_deg], [float(value)], "o", color=loss_color(name), ms=7, mec="black",
+                zorder=6)[0].set_gid("probe:marker")
+        ax.axvline(theta_probe_deg, color="#444444", lw=1.0, ls=":").set_gid("probe:line")
+    ax.text(0.98, 0.45, bound_note(s, n_classes, p), transform=ax.transAxes, ha="right", va="center",
+            fontsize="small", bbox={"boxstyle": "round", "fc": "white", "ec": "#cccccc"}).set_gid("bound-note")
     ax.set_xlim(0, 180)
     ax.set_ylim(-0.02, 1.02)
     degree_axis(ax.xaxis)
     ax.set_xlabel(THETA_LABEL)
     ax.set_ylabel("probability of the target class")
-    ax.set_title(title or f"{explorer.describe(name, s, m1, m2, m3)}\ntarget probability, C = {n_classes} (others at 90°)")
+    ax.set_title(title or probability_title(name, s, m1, m2, m3, n_classes))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", loc="lower left")
+    ax.legend(fontsize="small", loc="upper right")
     return fig

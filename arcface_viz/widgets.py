@@ -1,0 +1,590 @@
+"""ipywidgets apps that wire controls to the package's pure functions (no maths of their own).
+
+- :func:`margin_explorer` -- sliders for s, m1, m2, m3, a loss preset selector, a θ probe and the
+  number of classes; three matplotlib panels (target logits, decision boundaries, probability) and
+  a text readout from :func:`arcface_viz.explorer.explorer_readout`.
+- :func:`training_lab` -- trains a small CNN with a chosen loss in a background thread via
+  :func:`arcface_viz.training.fit`, with a progress bar, a live embedding plot and final metrics.
+
+Test-facing attributes (stable): ``.controls`` (dict of name -> widget), ``.readout`` /
+``.metrics`` (ipywidgets HTML whose ``.value`` is plain text), ``.error`` (None or the message
+shown). CSS classes on key widgets let a browser test find them: ``arcface-margin-explorer``,
+``arcface-readout``, ``arcface-plot``, ``arcface-training-lab``, ``arcface-train-button``,
+``arcface-stop-button``, ``arcface-progress``, ``arcface-status``, ``arcface-metrics``,
+``arcface-embedding-plot``.
+
+Panels are matplotlib figures rendered to PNG in ``ipywidgets.Image`` widgets: plotly's
+FigureWidget needs the ``anywidget`` package with plotly >= 6, which this environment does not
+have, and swapping an image is smooth (no flicker) and stays in the saved widget state.
+"""
+from __future__ import annotations
+
+import html
+import io
+import json
+import threading
+
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+from . import explorer
+from .plots import plot_circle_embeddings, plot_decision_boundaries, plot_probability_vs_angle, plot_target_logits
+from .plots import plot_sphere_embeddings
+from .plots.margins import (DEFAULT_CONFIGS, THETA_GRID_DEG, bound_note, logits_title, logits_ylabel, logits_ylim,
+                            probability_title)
+
+_PANEL_DPI = 80
+_LOSS_OPTIONS = [(explorer.LOSS_LABELS[k], k) for k in (*explorer.LOSS_PRESETS, "custom")]
+_BOUNDARY_GRID_DEG = np.linspace(0.0, 180.0, 181)  # plot_decision_boundaries' default resolution
+
+
+def render_png(fig: Figure) -> bytes:
+    """PNG bytes of a matplotlib figure (fast zlib level: these images live in a widget, not on disk)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=_PANEL_DPI, pil_kwargs={"compress_level": 1})
+    return buffer.getvalue()
+
+
+class _BlitPanel:
+    """One matplotlib panel: drawn in full once, then only its changing artists are redrawn.
+
+    A full draw of a panel (ticks, labels, legend) costs 50-150 ms on these machines; the artists
+    that follow a slider (a curve, the probe, a title) cost a few ms drawn over a cached background.
+    """
+
+    def __init__(self, figsize: tuple[float, float]):
+        self.figure = Figure(figsize=figsize, dpi=_PANEL_DPI, layout="constrained")
+        self.canvas = FigureCanvasAgg(self.figure)
+        self.ax = self.figure.add_subplot()
+        self.dynamic: list = []
+        self._background = None
+        self._laid_out = False
+
+    def rebuild(self, draw, dynamic_gids: tuple[str, ...], extra: tuple[str, ...] = ()) -> None:
+        """Clear and redraw with ``draw(ax)``; the artists named by gid (and ``extra``: "title",
+        "legend") are the dynamic ones."""
+        self.ax.clear()
+        draw(self.ax)
+        if not self._laid_out:
+            # Constrained layout once (about 100 ms), then keep the positions: they survive ax.clear().
+            self.canvas.draw()
+            self.figure.set_layout_engine("none")
+            self._laid_out = True
+        self.dynamic = [self.artist(gid) for gid in dynamic_gids]
+        if "legend" in extra:
+            self.dynamic.append(self.ax.get_legend())
+        if "title" in extra:
+            self.dynamic.append(self.ax.title)
+        self._background = None
+
+    def invalidate(self) -> None:
+        """Redraw the background at the next render (after a change to a static artist or the axes)."""
+        self._background = None
+
+    def artist(self, gid: str):
+        """The artist of this panel with ``gid`` (set by the plot functions)."""
+        for child in self.ax.get_children():
+            if child.get_gid() == gid:
+                return child
+        raise KeyError(f"no artist with gid {gid!r} in this panel")
+
+    def render(self) -> bytes:
+        """PNG of the panel: cached background plus the dynamic artists in z-order."""
+        if self._background is None:
+            # An axes moves a hidden title far up while drawing; keep where the title was.
+            title_position = self.ax.title.get_position()
+            for artist in self.dynamic:
+                artist.set_visible(False)
+            self.canvas.draw()
+            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+            for artist in self.dynamic:
+                artist.set_visible(True)
+            self.ax.title.set_position(title_position)
+        self.canvas.restore_region(self._background)
+        renderer = self.canvas.get_renderer()
+        for artist in sorted(self.dynamic, key=lambda a: a.get_zorder()):
+            artist.draw(renderer)
+        width, height = self.canvas.get_width_height()
+        image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        buffer = io.BytesIO()
+        # JPEG: ~1 ms to encode against ~13 ms for PNG; quality 92 without chroma subsampling keeps text crisp.
+        image.convert("RGB").save(buffer, format="jpeg", quality=92, subsampling=0)
+        return buffer.getvalue()
+
+
+class MarginExplorer(widgets.VBox):
+    """The widget returned by :func:`margin_explorer`.
+
+    Attributes
+    ----------
+    controls : dict[str, ipywidgets.Widget]
+        ``"loss"`` (Dropdown: softmax ... combined, custom), ``"s"``, ``"m1"``, ``"m2"`` (radians),
+        ``"m3"``, ``"theta"`` (probe, degrees), ``"n_classes"`` (IntSlider).
+    readout : ipywidgets.HTML
+        Plain text from :func:`arcface_viz.explorer.explorer_readout`, or ``"Invalid settings: ..."``.
+    error : str or None
+        The message shown when the settings could not be drawn.
+    figures : dict[str, matplotlib.figure.Figure]
+        ``"logits"``, ``"boundary"``, ``"probability"`` -- the figures behind the images; their
+        artists carry the gids documented in :mod:`arcface_viz.plots.margins`.
+    images : dict[str, ipywidgets.Image]
+        The JPEG of each figure, same keys.
+    """
+
+    def __init__(self, loss: str = "arcface", s: float = 16.0, theta_deg: float = 60.0, n_classes: int = 8):
+        loss = loss.lower()
+        m1, m2, m3 = explorer.margins_for(loss)
+        slider = {"continuous_update": True, "style": {"description_width": "90px"},
+                  "layout": widgets.Layout(width="330px")}
+        self.controls = {
+            "loss": widgets.Dropdown(options=_LOSS_OPTIONS, value=loss, description="loss",
+                                     style={"description_width": "90px"}, layout=widgets.Layout(width="330px")),
+            # Ranges keep the margins non-negative (m1 >= 1): a negative margin would reward the target.
+            "s": widgets.FloatSlider(value=s, min=1.0, max=64.0, step=0.5, description="scale s", **slider),
+            "m1": widgets.FloatSlider(value=m1, min=1.0, max=2.0, step=0.05, description="m1 (×θ)", **slider),
+            "m2": widgets.FloatSlider(value=m2, min=0.0, max=1.0, step=0.01, description="m2 (rad)", **slider),
+            "m3": widgets.FloatSlider(value=m3, min=0.0, max=0.6, step=0.01, description="m3 (cos)", **slider),
+            "theta": widgets.FloatSlider(value=theta_deg, min=0.0, max=180.0, step=1.0, description="probe θ (°)",
+                                         readout_format=".0f", **slider),
+            "n_classes": widgets.IntSlider(value=n_classes, min=2, max=100, description="classes C", **slider),
+        }
+        self.readout = widgets.HTML(layout=widgets.Layout(margin="4px 0 4px 8px"))
+        self.readout.add_class("arcface-readout")
+        self.error: str | None = None
+        self._panels = {"logits": _BlitPanel((5.6, 4.2)), "boundary": _BlitPanel((4.3, 4.2)),
+                        "probability": _BlitPanel((5.6, 4.2))}
+        self.figures = {name: panel.figure for name, panel in self._panels.items()}
+        self.images = {name: widgets.Image(format="jpeg", layout=widgets.Layout(max_width="100%"))
+                       for name in self._panels}
+        for image in self.images.values():
+            image.add_class("arcface-plot")
+        self._syncing = False
+        self._built: set[str] = set()
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        left = widgets.VBox([self.controls[k] for k in ("loss", "s", "m1", "m2", "m3")])
+        right = widgets.VBox([self.controls[k] for k in ("theta", "n_classes")])
+        panels = widgets.HBox(list(self.images.values()), layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__([widgets.HBox([left, right]), self.readout, panels])
+        self.add_class("arcface-margin-explorer")
+        self.update("loss")
+
+    @property
+    def settings(self) -> dict:
+        """Current control values: loss, s, m1, m2, m3, theta_deg, n_classes."""
+        c = self.controls
+        return {"loss": c["loss"].value, "s": c["s"].value, "m1": c["m1"].value, "m2": c["m2"].value,
+                "m3": c["m3"].value, "theta_deg": c["theta"].value, "n_classes": c["n_classes"].value}
+
+    def _on_change(self, change) -> None:
+        if self._syncing:
+            return
+        name = next(k for k, w in self.controls.items() if w is change["owner"])
+        if name == "loss" and change["new"] != "custom":
+            # A preset moves the three margin sliders; draw once, after all of them moved.
+            self._syncing = True
+            try:
+                for key, value in zip(("m1", "m2", "m3"), explorer.margins_for(change["new"])):
+                    self.controls[key].value = value
+            finally:
+                self._syncing = False
+        elif name in ("m1", "m2", "m3") and self._mark_custom_if_changed():
+            name = "loss"  # the curves change colour to "custom": redraw in full once
+        self.update(name)
+
+    def _mark_custom_if_changed(self) -> bool:
+        """Switch the selector to "custom" when the margins left the preset; True if it switched."""
+        loss = self.controls["loss"].value
+        current = tuple(self.controls[k].value for k in ("m1", "m2", "m3"))
+        if loss == "custom" or np.allclose(current, explorer.margins_for(loss)):
+            return False
+        self._syncing = True
+        try:
+            self.controls["loss"].value = "custom"
+        finally:
+            self._syncing = False
+        return True
+
+    def update(self, changed: str = "loss") -> None:
+        """Recompute the readout and redraw the panels that ``changed`` (a control name) affects.
+
+        An invalid setting shows ``"Invalid settings: ..."`` in the readout instead of raising.
+        """
+        p = self.settings
+        try:
+            text = explorer.explorer_readout(p["loss"], p["s"], p["m1"], p["m2"], p["m3"], p["theta_deg"],
+                                             p["n_classes"])
+            for name in self._panels_for(changed):
+                self._draw(name, p, rebuild=self._needs_rebuild(name, changed), changed=changed)
+                self.images[name].value = self._panels[name].render()
+        except (ValueError, TypeError) as error:  # shown in the widget, never as a traceback
+            self.error = str(error)
+            self.readout.value = html.escape(f"Invalid settings: {error}")
+            self.readout.add_class("arcface-error")
+            return
+        self.error = None
+        self.readout.remove_class("arcface-error")
+        self.readout.value = html.escape(text)
+
+    @staticmethod
+    def _panels_for(changed: str) -> tuple[str, ...]:
+        if changed == "theta":
+            return ("logits", "probability")
+        if changed == "n_classes":
+            return ("probability",)
+        return ("logits", "boundary", "probability")
+
+    def _needs_rebuild(self, name: str, changed: str) -> bool:
+        # A loss change recolours curves and relabels the legend: draw that panel from scratch.
+        return name not in self._built or changed == "loss"
+
+    @staticmethod
+    def _boundary_title(p: dict) -> str:
+        described = explorer.describe(p["loss"], p["s"], p["m1"], p["m2"], p["m3"])
+        return f"{described}\nboundaries (grey: margin, dotted: no margin)"
+
+    def _draw(self, name: str, p: dict, rebuild: bool, changed: str) -> None:
+        panel = self._panels[name]
+        m = {"m1": p["m1"], "m2": p["m2"], "m3": p["m3"]}
+        theta = np.radians(THETA_GRID_DEG)
+        probe = p["theta_deg"]
+        if name == "logits":
+            if rebuild:
+                panel.rebuild(lambda ax: plot_target_logits(None, p["s"], theta_probe_deg=probe,
+                                                            highlight={"loss": p["loss"], **m}, ax=ax),
+                              ("target-logit:highlight", "probe:line", "probe:marker"))
+            else:
+                if changed == "s":  # rescale the reference curves and the axes: the background changes
+                    for key in DEFAULT_CONFIGS:
+                        panel.artist(f"target-logit:{key}").set_ydata(
+                            explorer.target_logit(theta, s=p["s"], **dict(zip(("m1", "m2", "m3"),
+                                                                              explorer.margins_for(key)))))
+                    panel.ax.set_ylim(*logits_ylim(p["s"]))
+                    panel.ax.yaxis.label.set_text(logits_ylabel(p["s"]))
+                    panel.ax.title.set_text(logits_title(p["s"]))
+                    panel.invalidate()
+                panel.artist("target-logit:highlight").set_ydata(explorer.target_logit(theta, s=p["s"], **m))
+                panel.artist("probe:line").set_xdata([probe, probe])
+                value = float(explorer.target_logit(np.radians(probe), s=p["s"], **m))
+                panel.artist("probe:marker").set_data([probe], [value])
+        elif name == "boundary":
+            if rebuild:
+                panel.rebuild(lambda ax: plot_decision_boundaries(p["loss"], s=p["s"], ax=ax, legend=False,
+                                                                  title=self._boundary_title(p), **m),
+                              ("decision-regions", "boundary:class1", "boundary:class2", "boundary:none",
+                               "label:class1", "label:class2"), extra=("title",))
+            else:
+                panel.artist("decision-regions").set_data(
+                    explorer.decision_regions(np.radians(_BOUNDARY_GRID_DEG), **m))
+                boundary = np.degrees(explorer.decision_boundary(theta, **m))
+                panel.artist("boundary:class1").set_data(THETA_GRID_DEG, boundary)
+                panel.artist("boundary:class2").set_data(boundary, THETA_GRID_DEG)
+                panel.ax.title.set_text(self._boundary_title(p))
+        else:
+            n = p["n_classes"]
+            if rebuild:
+                panel.rebuild(lambda ax: plot_probability_vs_angle(p["s"], None, n, loss=p["loss"], theta_probe_deg=probe,
+                                                                   ax=ax, **m),
+                              ("probability:margin", "probability:no-margin", "chance", "probe:line", "probe:marker",
+                               "bound-note"), extra=("title",))
+            else:
+                panel.artist("probability:margin").set_ydata(
+                    explorer.target_probability(theta, s=p["s"], n_classes=n, **m))
+                panel.artist("probability:no-margin").set_ydata(
+                    explorer.target_probability(theta, s=p["s"], n_classes=n))
+                panel.artist("chance").set_ydata([1.0 / n, 1.0 / n])
+                panel.artist("probe:line").set_xdata([probe, probe])
+                value = float(explorer.target_probability(np.radians(probe), s=p["s"], n_classes=n, **m))
+                panel.artist("probe:marker").set_data([probe], [value])
+                panel.artist("bound-note").set_text(bound_note(p["s"], n, 0.9))
+                panel.ax.title.set_text(probability_title(p["loss"], p["s"], n_classes=n, **m))
+        self._built.add(name)
+
+
+def margin_explorer(loss: str = "arcface", s: float = 16.0, theta_deg: float = 60.0,
+                    n_classes: int = 8) -> MarginExplorer:
+    """Sliders for the margin family with live target-logit, decision-boundary and probability plots.
+
+    Parameters
+    ----------
+    loss : str
+        Initial preset (``explorer.LOSS_PRESETS`` key or ``"custom"``); choosing a preset later sets
+        the m1/m2/m3 sliders; moving a margin slider switches the selector to "custom".
+    s : float
+        Initial scale, in [1, 64].
+    theta_deg : float
+        Initial probe angle in degrees, [0, 180].
+    n_classes : int
+        Initial number of classes C, [2, 100].
+
+    Returns
+    -------
+    MarginExplorer
+        An ``ipywidgets.VBox``; see :class:`MarginExplorer` for the attributes tests use.
+    """
+    return MarginExplorer(loss, s, theta_deg, n_classes)
+
+
+# ----------------------------------------------------------------------------- training lab
+# The single margin each loss exposes in the lab: (parameter name, slider min, max, step, default).
+_LAB_MARGIN = {
+    "softmax": None,
+    "normface": None,
+    "sphereface": ("m1", 1.0, 2.0, 0.05, 1.35),
+    "cosface": ("m", 0.0, 0.6, 0.01, 0.35),
+    "arcface": ("m", 0.0, 1.0, 0.01, 0.5),
+    "combined": None,  # fixed at the paper's (1, 0.3, 0.2)
+}
+
+
+def head_kwargs(loss: str, s: float, m: float | None) -> dict:
+    """Keyword arguments for ``heads.make_head(loss, ...)`` from the lab's loss, s and m controls.
+
+    Softmax takes none; NormFace and combined only ``s`` (combined keeps (1, 0.3, 0.2));
+    SphereFace gets ``m1=m``; CosFace and ArcFace ``m=m``.
+    """
+    if loss == "softmax":
+        return {}
+    spec = _LAB_MARGIN.get(loss)
+    if loss not in _LAB_MARGIN:
+        raise ValueError(f"loss {loss!r} is not offered in the training lab; use one of {sorted(_LAB_MARGIN)}")
+    return {"s": s} if spec is None else {"s": s, spec[0]: m}
+
+
+def _plotly_output(fig: go.Figure) -> dict:
+    """An Output-widget display_data entry for a plotly figure (JupyterLab's plotly mimetype, offline)."""
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"application/vnd.plotly.v1+json": json.loads(fig.to_json()), "text/plain": "<plotly figure>"}}
+
+
+class TrainingLab(widgets.VBox):
+    """The widget returned by :func:`training_lab`.
+
+    Attributes
+    ----------
+    controls : dict[str, ipywidgets.Widget]
+        ``"loss"``, ``"m"`` (the loss's margin; disabled for softmax, NormFace, combined), ``"s"``,
+        ``"dim"`` (2 or 3), ``"epochs"``, ``"warmup"`` (margin warm-up epochs), ``"train"`` (Button),
+        ``"stop"`` (Button).
+    progress : ipywidgets.IntProgress
+        Epochs done out of the requested number.
+    status : ipywidgets.HTML
+        Plain text: "epoch 3/15: loss 1.234, train accuracy 80.1%", "Training failed: ...".
+    metrics : ipywidgets.HTML
+        Plain text from :func:`arcface_viz.explorer.training_summary` after a run.
+    plot : ipywidgets.Image (2-D) and plot3d : ipywidgets.Output (3-D)
+        The live embedding plot (circle PNG, or the plotly sphere with one frame per epoch at the end).
+    result : TrainResult or None
+        The last finished run.
+    runs_started : int
+        How many runs have started (a click while training does not start one).
+    """
+
+    def __init__(self, dataset, *, max_points_per_identity: int = 60, seed: int = 0):
+        if not hasattr(dataset, "images") or not hasattr(dataset, "labels"):
+            raise TypeError(f"dataset must be a FaceDataset, got {type(dataset).__name__}")
+        self.dataset = dataset
+        self.seed = seed
+        self._plot_index = self._subset(dataset.labels, max_points_per_identity, seed)
+        style = {"description_width": "110px"}
+        layout = widgets.Layout(width="340px")
+        self.controls = {
+            "loss": widgets.Dropdown(options=[(explorer.LOSS_LABELS[k], k) for k in _LAB_MARGIN], value="arcface",
+                                     description="loss", style=style, layout=layout),
+            "m": widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.01, description="margin m", style=style,
+                                     layout=layout),
+            "s": widgets.FloatSlider(value=16.0, min=1.0, max=64.0, step=1.0, description="scale s", style=style,
+                                     layout=layout),
+            "dim": widgets.ToggleButtons(options=[("2-D", 2), ("3-D", 3)], value=2, description="embedding",
+                                         style=style),
+            "epochs": widgets.IntSlider(value=10, min=1, max=60, description="epochs", style=style, layout=layout),
+            "warmup": widgets.IntSlider(value=0, min=0, max=20, description="margin warm-up", style=style,
+                                        layout=layout),
+            "train": widgets.Button(description="Train", button_style="primary", icon="play"),
+            "stop": widgets.Button(description="Stop", icon="stop", disabled=True),
+        }
+        self.controls["train"].add_class("arcface-train-button")
+        self.controls["stop"].add_class("arcface-stop-button")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="epochs")
+        self.progress.add_class("arcface-progress")
+        self.status = widgets.HTML("Ready: choose a loss and press Train.")
+        self.status.add_class("arcface-status")
+        self.metrics = widgets.HTML("")
+        self.metrics.add_class("arcface-metrics")
+        self.plot = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.plot.add_class("arcface-embedding-plot")
+        self.plot3d = widgets.Output(layout=widgets.Layout(display="none"))
+        self.plot3d.add_class("arcface-embedding-plot")
+        self.result = None
+        self.runs_started = 0
+        self.error: str | None = None
+        self._lock = threading.Lock()
+        self._running = False
+        self._stop_requested = False
+        self._thread: threading.Thread | None = None
+        self.controls["loss"].observe(self._on_loss, names="value")
+        self.controls["train"].on_click(lambda _button: self.start())
+        self.controls["stop"].on_click(lambda _button: self.stop())
+        settings = widgets.VBox([self.controls[k] for k in ("loss", "m", "s", "dim", "epochs", "warmup")])
+        buttons = widgets.HBox([self.controls["train"], self.controls["stop"], self.progress])
+        super().__init__([settings, buttons, self.status, self.metrics, self.plot, self.plot3d])
+        self.add_class("arcface-training-lab")
+
+    @staticmethod
+    def _subset(labels, per_identity: int, seed: int) -> np.ndarray:
+        """Indices of at most ``per_identity`` images of each identity, for the live plot."""
+        y = np.asarray(labels)
+        rng = np.random.default_rng(seed)
+        keep = [rng.permutation(np.flatnonzero(y == k))[:per_identity] for k in np.unique(y)]
+        return np.sort(np.concatenate(keep))
+
+    def _on_loss(self, change) -> None:
+        spec = _LAB_MARGIN[change["new"]]
+        slider = self.controls["m"]
+        if spec is None:
+            slider.disabled = True
+            return
+        _, low, high, step, default = spec
+        # Widen first so that min <= value <= max holds at every intermediate step.
+        slider.min, slider.max = min(low, slider.min), max(high, slider.max)
+        slider.value, slider.step = default, step
+        slider.min, slider.max = low, high
+        slider.disabled = False
+
+    @property
+    def running(self) -> bool:
+        """True while a training run is in progress."""
+        return self._running
+
+    def start(self, block: bool = False) -> bool:
+        """Start a training run with the current settings (what the Train button does).
+
+        Parameters
+        ----------
+        block : bool
+            Wait for the run to finish (tests, scripts); the button uses a background thread so the
+            notebook stays responsive and a second click can be refused.
+
+        Returns
+        -------
+        bool
+            False when a run is already in progress (nothing started), True otherwise.
+        """
+        with self._lock:
+            if self._running:
+                self.status.value = html.escape("Already training: wait for this run to finish (or press Stop).")
+                return False
+            self._running = True
+            self._stop_requested = False
+            self.runs_started += 1
+        self.controls["train"].disabled = True
+        self.controls["stop"].disabled = False
+        self._thread = threading.Thread(target=self._run, name="arcface-training-lab", daemon=True)
+        self._thread.start()
+        if block:
+            self._thread.join()
+        return True
+
+    def stop(self) -> None:
+        """Ask the run to stop after the current epoch."""
+        self._stop_requested = True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the current run; True when no run is in progress afterwards."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self._running
+
+    def _run(self) -> None:
+        # Imported here: widgets stay importable (and the explorer usable) without loading training code.
+        from .heads import make_head
+        from .metrics import angle_stats
+        from .models import FaceCNN
+        from .training import embed, fit
+
+        c = {k: w.value for k, w in self.controls.items() if k not in ("train", "stop")}
+        epochs = int(c["epochs"])
+        self.progress.max, self.progress.value = epochs, 0
+        self.metrics.value = ""
+        self.error = None
+        frames = []
+        try:
+            kwargs = head_kwargs(c["loss"], float(c["s"]), float(c["m"]))
+            torch.manual_seed(self.seed)
+            model = FaceCNN(embedding_dim=int(c["dim"]))
+            head = make_head(c["loss"], int(c["dim"]), self.dataset.n_identities, **kwargs)
+            images = self.dataset.images[torch.as_tensor(self._plot_index)]
+            labels = np.asarray(self.dataset.labels)[self._plot_index]
+            self.status.value = html.escape(f"Training {head.describe()} for {epochs} epochs ...")
+
+            def on_epoch(epoch, result) -> bool:
+                emb = embed(result.model, images).numpy()
+                centres = result.head.centers.numpy() if hasattr(result.head, "centers") else None
+                frames.append((emb, centres))
+                self.progress.value = epoch
+                self.status.value = html.escape(
+                    f"epoch {epoch}/{epochs}: loss {result.history['loss'][-1]:.3f}, "
+                    f"train accuracy {100 * result.history['accuracy'][-1]:.1f}%")
+                self._show_embeddings(emb, labels, centres, head, frames=None)
+                return self._stop_requested
+
+            result = fit(model, head, self.dataset, epochs=epochs, margin_warmup_epochs=int(c["warmup"]),
+                         seed=self.seed, callback=on_epoch, progress=False)
+            stats = angle_stats(embed(result.model, self.dataset), self.dataset.labels, result.head.centers)
+            self.result = result
+            self.metrics.value = html.escape(
+                explorer.training_summary(result.head.describe(), result.history["accuracy"][-1], stats))
+            self.status.value = html.escape(
+                f"Done: {result.epochs_done} epochs in {result.seconds:.1f} s"
+                + (" (stopped early)" if result.epochs_done < epochs else ""))
+            if frames:
+                self._show_embeddings(frames[-1][0], labels, frames[-1][1], head, frames=frames)
+        except Exception as error:  # noqa: BLE001 -- any failure is reported in the widget, not as a traceback
+            self.error = f"{type(error).__name__}: {error}"
+            self.status.value = html.escape(f"Training failed: {self.error}")
+        finally:
+            self.controls["train"].disabled = False
+            self.controls["stop"].disabled = True
+            self._running = False
+
+    def _show_embeddings(self, emb, labels, centres, head, frames) -> None:
+        names = list(self.dataset.identities)
+        title = head.describe()
+        if emb.shape[1] == 2:
+            margin = float(getattr(head, "m2", 0.0) or 0.0) if centres is not None else None
+            fig = plot_circle_embeddings(emb, labels, centres, margin=margin or None, identities=names, title=title)
+            self.plot.value = render_png(fig)
+            self.plot.layout.display = None
+            self.plot3d.layout.display = "none"
+        else:
+            fig = plot_sphere_embeddings(emb, labels, centres, frames=frames, identities=names, title=title)
+            self.plot3d.outputs = (_plotly_output(fig),)
+            self.plot3d.layout.display = None
+            self.plot.layout.display = "none"
+
+
+def training_lab(dataset, *, max_points_per_identity: int = 60, seed: int = 0) -> TrainingLab:
+    """Train a small CNN with a chosen loss and watch its embeddings move on the circle or sphere.
+
+    Parameters
+    ----------
+    dataset : FaceDataset
+        Training images, e.g. ``faces.make_toy_faces(n_identities=8)``; 32×32 toy faces train an
+        epoch in about half a second here.
+    max_points_per_identity : int
+        Images per identity in the live plot (all images are used for training and the metrics).
+    seed : int
+        Seeds the model initialisation and ``fit``: the same settings give the same run.
+
+    Returns
+    -------
+    TrainingLab
+        An ``ipywidgets.VBox``; see :class:`TrainingLab` for the attributes tests use. The Train
+        button is disabled while training and a click during a run never starts a second one.
+    """
+    return TrainingLab(dataset, max_points_per_identity=max_points_per_identity, seed=seed)
