@@ -1,0 +1,189 @@
+"""Widgets headless: set control values in Python, check the readout text and the figure data."""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from arcface_viz import explorer, training
+from arcface_viz.faces import make_toy_faces
+from arcface_viz.widgets import head_kwargs, margin_explorer, training_lab
+
+METRICS_LINE = re.compile(
+    r"^ArcFace \(s=16, m=0\.5\): train accuracy \d+\.\d%, mean angle to centre \d+\.\d°, "
+    r"min angle between centres \d+\.\d°$")
+
+
+def _line(widget, panel: str, gid: str):
+    for artist in widget.figures[panel].axes[0].get_children():
+        if artist.get_gid() == gid:
+            return artist
+    raise AssertionError(f"no {gid!r} in panel {panel!r}")
+
+
+# ----------------------------------------------------------------------------- margin explorer
+@pytest.fixture
+def explorer_widget():
+    return margin_explorer()
+
+
+def test_explorer_starts_with_the_arcface_readout_and_images(explorer_widget):
+    w = explorer_widget
+    assert w.readout.value == (
+        "θ = 60.0°: target logit 0.38, probability 0.172 | without margin: logit 8.00, probability 0.998 | "
+        "ArcFace (s=16, m=0.5), C = 8, other classes at 90°")
+    assert w.error is None
+    for image in w.images.values():
+        assert image.value[:2] == b"\xff\xd8"  # JPEG
+    assert "arcface-readout" in w.readout._dom_classes
+    assert "arcface-margin-explorer" in w._dom_classes
+    assert all("arcface-plot" in image._dom_classes for image in w.images.values())
+    assert set(w.controls) == {"loss", "s", "m1", "m2", "m3", "theta", "n_classes"}
+
+
+def test_probe_slider_updates_readout_marker_and_only_its_panels(explorer_widget):
+    w = explorer_widget
+    before = {name: image.value for name, image in w.images.items()}
+    w.controls["theta"].value = 70
+    assert w.readout.value == explorer.explorer_readout("arcface", 16, 1.0, 0.5, 0.0, 70, 8)
+    assert w.readout.value.startswith("θ = 70.0°: target logit -2.41,")  # 16*cos(98.65°) = 16*(-0.1504)
+    marker = _line(w, "logits", "probe:marker")
+    assert marker.get_xdata()[0] == 70
+    assert marker.get_ydata()[0] == pytest.approx(16 * math.cos(math.radians(70) + 0.5), abs=1e-4)
+    assert w.images["logits"].value != before["logits"]
+    assert w.images["probability"].value != before["probability"]
+    assert w.images["boundary"].value == before["boundary"]  # θ does not move the boundaries
+
+
+def test_margin_slider_redraws_curves_and_switches_to_custom(explorer_widget):
+    w = explorer_widget
+    w.controls["m2"].value = 0.3
+    assert w.controls["loss"].value == "custom"
+    theta = np.radians(np.linspace(0, 180, 361))
+    np.testing.assert_allclose(_line(w, "logits", "target-logit:highlight").get_ydata(),
+                               explorer.target_logit(theta, s=16, m2=0.3), atol=1e-6)
+    np.testing.assert_allclose(_line(w, "probability", "probability:margin").get_ydata(),
+                               explorer.target_probability(theta, s=16, m2=0.3, n_classes=8), atol=1e-9)
+    regions = _line(w, "boundary", "decision-regions").get_array()
+    np.testing.assert_array_equal(regions, explorer.decision_regions(np.radians(np.linspace(0, 180, 181)), m2=0.3))
+    assert "Custom (s=16, m1=1, m2=0.3, m3=0)" in w.readout.value
+    assert w.figures["boundary"].axes[0].get_title().startswith("Custom (s=16, m1=1, m2=0.3, m3=0)")
+
+
+def test_loss_preset_sets_the_sliders(explorer_widget):
+    w = explorer_widget
+    w.controls["loss"].value = "cosface"
+    assert (w.controls["m1"].value, w.controls["m2"].value, w.controls["m3"].value) == (1.0, 0.0, 0.35)
+    assert w.controls["loss"].value == "cosface"  # setting the preset's own sliders is not "custom"
+    assert "CosFace (s=16, m=0.35)" in w.readout.value
+    w.controls["loss"].value = "softmax"
+    assert w.readout.value.startswith("θ = 60.0°: target logit 8.00, probability 0.998")
+
+
+def test_scale_and_classes_change_the_numbers(explorer_widget):
+    w = explorer_widget
+    w.controls["s"].value = 32
+    assert w.readout.value.startswith("θ = 60.0°: target logit 0.76,")  # twice the s=16 logit
+    ax = w.figures["logits"].axes[0]
+    assert ax.get_ylim() == pytest.approx((-1.75 * 32, 1.1 * 32))
+    assert _line(w, "logits", "target-logit:softmax").get_ydata()[0] == pytest.approx(32)
+    w.controls["n_classes"].value = 2
+    # two classes, s=32, logit 0.755: e^0.755 / (e^0.755 + 1) = 0.680
+    assert "probability 0.680" in w.readout.value and "C = 2" in w.readout.value
+    assert _line(w, "probability", "chance").get_ydata()[0] == pytest.approx(0.5)
+
+
+def test_slider_ranges_make_invalid_margins_impossible(explorer_widget):
+    c = explorer_widget.controls
+    assert (c["m1"].min, c["m2"].min, c["m3"].min) == (1.0, 0.0, 0.0)
+    assert c["s"].min > 0 and c["n_classes"].min == 2 and (c["theta"].min, c["theta"].max) == (0, 180)
+    c["m1"].value = 0.5  # ipywidgets clamps to the range
+    assert c["m1"].value == 1.0
+    assert explorer_widget.error is None
+
+
+def test_anything_still_invalid_shows_a_message_not_a_traceback(explorer_widget):
+    w = explorer_widget
+    w.controls["m1"].min = 0.1  # a notebook author widening a range by hand
+    w.controls["m1"].value = 0.5
+    assert w.readout.value.startswith("Invalid settings: m1 must be &gt;= 1")
+    assert w.error.startswith("m1 must be >= 1")
+    assert "arcface-error" in w.readout._dom_classes
+    w.controls["m1"].value = 1.2
+    assert w.error is None and w.readout.value.startswith("θ = 60.0°")
+    assert "arcface-error" not in w.readout._dom_classes
+
+
+# ----------------------------------------------------------------------------- training lab
+def test_training_summary_hand_values():
+    stats = {"target_angles": np.radians([10.0, 20.0]), "min_center_angle": math.radians(41.0)}
+    assert explorer.training_summary("ArcFace (s=16, m=0.5)", 0.975, stats) == (
+        "ArcFace (s=16, m=0.5): train accuracy 97.5%, mean angle to centre 15.0°, min angle between centres 41.0°")
+    with pytest.raises(ValueError, match="fraction"):
+        explorer.training_summary("x", 97.5, stats)
+
+
+def test_head_kwargs_per_loss():
+    assert head_kwargs("softmax", 16, 0.5) == {}
+    assert head_kwargs("normface", 16, 0.5) == {"s": 16}
+    assert head_kwargs("arcface", 16, 0.5) == {"s": 16, "m": 0.5}
+    assert head_kwargs("sphereface", 16, 1.35) == {"s": 16, "m1": 1.35}
+    assert head_kwargs("combined", 8, 0.5) == {"s": 8}
+    with pytest.raises(ValueError, match="not offered"):
+        head_kwargs("subcenter", 16, 0.5)
+
+
+@pytest.fixture(scope="module")
+def tiny_faces():
+    return make_toy_faces(n_identities=3, images_per_identity=24, size=32, cache=False)
+
+
+def test_training_lab_trains_once_per_click_and_reports_metrics(tiny_faces):
+    lab = training_lab(tiny_faces, max_points_per_identity=10)
+    lab.controls["epochs"].value = 2
+    assert "arcface-train-button" in lab.controls["train"]._dom_classes
+    assert "arcface-metrics" in lab.metrics._dom_classes
+    lab.controls["train"].click()
+    assert lab.running and lab.controls["train"].disabled
+    lab.controls["train"].click()  # a second click during the run starts nothing
+    assert lab.start() is False
+    assert lab.wait(timeout=300)
+    assert lab.runs_started == 1 and lab.error is None, lab.status.value
+    assert not lab.controls["train"].disabled and lab.controls["stop"].disabled
+    assert METRICS_LINE.match(lab.metrics.value), lab.metrics.value
+    assert lab.progress.value == lab.progress.max == 2
+    assert lab.result.epochs_done == 2
+    assert lab.plot.value[:4] == b"\x89PNG"
+
+
+def test_training_lab_3d_sphere_with_one_frame_per_epoch_and_stop(tiny_faces):
+    lab = training_lab(tiny_faces, max_points_per_identity=5)
+    lab.controls["dim"].value = 3
+    lab.controls["loss"].value = "cosface"
+    assert lab.controls["m"].value == 0.35 and not lab.controls["m"].disabled
+    lab.controls["epochs"].value = 2
+    assert lab.start(block=True)
+    figure = lab.plot3d.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    assert len(figure["frames"]) == 2
+    assert lab.metrics.value.startswith("CosFace (s=16, m=0.35): train accuracy")
+    lab.controls["loss"].value = "softmax"
+    assert lab.controls["m"].disabled
+    lab.controls["epochs"].value = 5
+    lab.stop()  # a stop requested before the start is forgotten by the next run
+    lab.start()
+    lab.stop()
+    assert lab.wait(timeout=300)
+    assert lab.result.epochs_done < 5 and "stopped early" in lab.status.value
+
+
+def test_training_lab_shows_failures_in_the_widget(tiny_faces, monkeypatch):
+    def broken_fit(*args, **kwargs):
+        raise ValueError("the loss became nan in epoch 1")
+
+    monkeypatch.setattr(training, "fit", broken_fit)
+    lab = training_lab(tiny_faces)
+    assert lab.start(block=True)
+    assert lab.status.value == "Training failed: ValueError: the loss became nan in epoch 1"
+    assert lab.error.startswith("ValueError") and not lab.controls["train"].disabled and not lab.running
