@@ -8,6 +8,32 @@ from matplotlib.figure import Figure
 THETA_LABEL = "θ, angle to the class centre (degrees)"
 
 
+def _display_figures_in_jupyter() -> None:
+    """Show a returned ``Figure`` as a PNG in a Jupyter kernel.
+
+    Our figures are not pyplot figures, and the kernel's inline backend only registers its PNG
+    formatter once pyplot resolves its backend: without this a returned figure would print as
+    ``<Figure size 700x450 with 1 Axes>``. A formatter already registered (e.g. by ``%matplotlib
+    inline`` or a retina setting) is left alone.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        formatter.lookup_by_type(Figure)
+    except KeyError:
+        formatter.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+
+
+_display_figures_in_jupyter()
+
+
 def to_numpy(values, name: str, *, ndim: int | None = None, dtype=np.float64) -> np.ndarray:
     """A numpy array from a tensor or array-like, checked for dimensions and finiteness.
 

@@ -137,7 +137,11 @@ def plot_circle_embeddings(emb2d, labels, centers=None, *, margin: float | None 
 
 
 def _shade_sectors(ax: Axes, centres: np.ndarray, colors: list[str], margin: float) -> None:
-    """Coloured sector per class up to the bisectors with its neighbours, minus half the margin each side."""
+    """Coloured sector per class up to the bisectors with its neighbours, minus half the margin each side.
+
+    The grey margin wedge between two neighbours never reaches past either centre: when two centres
+    are closer than the margin, the whole arc between them is grey (they cannot both keep it).
+    """
     angles = np.degrees(np.arctan2(centres[:, 1], centres[:, 0])) % 360.0
     order = np.argsort(angles)
     half = np.degrees(margin) / 2.0
@@ -147,12 +151,14 @@ def _shade_sectors(ax: Axes, centres: np.ndarray, colors: list[str], margin: flo
     for i, k in enumerate(order):
         prev_angle = angles[order[i - 1]] - (360.0 if i == 0 else 0.0)
         next_angle = angles[order[(i + 1) % n]] + (360.0 if i == n - 1 else 0.0)
-        start = (prev_angle + angles[k]) / 2.0
-        end = (angles[k] + next_angle) / 2.0
-        if end - start > 2 * half:
-            ax.add_patch(Wedge((0, 0), 1.0, start + half, end - half, color=colors[k], alpha=0.12, lw=0))
-        if half > 0:
-            ax.add_patch(Wedge((0, 0), 1.12, end - half, end + half, color="#9a9a9a", alpha=0.45, lw=0))
+        start = (prev_angle + angles[k]) / 2.0 + min(half, (angles[k] - prev_angle) / 2.0)
+        end = (angles[k] + next_angle) / 2.0 - min(half, (next_angle - angles[k]) / 2.0)
+        if end > start:
+            ax.add_patch(Wedge((0, 0), 1.0, start, end, color=colors[k], alpha=0.12, lw=0))
+        gap = min(half, (next_angle - angles[k]) / 2.0)
+        if gap > 0:
+            bisector = (angles[k] + next_angle) / 2.0
+            ax.add_patch(Wedge((0, 0), 1.12, bisector - gap, bisector + gap, color="#9a9a9a", alpha=0.4, lw=0))
 
 
 def _frame_parts(frame, y: np.ndarray, default_centres: np.ndarray | None, n: int):
