@@ -101,7 +101,7 @@ def _check_labels(labels: Tensor | None, batch: int, n_classes: int, device: tor
     if labels.device != device:
         raise ValueError(f"labels on {labels.device} but embeddings/cosines on {device}: move both to one device")
     if batch:
-        low, high = int(labels.min()), int(labels.max())
+        low, high = (int(v) for v in torch.aminmax(labels))
         if low < 0 or high >= n_classes:
             bad = low if low < 0 else high
             raise ValueError(
@@ -150,24 +150,26 @@ def _target_and_slope(cos_y: Tensor, m1: float, m2: float, m3: float, easy_margi
     return value, slope
 
 
-class _MarginTarget(torch.autograd.Function):
-    """Target cosine with margin, computed in float64 with an analytic derivative.
+class _MarginDelta(torch.autograd.Function):
+    """s·(target(cos θ_y) − cos θ_y): what the margin adds to the target logit s·cos θ_y.
 
-    One autograd node instead of a dozen element-wise ones keeps the per-step overhead small; the
-    derivative is checked against finite differences by ``gradcheck`` in the tests.
+    Computed in float64 with the analytic slope s·(d target/d cos θ_y − 1) as a single autograd
+    node, instead of a dozen element-wise ones, to keep the per-step overhead small; ``gradcheck``
+    in the tests checks the slope against finite differences.
     """
 
     @staticmethod
-    def forward(ctx, cos_y: Tensor, m1: float, m2: float, m3: float, easy_margin: bool) -> Tensor:
-        value, slope = _target_and_slope(cos_y.detach().double(), m1, m2, m3, easy_margin)
-        ctx.save_for_backward(slope)
-        return value.to(cos_y.dtype)
+    def forward(ctx, cos_y: Tensor, s: float, m1: float, m2: float, m3: float, easy_margin: bool) -> Tensor:
+        c = cos_y.detach().double()
+        value, slope = _target_and_slope(c, m1, m2, m3, easy_margin)
+        ctx.save_for_backward(s * (slope - 1.0))
+        return (s * (value - c)).to(cos_y.dtype)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
         (slope,) = ctx.saved_tensors
-        return (grad.double() * slope).to(grad.dtype), None, None, None, None
+        return (grad.double() * slope).to(grad.dtype), None, None, None, None, None
 
 
 def target_logit(
@@ -211,11 +213,11 @@ def _apply_margin(
     ``cos_y`` (B,) must be computed independently of ``logits`` (not gathered from it). Adding
     s·(target − cos θ_y) with ``index_put_(accumulate=True)`` costs O(B) forward and passes the
     (B, C) gradient through untouched, where a scatter would copy it; the gradient of the target
-    entry is still exact: s·d target/d cos θ_y = s − s + s·d target/d cos θ_y.
+    entry is still exact: s + s·(d target/d cos θ_y − 1).
     """
-    target = _MarginTarget.apply(cos_y, m1, m2, m3, easy_margin)
+    delta = _MarginDelta.apply(cos_y, s, m1, m2, m3, easy_margin)
     rows = torch.arange(logits.shape[0], device=logits.device)
-    return logits.index_put_((rows, labels), s * (target - cos_y), accumulate=True)
+    return logits.index_put_((rows, labels), delta, accumulate=True)
 
 
 def margin_logits(
@@ -488,15 +490,19 @@ class CombinedMarginHead(_Head):
         return F.normalize(embeddings.to(dtype), dim=1), F.normalize(self.weight.to(dtype), dim=1)
 
     def _cosine(self, x: Tensor, w: Tensor, scale: float = 1.0) -> Tensor:
-        """scale·cos θ (B, C) from unit embeddings and unit centres."""
-        # scaling the (B, D) embeddings instead of the (B, C) product saves a pass over the logits
-        return F.linear(x * scale if scale != 1.0 else x, w)
+        """scale·cos θ (B, C) from unit embeddings and unit centres, in their dtype."""
+        # scaling the (B, D) embeddings instead of the (B, C) product saves a pass over the logits;
+        # under torch.autocast the product comes back in half precision: the margin needs float32
+        return F.linear(x * scale if scale != 1.0 else x, w).to(x.dtype)
 
     def _target_cosine(self, x: Tensor, w: Tensor, labels: Tensor) -> Tensor:
         """(B,) cos θ_y by a row-wise dot product: O(B·D) and independent of the logits tensor,
         so the margin can update the logits in place."""
+        # .to: under torch.autocast vecdot may come back in half precision, like the matmul
+        if self._n_sub == 1:
+            return torch.linalg.vecdot(x, w[labels]).to(x.dtype)
         w_y = w.view(self.out_features, self._n_sub, self.in_features)[labels]  # (B, k, D)
-        return (w_y * x.unsqueeze(1)).sum(dim=2).amax(dim=1)
+        return torch.linalg.vecdot(x.unsqueeze(1), w_y).amax(dim=1).to(x.dtype)
 
     def cosine(self, embeddings: Tensor) -> Tensor:
         """cos θ between each embedding and each class centre.

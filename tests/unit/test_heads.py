@@ -455,3 +455,14 @@ def test_bad_inputs_raise_before_any_computation(monkeypatch, embeddings, labels
 def test_margin_logits_rejects_bad_input(cos, labels, pattern):
     with pytest.raises(ValueError, match=pattern):
         margin_logits(cos, labels, s=1.0, m2=0.5)
+
+
+def test_autocast_matmul_still_gives_float32_logits_and_the_float32_loss():
+    torch.manual_seed(15)
+    head = ArcFaceHead(D, C)
+    x = torch.randn(8, D)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = head(x, LABELS)
+    assert logits.dtype == torch.float32
+    # bfloat16 keeps ~3 significant digits in the cosines; the margin itself is computed in float64
+    torch.testing.assert_close(logits, head(x, LABELS), rtol=0, atol=16 * 1e-2)
