@@ -244,10 +244,10 @@ class NotebookPage:
                 button.click()
 
     def screenshot(self, name: str, target=None) -> Path:
-        """Save a viewport screenshot to the artifacts folder, ``target`` (a locator) scrolled into view."""
+        """Save a viewport screenshot to the artifacts folder with ``target`` (a locator) at the top."""
         self.dismiss_notifications()
         if target is not None:
-            target.scroll_into_view_if_needed()
+            target.evaluate("element => element.scrollIntoView({block: 'start'})")
         self.page.wait_for_timeout(300)  # let plotly/matplotlib finish their last paint
         self.artifacts.mkdir(parents=True, exist_ok=True)
         path = self.artifacts / f"{name}.png"

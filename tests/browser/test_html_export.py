@@ -57,6 +57,8 @@ def test_html_embeds_plotly_js(exported_html):
 def test_html_draws_3d_scene_offline(exported_html, chromium, artifacts):
     if not PLOTLY_BUNDLE.search(exported_html.read_text(encoding="utf-8")):
         pytest.fail("no plotly.js inside the exported HTML (see test_html_embeds_plotly_js)", pytrace=False)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page = chromium.new_page()
     refused = []
 
@@ -73,7 +75,11 @@ def test_html_draws_3d_scene_offline(exported_html, chromium, artifacts):
     try:
         page.goto(exported_html.as_uri())
         scene = page.locator(".js-plotly-plot .gl-container canvas").first
-        scene.wait_for(timeout=30_000)
+        try:
+            scene.wait_for(timeout=30_000)
+        except PlaywrightTimeout:
+            pytest.fail(f"no 3-D scene drawn offline; refused requests: {refused}; page errors: {errors}",
+                        pytrace=False)
         assert scene.bounding_box()["width"] > 100
         scene.scroll_into_view_if_needed()
         page.wait_for_timeout(500)
