@@ -1,0 +1,499 @@
+"""The checks that the assignment notebooks (notebooks/assignments/) call on a student's functions.
+
+Each check takes the student's *function* and calls it on inputs of its own, so that a check cannot
+pass by reading a global variable the student happened to set. Each check prints exactly one line
+
+    CHECK <id>: PASS ...
+    CHECK <id>: FAIL: <reason>
+
+and on failure also raises :class:`CheckFailed` (an ``AssertionError``), so that a failing check
+cell fails under nbval and shows the student a traceback. ``arcface-viz assignments grade`` runs a
+notebook with errors allowed and collects these lines; :data:`EXPECTED` says which checks each
+assignment must print, so a deleted or crashed check cell counts as a failure.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+__all__ = [
+    "EXPECTED",
+    "LINE",
+    "CheckFailed",
+    "a1_interface",
+    "a1_reference",
+    "a1_target_only",
+    "a1_fallback",
+    "a1_gradients",
+    "a2_choice",
+    "a2_training",
+    "train_toy_arcface",
+    "a3_hand_example",
+    "a3_tar_vs_sklearn",
+    "a3_eer_vs_sklearn",
+    "a3_bad_input",
+]
+
+#: The checks each assignment's notebook must print, in notebook order.
+EXPECTED: dict[str, tuple[str, ...]] = {
+    "A1": ("A1.interface", "A1.reference", "A1.target_only", "A1.fallback", "A1.gradients"),
+    "A2": ("A2.choice", "A2.training"),
+    "A3": ("A3.hand_example", "A3.tar_vs_sklearn", "A3.eer_vs_sklearn", "A3.bad_input"),
+}
+
+#: A check's output line; ``grade`` parses notebook outputs with it.
+LINE = re.compile(r"^CHECK (?P<id>[A-Za-z0-9_.]+): (?P<status>PASS|FAIL)\b:?\s*(?P<detail>.*)$")
+
+
+class CheckFailed(AssertionError):
+    """A check found a wrong answer; the message says what was expected and what came back."""
+
+
+def _expect(condition: bool, reason: str) -> None:
+    if not condition:
+        raise CheckFailed(reason)
+
+
+def _run(check_id: str, body: Callable[[], str | None]) -> None:
+    """Run one check body, print its CHECK line, re-raise a failure as :class:`CheckFailed`.
+
+    Any exception -- the student's NotImplementedError included -- is a failure with a reason, never
+    a crash without a CHECK line, so that ``grade`` can report it.
+    """
+    try:
+        detail = body()
+    except CheckFailed as error:
+        print(f"CHECK {check_id}: FAIL: {error}", flush=True)
+        raise
+    except NotImplementedError as error:
+        reason = f"not implemented yet (NotImplementedError: {error})"
+        print(f"CHECK {check_id}: FAIL: {reason}", flush=True)
+        raise CheckFailed(reason) from error
+    except Exception as error:  # the student's code may raise anything; report it as this check's failure
+        reason = f"{type(error).__name__}: {error}"
+        print(f"CHECK {check_id}: FAIL: {reason}", flush=True)
+        raise CheckFailed(reason) from error
+    print(f"CHECK {check_id}: PASS" + (f" ({detail})" if detail else ""), flush=True)
+
+
+def _callable(fn: object, name: str) -> Callable:
+    _expect(callable(fn), f"expected the function {name} itself (not its result), got {type(fn).__name__}")
+    return fn  # type: ignore[return-value]
+
+
+# ============================================================================ A1: arcface_logits
+# A fixed example worked by hand (radians): row 0 has θ = 60°, below π − m, so the margin applies;
+# row 1 has θ = arccos(−0.95) ≈ 161.8° > π − m ≈ 151.4°, so the monotone fallback cos θ − m·sin m does.
+_A1_COS = ((0.5, 0.2, -0.3), (0.9, -0.95, 0.1))
+_A1_LABELS = (0, 1)
+_A1_S, _A1_M = 10.0, 0.5
+_A1_EXPECTED = (
+    (10 * math.cos(math.pi / 3 + 0.5), 2.0, -3.0),  # 10·cos(1.5472) = 0.2360
+    (9.0, 10 * (-0.95 - 0.5 * math.sin(0.5)), 1.0),  # 10·(−0.95 − 0.2397) = −11.897
+)
+
+
+def _call_a1(fn: Callable, cos: torch.Tensor, labels: torch.Tensor, s: float, m: float) -> torch.Tensor:
+    """Call the student's arcface_logits on copies; check it returned a (B, C) float tensor."""
+    out = fn(cos.clone(), labels.clone(), s, m)
+    _expect(isinstance(out, torch.Tensor), f"arcface_logits must return a torch.Tensor, got {type(out).__name__}")
+    _expect(
+        tuple(out.shape) == tuple(cos.shape),
+        f"arcface_logits returned shape {tuple(out.shape)} for cos of shape {tuple(cos.shape)}; expected (B, C)",
+    )
+    _expect(out.is_floating_point(), f"arcface_logits returned dtype {out.dtype}; expected a float tensor")
+    return out
+
+
+def _random_cos(batch: int, n_classes: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cosines spread over (−0.99, 0.99) and random labels, reproducibly."""
+    g = torch.Generator().manual_seed(seed)
+    cos = torch.rand(batch, n_classes, generator=g) * 1.98 - 0.99
+    labels = torch.randint(0, n_classes, (batch,), generator=g)
+    return cos, labels
+
+
+def a1_interface(arcface_logits: Callable) -> None:
+    """A1: returns a (B, C) float tensor, leaves its inputs unchanged, and s scales the logits linearly."""
+
+    def body() -> None:
+        fn = _callable(arcface_logits, "arcface_logits")
+        cos, labels = _random_cos(6, 4, seed=1)
+        cos_before, labels_before = cos.clone(), labels.clone()
+        out = fn(cos, labels, 16.0, 0.5)
+        _expect(isinstance(out, torch.Tensor), f"arcface_logits must return a torch.Tensor, got {type(out).__name__}")
+        _expect(tuple(out.shape) == (6, 4), f"returned shape {tuple(out.shape)} for cos (6, 4); expected (6, 4)")
+        _expect(out.dtype == torch.float32, f"returned dtype {out.dtype} for float32 cosines; expected float32")
+        _expect(torch.equal(cos, cos_before), "arcface_logits changed its input `cos` in place; work on a copy")
+        _expect(torch.equal(labels, labels_before), "arcface_logits changed its input `labels` in place")
+        double = _call_a1(fn, cos, labels, 32.0, 0.5)
+        _expect(
+            torch.allclose(double, 2 * out, rtol=1e-5, atol=1e-5),
+            "doubling s should double every logit: all logits are s·(something that does not depend on s)",
+        )
+
+    _run("A1.interface", body)
+
+
+def a1_reference(arcface_logits: Callable) -> None:
+    """A1: the hand-worked example, and random batches against ``heads.margin_logits``."""
+    from arcface_viz.heads import margin_logits
+
+    def body() -> str:
+        fn = _callable(arcface_logits, "arcface_logits")
+        cos, labels = torch.tensor(_A1_COS), torch.tensor(_A1_LABELS)
+        got = _call_a1(fn, cos, labels, _A1_S, _A1_M).detach().double()
+        want = torch.tensor(_A1_EXPECTED, dtype=torch.float64)
+        _expect(
+            torch.allclose(got, want, atol=1e-4),
+            f"for cos={list(map(list, _A1_COS))}, labels={list(_A1_LABELS)}, s=10, m=0.5 expected "
+            f"{[[round(v, 4) for v in row] for row in _A1_EXPECTED]}, got {got.numpy().round(4).tolist()}",
+        )
+        for seed, (s, m) in enumerate([(16.0, 0.5), (64.0, 0.5), (8.0, 0.2), (30.0, 1.0)]):
+            cos, labels = _random_cos(32, 5, seed=100 + seed)
+            got = _call_a1(fn, cos, labels, s, m).detach().double()
+            want = margin_logits(cos.double(), labels, s=s, m2=m)
+            worst = float((got - want).abs().max())
+            _expect(
+                worst <= 1e-4 * s,
+                f"s={s}, m={m}: largest difference from the reference margin_logits is {worst:.4g} "
+                f"(allowed {1e-4 * s:.1g})",
+            )
+        return "hand example and 4 random batches"
+
+    _run("A1.reference", body)
+
+
+def a1_target_only(arcface_logits: Callable) -> None:
+    """A1: non-target entries are exactly s·cos θ_j, and the target entry is below s·cos θ_y."""
+
+    def body() -> None:
+        fn = _callable(arcface_logits, "arcface_logits")
+        cos, labels = _random_cos(64, 6, seed=7)
+        s, m = 16.0, 0.5
+        got = _call_a1(fn, cos, labels, s, m).detach()
+        is_target = torch.nn.functional.one_hot(labels, 6).bool()
+        off = (got - s * cos)[~is_target].abs().max()
+        _expect(
+            float(off) <= 1e-4 * s,
+            f"non-target logits must be s·cos θ_j unchanged; they differ by up to {float(off):.4g}: "
+            "apply the margin to the target column (labels) only",
+        )
+        _expect(
+            bool((got[is_target] < s * cos[is_target]).all()),
+            "the target logit must be smaller than s·cos θ_y: the margin makes the target class harder",
+        )
+
+    _run("A1.target_only", body)
+
+
+def a1_fallback(arcface_logits: Callable) -> None:
+    """A1: target logit strictly decreasing in θ on [0, π]; equals s·(cos θ − m·sin m) past π − m."""
+
+    def body() -> str:
+        fn = _callable(arcface_logits, "arcface_logits")
+        s = 16.0
+        # Keep 0.02 rad away from 0 and π, where float32 cosines of neighbouring angles coincide.
+        theta = torch.linspace(0.02, math.pi - 0.02, 600, dtype=torch.float64)
+        for m in (0.5, 1.0):
+            cos = torch.stack([torch.cos(theta), torch.zeros_like(theta)], dim=1).float()
+            labels = torch.zeros(len(theta), dtype=torch.long)
+            target = _call_a1(fn, cos, labels, s, m).detach().double()[:, 0]
+            steps = target[1:] - target[:-1]
+            _expect(
+                bool((steps < 0).all()),
+                f"m={m}: the target logit must decrease as θ grows on all of [0, π], but it rises after "
+                f"θ = {math.degrees(float(theta[int(torch.argmax(steps))])):.1f}°: cos(θ + m) rises again past "
+                "θ = π − m; use the fallback cos θ − m·sin m there",
+            )
+            past = theta > math.pi - m
+            want = s * (torch.cos(theta[past]) - m * math.sin(m))
+            worst = float((target[past] - want).abs().max())
+            _expect(
+                worst <= 1e-4 * s,
+                f"m={m}: past θ = π − m the target logit should be s·(cos θ − m·sin m); off by up to {worst:.4g}",
+            )
+        return "m = 0.5 and 1.0"
+
+    _run("A1.fallback", body)
+
+
+def a1_gradients(arcface_logits: Callable) -> None:
+    """A1: logits and gradients finite when an embedding sits on (cos = 1) or opposite (cos = −1) its centre."""
+
+    def body() -> None:
+        fn = _callable(arcface_logits, "arcface_logits")
+        cos = torch.tensor([[1.0, 0.0, -1.0], [-1.0, 1.0, 0.3], [0.2, 1.0, -1.0]], requires_grad=True)
+        labels = torch.tensor([0, 0, 1])
+        out = fn(cos, labels.clone(), 16.0, 0.5)
+        _expect(isinstance(out, torch.Tensor) and out.requires_grad,
+                "the returned logits are not connected to `cos` in the autograd graph (no gradient)")
+        _expect(bool(torch.isfinite(out).all()), f"logits not finite at cos = ±1: {out.detach().numpy().round(3).tolist()}")
+        torch.nn.functional.cross_entropy(out, labels).backward()
+        _expect(cos.grad is not None, "no gradient reached `cos`")
+        _expect(
+            bool(torch.isfinite(cos.grad).all()),
+            f"gradient of the loss w.r.t. cos is not finite at cos = ±1: {cos.grad.numpy().round(3).tolist()}; "
+            "d/dcos of sqrt(1 − cos²) and of acos are infinite there -- clamp 1 − cos² to a small positive "
+            "number before the square root (torch.where does not stop an inf·0 = NaN in the unused branch)",
+        )
+
+    _run("A1.gradients", body)
+
+
+# ============================================================================ A2: choose s and m
+#: A2's targets: the smallest angle between two class centres, and the held-out accuracy.
+A2_MIN_CENTER_ANGLE_DEG = 40.0
+A2_MIN_ACCURACY = 0.95
+#: The training the A2 check runs (kept small: a few seconds on two CPU cores).
+A2_SETUP = {
+    "n_identities": 8,
+    "images_per_identity": 60,
+    "size": 32,
+    "nuisance": 0.5,
+    "test_fraction": 0.25,
+    "epochs": 12,
+    "margin_warmup_epochs": 3,
+    "batch_size": 64,
+    "lr": 3e-3,
+    "seed": 0,
+}
+
+
+def _a2_values(choose_s_and_m: Callable) -> tuple[float, float]:
+    fn = _callable(choose_s_and_m, "choose_s_and_m")
+    chosen = fn()
+    _expect(
+        isinstance(chosen, tuple) and len(chosen) == 2,
+        f"choose_s_and_m() must return a tuple (s, m), got {chosen!r}",
+    )
+    s, m = chosen
+    for name, value in (("s", s), ("m", m)):
+        _expect(
+            isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
+            f"{name} must be a finite number, got {value!r}",
+        )
+    _expect(s > 0, f"the scale s must be > 0, got {s}")
+    _expect(0 <= m < math.pi / 2, f"the margin m is in radians and must lie in [0, π/2), got {m} (0.5 rad = 28.6°)")
+    return float(s), float(m)
+
+
+def a2_choice(choose_s_and_m: Callable) -> None:
+    """A2: ``choose_s_and_m()`` returns two finite numbers, s > 0 and m in [0, π/2) radians."""
+
+    def body() -> str:
+        s, m = _a2_values(choose_s_and_m)
+        return f"s={s:g}, m={m:g} rad = {math.degrees(m):.1f}°"
+
+    _run("A2.choice", body)
+
+
+def train_toy_arcface(s: float, m: float, **overrides) -> dict[str, float]:
+    """Train FaceCNN (2-D embeddings) with an ArcFace head on toy faces, as the A2 check does.
+
+    Parameters
+    ----------
+    s, m : float
+        Scale and angular margin (radians) of the :class:`~arcface_viz.heads.ArcFaceHead`.
+    **overrides
+        Replace entries of :data:`A2_SETUP` (e.g. ``seed=1``).
+
+    Returns
+    -------
+    dict
+        ``min_center_angle_deg`` (smallest angle between two class centres W, degrees),
+        ``accuracy`` (held-out images, nearest class centre by cosine, in [0, 1]), ``seconds``.
+    """
+    from arcface_viz.faces import make_toy_faces, split_images
+    from arcface_viz.heads import ArcFaceHead
+    from arcface_viz.metrics import angle_stats
+    from arcface_viz.models import FaceCNN
+    from arcface_viz.training import embed, fit
+
+    setup = {**A2_SETUP, **overrides}
+    faces = make_toy_faces(
+        n_identities=setup["n_identities"], images_per_identity=setup["images_per_identity"],
+        size=setup["size"], nuisance=setup["nuisance"], seed=0,
+    )
+    train, test = split_images(faces, test_fraction=setup["test_fraction"], seed=0)
+    torch.manual_seed(setup["seed"])
+    model = FaceCNN(2)
+    head = ArcFaceHead(2, setup["n_identities"], s=s, m=m)
+    result = fit(
+        model, head, train, epochs=setup["epochs"], batch_size=setup["batch_size"], lr=setup["lr"],
+        margin_warmup_epochs=setup["margin_warmup_epochs"], seed=setup["seed"], progress=False,
+    )
+    embeddings = embed(result.model, test)
+    centers = result.head.centers
+    predicted = (embeddings @ centers.T).argmax(dim=1)
+    accuracy = float((predicted == test.labels).double().mean())
+    stats = angle_stats(embeddings, test.labels, centers)
+    return {
+        "min_center_angle_deg": math.degrees(stats.min_center_angle),
+        "accuracy": accuracy,
+        "seconds": float(result.seconds),
+    }
+
+
+def a2_training(choose_s_and_m: Callable) -> None:
+    """A2: train with the student's (s, m); centres at least 40° apart and held-out accuracy >= 95 %."""
+
+    def body() -> str:
+        s, m = _a2_values(choose_s_and_m)
+        got = train_toy_arcface(s, m)
+        angle, accuracy = got["min_center_angle_deg"], got["accuracy"]
+        summary = f"s={s:g}, m={m:g}: min centre angle {angle:.1f}°, held-out accuracy {100 * accuracy:.1f} %"
+        _expect(
+            accuracy >= A2_MIN_ACCURACY,
+            f"{summary}; accuracy must be >= {100 * A2_MIN_ACCURACY:.0f} % (training failed to separate the "
+            "identities: is s too large or m too large?)",
+        )
+        _expect(
+            angle > A2_MIN_CENTER_ANGLE_DEG,
+            f"{summary}; the closest two class centres must be more than {A2_MIN_CENTER_ANGLE_DEG:.0f}° apart "
+            "(a margin pushes the centres apart)",
+        )
+        return summary
+
+    _run("A2.training", body)
+
+
+# ============================================================================ A3: TAR@FAR and EER
+def _reference_roc(scores: np.ndarray, is_same: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(is_same, scores, drop_intermediate=False)
+    return fpr, tpr
+
+
+def _reference_tar(scores: np.ndarray, is_same: np.ndarray, far: float) -> float:
+    fpr, tpr = _reference_roc(scores, is_same)
+    return float(tpr[fpr <= far].max())
+
+
+def _reference_eer(scores: np.ndarray, is_same: np.ndarray) -> float:
+    """FAR where FAR = FRR = 1 − TAR, linearly interpolated between the two ROC points around the crossing."""
+    fpr, tpr = _reference_roc(scores, is_same)
+    gap = fpr - (1 - tpr)  # rises from −1 at (0, 0) to +1 at (1, 1)
+    i = int(np.argmax(gap >= 0))
+    if i == 0 or gap[i] == 0:
+        return float(fpr[i])
+    t = gap[i - 1] / (gap[i - 1] - gap[i])
+    return float(fpr[i - 1] + t * (fpr[i] - fpr[i - 1]))
+
+
+def _synthetic_scores(n_genuine: int, n_impostor: int, gap: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine-like scores: genuine ~ N(gap, 0.15), impostor ~ N(0, 0.15), clipped to [−1, 1], shuffled."""
+    rng = np.random.default_rng(seed)
+    scores = np.concatenate([rng.normal(gap, 0.15, n_genuine), rng.normal(0.0, 0.15, n_impostor)])
+    is_same = np.concatenate([np.ones(n_genuine, bool), np.zeros(n_impostor, bool)])
+    order = rng.permutation(len(scores))
+    return np.clip(scores[order], -1, 1), is_same[order]
+
+
+def _number(value: object, name: str) -> float:
+    _expect(
+        isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool),
+        f"{name} must return a number, got {type(value).__name__} {value!r}",
+    )
+    return float(value)
+
+
+# Worked by hand: sorted by score, accepting the top k pairs gives (FAR, TAR) =
+# (0, 1/4), (0, 2/4), (1/6, 2/4), (1/6, 3/4), (2/6, 3/4), (2/6, 4/4), (3/6, 4/4), ... -- so
+# TAR@FAR=0.2 is 3/4 and TAR@FAR=0.1 is 2/4. The EER lies between (1/6, 3/4) and (2/6, 3/4) at FRR = 1/4:
+# FAR = FRR = 1/4.
+_A3_SCORES = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0])
+_A3_SAME = np.array([1, 1, 0, 1, 0, 1, 0, 0, 0, 0], dtype=bool)
+
+
+def a3_hand_example(tar_at_far: Callable, equal_error_rate: Callable) -> None:
+    """A3: ten pairs worked by hand, given in shuffled order."""
+
+    def body() -> None:
+        tar_fn = _callable(tar_at_far, "tar_at_far")
+        eer_fn = _callable(equal_error_rate, "equal_error_rate")
+        order = np.array([3, 7, 0, 9, 5, 1, 8, 2, 6, 4])
+        scores, same = _A3_SCORES[order].copy(), _A3_SAME[order].copy()
+        for far, want in ((0.2, 0.75), (0.1, 0.5)):
+            got = _number(tar_fn(scores.copy(), same.copy(), far), "tar_at_far")
+            _expect(
+                abs(got - want) < 1e-9,
+                f"scores {scores.tolist()}, is_same {same.astype(int).tolist()}: TAR@FAR={far} should be {want}, "
+                f"got {got:.4g}",
+            )
+        got = _number(eer_fn(scores.copy(), same.copy()), "equal_error_rate")
+        _expect(abs(got - 0.25) < 1e-9, f"on the same ten pairs the EER should be 0.25, got {got:.4g}")
+
+    _run("A3.hand_example", body)
+
+
+def a3_tar_vs_sklearn(tar_at_far: Callable) -> None:
+    """A3: TAR at FAR = 1e-1, 1e-2, 1e-3 equal the ROC of ``sklearn.metrics.roc_curve``, on 2 score sets."""
+
+    def body() -> str:
+        fn = _callable(tar_at_far, "tar_at_far")
+        for seed, gap in ((0, 0.5), (1, 0.3)):
+            scores, same = _synthetic_scores(3000, 5000, gap, seed)
+            for far in (1e-1, 1e-2, 1e-3):
+                want = _reference_tar(scores, same, far)
+                got = _number(fn(scores.copy(), same.copy(), far), "tar_at_far")
+                _expect(
+                    abs(got - want) < 1e-9,
+                    f"3000 genuine / 5000 impostor scores, gap {gap}: TAR@FAR={far:g} should be {want:.4f}, "
+                    f"got {got:.4f}",
+                )
+        return "FAR 1e-1, 1e-2, 1e-3 on 2 score sets"
+
+    _run("A3.tar_vs_sklearn", body)
+
+
+def a3_eer_vs_sklearn(equal_error_rate: Callable) -> None:
+    """A3: EER within 0.002 of the interpolated crossing on sklearn's ROC; 0 when perfectly separated."""
+
+    def body() -> str:
+        fn = _callable(equal_error_rate, "equal_error_rate")
+        for seed, gap in ((2, 0.5), (3, 0.2), (4, 0.0)):
+            scores, same = _synthetic_scores(3000, 5000, gap, seed)
+            want = _reference_eer(scores, same)
+            got = _number(fn(scores.copy(), same.copy()), "equal_error_rate")
+            _expect(
+                abs(got - want) < 2e-3,
+                f"3000 genuine / 5000 impostor scores, gap {gap}: EER should be {want:.4f}, got {got:.4f} "
+                "(the rate where FAR = FRR = 1 − TAR)",
+            )
+        separated = np.array([0.9, 0.8, 0.7, 0.1, 0.0, -0.2])
+        got = _number(fn(separated, np.array([1, 1, 1, 0, 0, 0], bool)), "equal_error_rate")
+        _expect(abs(got) < 1e-9, f"genuine scores all above impostor scores: EER should be 0, got {got:.4g}")
+        return "3 score sets and a perfectly separated one"
+
+    _run("A3.eer_vs_sklearn", body)
+
+
+def a3_bad_input(tar_at_far: Callable, equal_error_rate: Callable) -> None:
+    """A3: ValueError for FAR outside (0, 1), for lengths that differ, and for pairs of one kind only."""
+
+    def raises_value_error(call: Callable[[], object], what: str) -> None:
+        try:
+            result = call()
+        except ValueError:
+            return
+        raise CheckFailed(f"{what}: expected a ValueError naming the problem, got the result {result!r}")
+
+    def body() -> None:
+        tar_fn = _callable(tar_at_far, "tar_at_far")
+        eer_fn = _callable(equal_error_rate, "equal_error_rate")
+        scores, same = _A3_SCORES.copy(), _A3_SAME.copy()
+        raises_value_error(lambda: tar_fn(scores, same, 0.0), "tar_at_far(..., far=0.0)")
+        raises_value_error(lambda: tar_fn(scores, same, 1.5), "tar_at_far(..., far=1.5)")
+        raises_value_error(lambda: tar_fn(scores, same[:-1], 0.1), "tar_at_far with 10 scores and 9 labels")
+        raises_value_error(lambda: eer_fn(scores, same[:-1]), "equal_error_rate with 10 scores and 9 labels")
+        all_same = np.ones(len(scores), bool)
+        raises_value_error(lambda: tar_fn(scores, all_same, 0.1), "tar_at_far with genuine pairs only")
+        raises_value_error(lambda: eer_fn(scores, all_same), "equal_error_rate with genuine pairs only")
+
+    _run("A3.bad_input", body)
