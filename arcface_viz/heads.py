@@ -19,8 +19,9 @@ subcenter     1       >0     0      Deng et al., "Sub-center ArcFace", ECCV 2020
 
 Numerics (each point is a unit test):
 
-- The margin is computed on the target column only (a gather of B cosines, then a scatter back),
-  never with trigonometry over the whole (B, C) matrix.
+- The margin is computed on the target column only: B target cosines by a row-wise dot product,
+  then s·(target − cos θ_y) added in place at (row, label); never trigonometry over the whole
+  (B, C) matrix, and no (B, C) copy in the backward pass.
 - cos(θ + m2) = cos θ·cos m2 − sin θ·sin m2 with sin θ = sqrt(max(1 − cos²θ, 0)), no acos. Its
   derivative sin(θ + m2)/sin θ is computed analytically (one autograd node) with sin θ floored at
   SIN_FLOOR, so the gradient stays finite when an embedding lies on (or opposite) its class centre,

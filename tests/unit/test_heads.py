@@ -175,6 +175,18 @@ def test_straight_through_margin_fails_gradcheck_and_ours_passes():
     assert not torch.autograd.gradcheck(theirs, (cos,), raise_exception=False)  # ... wrong gradient
 
 
+@pytest.mark.parametrize(
+    "margins",
+    [{"m2": 0.5}, {"m2": 0.5, "easy_margin": True}, {"m1": 1.35}, {"m1": 1.2, "m2": 0.3, "m3": 0.2}, {"m3": 0.35}],
+)
+def test_gradcheck_margin_logits_in_every_branch(margins):
+    # target cosines in the margin branch (0.95, 0.3), past the easy-margin switch (-0.3) and past
+    # the fallback threshold of every parameter set here (-0.97 is θ = 166°)
+    cos = torch.tensor([[0.95, 0.1], [0.3, -0.2], [-0.3, 0.5], [-0.97, 0.4]], dtype=torch.float64)
+    labels = torch.zeros(4, dtype=torch.long)
+    assert torch.autograd.gradcheck(lambda c: margin_logits(c, labels, s=3.0, **margins), (cos.requires_grad_(),))
+
+
 def test_target_gradient_is_the_analytic_one():
     theta = torch.tensor([0.3, 1.0, 2.0], dtype=torch.float64)
     cos = torch.cos(theta)[:, None].repeat(1, 2).requires_grad_()
