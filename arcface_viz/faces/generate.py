@@ -25,7 +25,7 @@ from .toy import (
     sample_traits,
 )
 
-_CHUNK = 256  # images drawn at once: keeps the (chunk, H, W) temporaries in the CPU cache
+_CHUNK = 64  # images drawn at once: keeps the (chunk, H, W) temporaries in the CPU cache
 
 
 def cache_dir() -> Path:
@@ -73,7 +73,7 @@ def _generate(n_identities: int, per_identity: int, size: tuple[int, int], nuisa
         for start in range(0, per_identity, _CHUNK):
             part = slice(start, min(start + _CHUNK, per_identity))
             chunk = {name: values[part] for name, values in nuisances.items()}
-            drawn = render(traits, np.full(part.stop - part.start, k), chunk, size, noise[part])
+            drawn = render(traits, k, chunk, size, noise[part])
             images[k * per_identity + part.start : k * per_identity + part.stop] = np.rint(drawn * 255.0)
         meta.extend(_meta_rows(nuisances, per_identity, traits, k))
     return images, labels, identity_names(n_identities), meta

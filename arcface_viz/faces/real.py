@@ -18,6 +18,7 @@ ATT_CREDIT = (
     "Faces: AT&T Laboratories Cambridge (ORL Database of Faces); "
     "F. Samaria & A. Harter, 2nd IEEE Workshop on Applications of Computer Vision, 1994."
 )
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the repository holding arcface_viz/ and data/
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pgm")
 
 HOW_TO_GET_FACES = (
@@ -210,8 +211,7 @@ def find_real_faces() -> Path | None:
 
     Returns None, with a :class:`UserWarning` saying how to get the faces, when none has them.
     """
-    project = Path(__file__).resolve().parents[2]
-    candidates = [os.environ.get("ARCFACE_VIZ_DATA"), project / "data", project.parent / "shared" / "data"]
+    candidates = [os.environ.get("ARCFACE_VIZ_DATA"), PROJECT_ROOT / "data", PROJECT_ROOT.parent / "shared" / "data"]
     for candidate in candidates:
         if candidate and (Path(candidate).expanduser() / "att_faces").is_dir():
             return Path(candidate).expanduser()

@@ -15,7 +15,7 @@ import numpy as np
 from .sdf import arc, box, coverage, ellipse, paint, segment
 
 #: Bump whenever the drawing changes: the cache key includes it, so old caches are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 TOY_CREDIT = "Toy faces: drawn procedurally by arcface_viz.faces.make_toy_faces (no real person)."
 
@@ -47,8 +47,8 @@ _TRAIT_RANGES = {
     "mouth_w": (0.11, 0.22),
     "mouth_bend": (-0.02, 0.035),  # resting mouth shape: frown .. smile
     "lip": (0.014, 0.032),
-    "skin": (0.52, 0.86),  # grey level of the skin
-    "hair": (0.04, 0.42),  # grey level of the hair
+    "skin": (0.50, 0.88),  # grey level of the skin
+    "hair": (0.03, 0.40),  # grey level of the hair
     "hairline": (-0.58, -0.36),
     "part": (-0.35, 0.35),  # slope of the fringe
 }
@@ -98,18 +98,21 @@ def sample_nuisances(n: int, nuisance: float, rng: np.random.Generator) -> dict[
     """
     u = rng.random((n, 21))
     t = np.float32(nuisance)
+    # Photometric nuisances and occluders grow faster than linearly: at the default 0.5 the set is
+    # learnable by a small CNN with a 2-D embedding, at 1 it is hard.
+    t_photo = t**1.5
 
-    def sym(col: int, amplitude: float) -> np.ndarray:  # uniform in [-amplitude, amplitude] * t
-        return (t * amplitude * (2.0 * u[:, col] - 1.0)).astype(np.float32)
+    def sym(col: int, amplitude: float, level: np.float32 = t) -> np.ndarray:  # uniform, +-amplitude * level
+        return (level * amplitude * (2.0 * u[:, col] - 1.0)).astype(np.float32)
 
-    azimuth = sym(5, 1.3)
-    elevation = sym(6, 0.6) - np.float32(0.15)
+    azimuth = sym(5, 1.3, t_photo)
+    elevation = sym(6, 0.6, t_photo) - np.float32(0.15)
     light = np.stack(
         [np.sin(azimuth) * np.cos(elevation), -np.sin(elevation), np.cos(azimuth) * np.cos(elevation)], axis=1
     ).astype(np.float32)
     expressive = u[:, 8] < 0.8 * t
     expression = np.where(expressive, 1 + np.minimum((u[:, 9] * 4).astype(int), 3), 0)
-    occluded = u[:, 11] < 0.5 * t
+    occluded = u[:, 11] < 0.45 * t * t  # 11 % of the images at nuisance 0.5, 45 % at 1
     occluder = np.where(occluded, 1 + np.minimum((u[:, 12] * 5).astype(int), 4), 0)
     return {
         "yaw": sym(0, 0.6),  # radians: +-34 degrees at nuisance 1
@@ -118,33 +121,33 @@ def sample_nuisances(n: int, nuisance: float, rng: np.random.Generator) -> dict[
         "shift_x": sym(3, 0.12),
         "shift_y": sym(4, 0.12),
         "light": light,
-        "light_strength": (0.55 + t * 0.25 * u[:, 7]).astype(np.float32),
+        "light_strength": (0.55 + t_photo * 0.25 * u[:, 7]).astype(np.float32),
         "expression": expression,
         "expression_strength": (0.6 + 0.4 * u[:, 10]).astype(np.float32),
         "occluder": occluder,
         "occluder_u": u[:, 13].astype(np.float32),
         "occluder_v": u[:, 14].astype(np.float32),
         "gaze": sym(15, 0.5),
-        "background": 0.32 + sym(16, 0.22),
-        "background_tilt": sym(20, 0.08),  # left-right gradient of the background
-        "exposure": 1.0 + sym(17, 0.2),
-        "blur": (t * 1.6 * u[:, 18]).astype(np.float32),  # extra edge width in pixels
-        "noise": (0.004 + t * 0.05 * u[:, 19]).astype(np.float32),  # grey-level standard deviation
+        "background": 0.32 + sym(16, 0.22, t_photo),
+        "background_tilt": sym(20, 0.08, t_photo),  # left-right gradient of the background
+        "exposure": 1.0 + sym(17, 0.2, t_photo),
+        "blur": (t_photo * 1.6 * u[:, 18]).astype(np.float32),  # extra edge width in pixels
+        "noise": (0.004 + t_photo * 0.05 * u[:, 19]).astype(np.float32),  # grey-level standard deviation
     }
 
 
 def render(
     traits: _Traits,
-    labels: np.ndarray,
+    identity: int,
     nz: dict[str, np.ndarray],
     size: tuple[int, int],
     noise: np.ndarray,
 ) -> np.ndarray:
-    """Draw one batch of faces.
+    """Draw a batch of faces of one identity.
 
     Parameters
     ----------
-    traits : identity traits; ``labels`` (n,) picks the identity of each image.
+    traits : identity traits; ``identity`` picks one.
     nz : per-image nuisances from :func:`sample_nuisances` (arrays of length n).
     size : (H, W) in pixels.
     noise : (n, H, W) standard normal draws for the sensor noise.
@@ -154,14 +157,12 @@ def render(
     numpy.ndarray, shape (n, H, W), float32 in [0, 1].
     """
     h_px, w_px = size
-    n = len(labels)
+    n = len(nz["yaw"])
+    tr = {name: np.float32(v[identity]) for name, v in traits.values.items()}
+    style = HAIR_STYLES[int(traits.hair_style[identity])]
 
     def per(values: np.ndarray) -> np.ndarray:  # (n,) -> (n, 1, 1) to broadcast over pixels
         return np.asarray(values, dtype=np.float32).reshape(n, 1, 1)
-
-    tr = {name: per(v[labels]) for name, v in traits.values.items()}
-    style = traits.hair_style[labels].reshape(n, 1, 1)
-    beard = per(traits.beard[labels])
 
     # Pixel centres in image units: [-1, 1] along the shorter side.
     half = min(h_px, w_px) / 2.0
@@ -173,178 +174,205 @@ def render(
     cr, sr = per(np.cos(nz["roll"])), per(np.sin(nz["roll"]))
     dx, dy = ix[None] - per(nz["shift_x"]), iy[None] - per(nz["shift_y"])
     x = (cr * dx + sr * dy) / scale
-    y = (-sr * dx + cr * dy) / scale
-    edge = (1.0 + per(nz["blur"])) / (half * scale)  # one (blurred) pixel in face units
+    y = (cr * dy - sr * dx) / scale
+    g = {  # per-image geometry, (n, 1, 1) each
+        "edge": (1.0 + per(nz["blur"])) / (half * scale),  # one (blurred) pixel in face units
+        "cos_yaw": np.cos(per(nz["yaw"])),
+        "sin_yaw": np.sin(per(nz["yaw"])),
+        "gaze": per(nz["gaze"]),
+        "amount": per(nz["expression_strength"]),
+        "occ_u": per(nz["occluder_u"]),
+        "occ_v": per(nz["occluder_v"]),
+    }
+    expr = nz["expression"]
+    for name in EXPRESSIONS[1:]:
+        g[name] = np.where(per(expr) == EXPRESSIONS.index(name), g["amount"], np.float32(0.0))
+    # Yaw turns the head: a feature at depth z in front of the neck axis moves by z * sin(yaw).
+    for part, depth in _DEPTH.items():
+        g["x_" + part] = np.float32(depth) * g["sin_yaw"]
+    g["eye_dx"] = tr["eye_dx"] * g["cos_yaw"]
+    g["eye_w"] = tr["eye_w"] * (0.75 + 0.25 * g["cos_yaw"])
+    g["eye_y"] = FACE_CY + tr["eye_y"]
+    g["mouth_w"] = tr["mouth_w"] * (1.0 + 0.2 * g["smile"] - 0.25 * g["surprise"]) * (0.8 + 0.2 * g["cos_yaw"])
+    g["ridge_side"] = np.where(per(nz["light"][:, 0]) > 0, np.float32(-1.0), np.float32(1.0))  # nose shadow side
+    g["shade"] = _shading(x, y, g, tr, nz["light"], per(nz["light_strength"]))
 
-    yaw = per(nz["yaw"])
-    cos_yaw, sin_yaw = np.cos(yaw), np.sin(yaw)
-
-    def at(fx, depth: str):  # projected x of a feature at face x ``fx`` (yaw turns the head)
-        return fx * cos_yaw + _DEPTH[depth] * sin_yaw
-
-    def cover(d):
-        return coverage(d, edge)
-
-    face_cy = np.float32(-0.04)
-    fw, fh = tr["face_w"], tr["face_h"]
-    skin = tr["skin"]
-    hair = tr["hair"]
-
-    # Directional light on a sphere around the head: shade = ambient + strength * max(0, n . l).
-    light = nz["light"]
-    lx, ly, lz = (per(light[:, i]) for i in range(3))
-    nx = (x - at(0.0, "outline")) / (fw * 1.25)
-    ny = (y - face_cy) / (fh * 1.2)
-    nn = nx * nx + ny * ny
-    inv = 1.0 / np.sqrt(np.maximum(nn, 1.0))  # beyond the sphere: keep the outline's normal
-    nx, ny = nx * inv, ny * inv
-    nzc = np.sqrt(np.maximum(1.0 - nx * nx - ny * ny, 0.0))
-    strength = per(nz["light_strength"])
-    shade = (1.0 - strength) + strength * np.maximum(nx * lx + ny * ly + nzc * lz, 0.0) * 1.15
-
-    # Background with a gentle gradient, then shoulders and neck.
     img = np.array(np.broadcast_to(per(nz["background"]) + per(nz["background_tilt"]) * ix, x.shape))
-    paint(img, cover(ellipse(x, y, 0.0, 1.32, 0.95, 0.52)), 0.22 + 0.5 * hair * 0.3)
-    neck_x = at(0.0, "hair")
-    paint(img, cover(box(x, y, neck_x, face_cy + fh * 0.9, fw * 0.45, 0.35, 0.05)), skin * 0.8 * shade)
-
-    # Hair behind the head. Each style is a union of simple shapes; masks pick per image.
-    hx = at(0.0, "hair")
-    cap_a, cap_b = fw + 0.07, fh + 0.05
-    cap_cy = face_cy - 0.03
-    curly = style == HAIR_STYLES.index("curly")
-    volume = np.where(curly, np.float32(0.13), np.float32(0.0))
-    angle = np.arctan2(y - cap_cy, x - hx)
-    wobble = np.where(curly, 0.025 * np.sin(9.0 * angle), 0.0).astype(np.float32)
-    d_cap = ellipse(x, y, hx, cap_cy, cap_a + volume, cap_b + volume) + wobble
-    top_only = np.maximum(d_cap, y - (face_cy - 0.05))
-    long_d = np.minimum(d_cap, box(x, y, hx, cap_cy + 0.55, cap_a, 0.62, 0.08))
-    bob_d = np.minimum(d_cap, box(x, y, hx, cap_cy + 0.25, cap_a, 0.4, 0.12))
-    bun_d = np.minimum(top_only, ellipse(x, y, hx, cap_cy - cap_b - 0.05, 0.17, 0.14))
-    d_back = np.select(
-        [style == HAIR_STYLES.index(s) for s in ("long", "bob", "bun", "curly")],
-        [long_d, bob_d, bun_d, np.maximum(d_cap, y - face_cy - 0.2)],
-        default=top_only,
-    )
-    no_back = style == HAIR_STYLES.index("buzz")
-    hair_value = np.where(no_back, 0.5 * (hair + skin), hair) * shade
-    paint(img, cover(d_back) * np.where(no_back, 0.0, 1.0), hair_value)
-
-    # Ears, then the face: an ellipse whose width shrinks towards the chin by ``jaw``.
-    ear_y = tr["eye_y"] + 0.1
-    for side in (-1.0, 1.0):
-        ear_x = at(side * (fw * 0.97), "outline")
-        paint(img, cover(ellipse(x, y, ear_x, ear_y, 0.07, 0.12)), skin * 0.92 * shade)
-    fx = at(0.0, "outline")
-    below = np.maximum(y - face_cy, 0.0) / fh
-    width = fw * (1.0 - tr["jaw"] * below * below)
-    d_face = ellipse(x, y, fx, face_cy, width, fh)
-    paint(img, cover(d_face), skin * shade)
-
-    # Beard (some identities): hair-coloured lower face, drawn before the mouth.
-    mouth_x = at(0.0, "mouth")
-    d_beard = np.maximum(d_face + 0.01, tr["mouth_y"] - 0.09 - y)
-    paint(img, cover(d_beard) * beard * 0.85, hair * shade)
-
-    # Fringe: the hair cap above a (possibly slanted) hairline.
-    part = np.where(style == HAIR_STYLES.index("side part"), tr["part"] * 2.0, tr["part"] * 0.3)
-    hairline = tr["hairline"] + np.where(style == HAIR_STYLES.index("bob"), 0.12, 0.0) + part * (x - hx)
-    hairline = hairline - np.where(style == HAIR_STYLES.index("buzz"), 0.08, 0.0)
-    d_front = np.maximum(ellipse(x, y, hx, cap_cy, cap_a + volume, cap_b + volume) + wobble, y - face_cy - hairline)
-    paint(img, cover(d_front), hair_value)
-
-    # Expressions change brows, eyes and mouth.
-    expr = nz["expression"].reshape(n, 1, 1)
-    amount = per(nz["expression_strength"])
-    smile = np.where(expr == EXPRESSIONS.index("smile"), amount, 0.0)
-    frown = np.where(expr == EXPRESSIONS.index("frown"), amount, 0.0)
-    surprise = np.where(expr == EXPRESSIONS.index("surprise"), amount, 0.0)
-    blink = np.where(expr == EXPRESSIONS.index("blink"), amount, 0.0)
-
-    eye_y = face_cy + tr["eye_y"]
-    eye_w = tr["eye_w"] * (0.75 + 0.25 * cos_yaw)
-    eye_h = tr["eye_w"] * tr["eye_open"] * (1.0 + 0.35 * surprise - 0.85 * blink - 0.2 * smile)
-    brow_y = eye_y - tr["eye_w"] * tr["eye_open"] - tr["brow_gap"] - 0.06 * surprise
-    feature_dark = np.minimum(hair, skin * 0.45)
-    for side in (-1.0, 1.0):
-        ex = at(side * tr["eye_dx"], "eyes")
-        bx = at(side * tr["eye_dx"], "brows")
-        inner_drop = 0.04 * frown
-        d_brow = segment(
-            x, y,
-            bx - side * eye_w * 1.2, brow_y + inner_drop,
-            bx + side * eye_w * 1.3, brow_y + tr["brow_tilt"],
-            tr["brow_thick"],
-        )
-        paint(img, cover(d_brow), feature_dark * shade)
-        d_white = ellipse(x, y, ex, eye_y, eye_w, eye_h)
-        paint(img, cover(d_white), np.minimum(skin + 0.2, 0.95) * shade)
-        iris_x = ex + per(nz["gaze"]) * eye_w * 0.5
-        d_iris = np.maximum(ellipse(x, y, iris_x, eye_y, eye_w * 0.55, eye_w * 0.55), d_white)
-        paint(img, cover(d_iris), 0.08 * shade)
-        d_lid = segment(x, y, ex - eye_w, eye_y, ex + eye_w, eye_y, 0.012 + 0.01 * blink)
-        paint(img, cover(d_lid) * blink, feature_dark * shade)
-
-    # Nose: a shadowed ridge on the side away from the light, and the nostrils at its tip.
-    nose_top = eye_y + 0.03
-    nose_tip = nose_top + tr["nose_len"]
-    nose_x = at(0.0, "nose")
-    ridge_side = np.where(lx > 0, -1.0, 1.0).astype(np.float32)
-    d_ridge = segment(x, y, nose_x * 0.7 + ridge_side * 0.02, nose_top, nose_x + ridge_side * tr["nose_w"] * 0.6,
-                      nose_tip - 0.02, 0.014)
-    paint(img, cover(d_ridge) * 0.6, skin * 0.55 * shade)
-    d_nostrils = arc(x, y, nose_x, nose_tip, tr["nose_w"], -0.02, 0.016)
-    paint(img, cover(d_nostrils), skin * 0.45 * shade)
-
-    # Mouth: a bent stroke (smile/frown), or an open oval when surprised.
-    mouth_y = face_cy + tr["mouth_y"]
-    mouth_w = tr["mouth_w"] * (1.0 + 0.2 * smile - 0.25 * surprise) * (0.8 + 0.2 * cos_yaw)
-    bend = tr["mouth_bend"] + 0.06 * smile - 0.05 * frown
-    d_mouth = arc(x, y, mouth_x, mouth_y - bend * 0.5, mouth_w, bend, tr["lip"])
-    d_open = ellipse(x, y, mouth_x, mouth_y, mouth_w * 0.55, 0.03 + 0.06 * surprise)
-    d_mouth = np.where(surprise > 0, np.minimum(d_mouth, d_open), d_mouth)
-    paint(img, cover(d_mouth), skin * 0.35 * shade)
-
-    _draw_occluders(img, x, y, nz, tr, at, cover, face_cy, eye_y, eye_w, mouth_y, n)
-
+    _draw_head(img, x, y, g, tr, style, bool(traits.beard[identity]))
+    # Expression- and occluder-specific shapes are drawn only on the images that have them.
+    for name, draw in (("surprise", _draw_open_mouth), ("blink", _draw_closed_eyes)):
+        _on_subset(img, x, y, g, tr, expr == EXPRESSIONS.index(name), draw)
+    for name, draw in _OCCLUDER_DRAWERS.items():
+        _on_subset(img, x, y, g, tr, nz["occluder"] == OCCLUDERS.index(name), draw)
     img *= per(nz["exposure"])
     img += per(nz["noise"]) * noise
     return np.clip(img, 0.0, 1.0)
 
 
-def _draw_occluders(img, x, y, nz, tr, at, cover, face_cy, eye_y, eye_w, mouth_y, n) -> None:
-    """Glasses, sunglasses, a mask, a hand or a box, over the already lit face (in place)."""
-    kind = nz["occluder"].reshape(n, 1, 1)
-    u = nz["occluder_u"].reshape(n, 1, 1)
-    v = nz["occluder_v"].reshape(n, 1, 1)
-    is_ = {name: (kind == OCCLUDERS.index(name)).astype(np.float32) for name in OCCLUDERS[1:]}
+FACE_CY = np.float32(-0.04)  # face centre, face units below the image centre
 
-    # Glasses and sunglasses share the frame geometry.
-    lens_a, lens_b = eye_w * 1.8, eye_w * 1.45
-    centres = [at(side * tr["eye_dx"], "eyes") for side in (-1.0, 1.0)]
-    d_lenses = np.minimum(*(ellipse(x, y, cx, eye_y, lens_a, lens_b) for cx in centres))
-    d_bridge = segment(x, y, centres[0] + lens_a, eye_y - 0.02, centres[1] - lens_a, eye_y - 0.02, 0.012)
-    d_frame = np.minimum(np.abs(d_lenses) - 0.014, d_bridge)
-    paint(img, cover(d_frame) * (is_["glasses"] + is_["sunglasses"]), 0.1)
-    paint(img, cover(d_lenses) * is_["sunglasses"], 0.06)
 
-    # Mask: the lower face below the middle of the nose, light cloth with ear loops.
+def _on_subset(img, x, y, g, tr, mask: np.ndarray, draw) -> None:
+    """Run ``draw`` on the images selected by ``mask`` only (in place)."""
+    if not mask.any():
+        return
+    sel = np.flatnonzero(mask)
+    sub = img[sel]
+    draw(sub, x[sel], y[sel], {k: v[sel] if v.ndim == 3 else v for k, v in g.items()}, tr)
+    img[sel] = sub
+
+
+def _shading(x, y, g, tr, light: np.ndarray, strength: np.ndarray) -> np.ndarray:
+    """Directional light on a sphere around the head: ambient + strength * max(0, normal . light)."""
+    n = len(light)
+    lx, ly, lz = (light[:, i].reshape(n, 1, 1) for i in range(3))
+    nx = (x - g["x_outline"]) / (tr["face_w"] * 1.25)
+    ny = (y - FACE_CY) / (tr["face_h"] * 1.2)
+    inv = 1.0 / np.sqrt(np.maximum(nx * nx + ny * ny, 1.0))  # beyond the sphere keep the rim normal
+    nx *= inv
+    ny *= inv
+    nz = np.sqrt(np.maximum(1.0 - nx * nx - ny * ny, 0.0))
+    return (1.0 - strength) + strength * 1.15 * np.maximum(nx * lx + ny * ly + nz * lz, 0.0)
+
+
+def _draw_head(img, x, y, g, tr, style: str, beard: bool) -> None:
+    """Shoulders, neck, hair, ears, face, beard, fringe, brows, eyes, nose and mouth (in place)."""
+    edge, shade = g["edge"], g["shade"]
+    fw, fh, skin, hair = tr["face_w"], tr["face_h"], tr["skin"], tr["hair"]
+    paint(img, coverage(ellipse(x, y, 0.0, 1.32, 0.95, 0.52), edge), 0.2 + 0.15 * hair)
+    hx = g["x_hair"]
+    paint(img, coverage(box(x, y, hx, FACE_CY + fh * 0.9, fw * 0.45, 0.35, 0.05), edge), skin * 0.8 * shade)
+
+    # Hair behind the head: the cap, extended per style.
+    volume = 0.13 if style == "curly" else 0.0
+    cap_a, cap_b, cap_cy = fw + 0.07 + volume, fh + 0.05 + volume, FACE_CY - 0.03
+    d_cap = ellipse(x, y, hx, cap_cy, cap_a, cap_b)
+    if style == "curly":
+        d_cap += 0.025 * np.sin(9.0 * np.arctan2(y - cap_cy, x - hx))
+    hair_value = (0.5 * (hair + skin) if style == "buzz" else hair) * shade
+    if style != "buzz":
+        if style == "long":
+            d_back = np.minimum(d_cap, box(x, y, hx, cap_cy + 0.55, cap_a, 0.62, 0.08))
+        elif style == "bob":
+            d_back = np.minimum(d_cap, box(x, y, hx, cap_cy + 0.25, cap_a, 0.4, 0.12))
+        elif style == "curly":
+            d_back = np.maximum(d_cap, y - FACE_CY - 0.2)
+        else:
+            d_back = np.maximum(d_cap, y - FACE_CY + 0.05)
+            if style == "bun":
+                d_back = np.minimum(d_back, ellipse(x, y, hx, cap_cy - cap_b - 0.05, 0.17, 0.14))
+        paint(img, coverage(d_back, edge), hair_value)
+
+    # Ears (mirrored about the face's centre line), then the face: an ellipse narrowing to the chin.
+    mirrored = np.abs(x - g["x_outline"])
+    paint(img, coverage(ellipse(mirrored, y, fw * 0.97 * g["cos_yaw"], g["eye_y"] + 0.1, 0.07, 0.12), edge),
+          skin * 0.92 * shade)
+    below = np.maximum(y - FACE_CY, 0.0) / fh
+    d_face = ellipse(x, y, g["x_outline"], FACE_CY, fw * (1.0 - tr["jaw"] * below * below), fh)
+    paint(img, coverage(d_face, edge), skin * shade)
+    if beard:
+        paint(img, 0.85 * coverage(np.maximum(d_face + 0.01, FACE_CY + tr["mouth_y"] - 0.09 - y), edge), hair * shade)
+
+    # Fringe: the cap above a hairline, slanted for a side part, low for a bob, high for a buzz cut.
+    slope = tr["part"] * (2.0 if style == "side part" else 0.3)
+    hairline = tr["hairline"] + {"bob": 0.12, "buzz": -0.08}.get(style, 0.0) + slope * (x - hx)
+    paint(img, coverage(np.maximum(d_cap, y - FACE_CY - hairline), edge), hair_value)
+
+    # Eyes and brows, both sides at once in mirrored coordinates about the eyes' centre line.
+    side = np.sign(x - g["x_eyes"])
+    mirrored = np.abs(x - g["x_eyes"])
+    eye_dx, eye_w, eye_y = g["eye_dx"], g["eye_w"], g["eye_y"]
+    eye_h = tr["eye_w"] * tr["eye_open"] * (1.0 + 0.35 * g["surprise"] - 0.85 * g["blink"] - 0.2 * g["smile"])
+    dark = min(hair, skin * 0.45)
+    brow_y = eye_y - tr["eye_w"] * tr["eye_open"] - tr["brow_gap"] - 0.06 * g["surprise"]
+    brow_x = eye_dx + g["x_brows"] - g["x_eyes"]
+    d_brow = segment(mirrored, y, brow_x - eye_w * 1.2, brow_y + 0.04 * g["frown"],
+                     brow_x + eye_w * 1.3, brow_y + tr["brow_tilt"], tr["brow_thick"])
+    paint(img, coverage(d_brow, edge), dark * shade)
+    d_white = ellipse(mirrored, y, eye_dx, eye_y, eye_w, eye_h)
+    paint(img, coverage(d_white, edge), min(skin + 0.2, 0.95) * shade)
+    iris_x = eye_dx + side * g["gaze"] * eye_w * 0.5  # both eyes look the same way
+    d_iris = np.hypot(mirrored - iris_x, y - eye_y) - eye_w * 0.55
+    paint(img, coverage(np.maximum(d_iris, d_white), edge), 0.08 * shade)
+
+    # Nose: a shadowed ridge on the side away from the light, and the nostrils at its tip.
+    nose_top = eye_y + 0.03
+    nose_tip = nose_top + tr["nose_len"]
+    nose_x = g["x_nose"]
+    away = g["ridge_side"]
+    d_ridge = segment(x, y, nose_x * 0.7 + away * 0.02, nose_top, nose_x + away * tr["nose_w"] * 0.6,
+                      nose_tip - 0.02, 0.014)
+    paint(img, 0.6 * coverage(d_ridge, edge), skin * 0.55 * shade)
+    paint(img, coverage(arc(x, y, nose_x, nose_tip, tr["nose_w"], -0.02, 0.016), edge), skin * 0.45 * shade)
+
+    # Mouth: a stroke bent by the resting shape, a smile or a frown.
+    bend = tr["mouth_bend"] + 0.06 * g["smile"] - 0.05 * g["frown"]
+    d_mouth = arc(x, y, g["x_mouth"], FACE_CY + tr["mouth_y"] - bend * 0.5, g["mouth_w"], bend, tr["lip"])
+    paint(img, coverage(d_mouth, edge), skin * 0.35 * shade)
+
+
+def _draw_open_mouth(img, x, y, g, tr) -> None:
+    d_open = ellipse(x, y, g["x_mouth"], FACE_CY + tr["mouth_y"], g["mouth_w"] * 0.55, 0.03 + 0.06 * g["surprise"])
+    paint(img, coverage(d_open, g["edge"]), tr["skin"] * 0.3 * g["shade"])
+
+
+def _draw_closed_eyes(img, x, y, g, tr) -> None:
+    mirrored = np.abs(x - g["x_eyes"])
+    d_lid = segment(mirrored, y, g["eye_dx"] - g["eye_w"], g["eye_y"], g["eye_dx"] + g["eye_w"], g["eye_y"],
+                    0.012 + 0.01 * g["blink"])
+    paint(img, coverage(d_lid, g["edge"]), min(tr["hair"], tr["skin"] * 0.45) * g["shade"])
+
+
+def _lenses(x, y, g):
+    mirrored = np.abs(x - g["x_eyes"])
+    a, b = g["eye_w"] * 1.8, g["eye_w"] * 1.45
+    d_lens = ellipse(mirrored, y, g["eye_dx"], g["eye_y"], a, b)
+    d_bridge = box(mirrored, y, 0.0, g["eye_y"] - 0.02, np.maximum(g["eye_dx"] - a, 0.0) + 0.01, 0.012)
+    return d_lens, np.minimum(np.abs(d_lens) - 0.014, d_bridge)
+
+
+def _draw_glasses(img, x, y, g, tr) -> None:
+    paint(img, coverage(_lenses(x, y, g)[1], g["edge"]), 0.1)
+
+
+def _draw_sunglasses(img, x, y, g, tr) -> None:
+    d_lens, d_frame = _lenses(x, y, g)
+    paint(img, coverage(np.minimum(d_lens, d_frame), g["edge"]), 0.06)
+
+
+def _draw_mask(img, x, y, g, tr) -> None:
+    """Cloth over the lower face, from the middle of the nose down."""
     d_lower = np.maximum(
-        ellipse(x, y, at(0.0, "outline"), face_cy + 0.12, tr["face_w"] * 0.92, tr["face_h"] * 0.78),
-        (eye_y + 0.12 + 0.05 * v) - y,
+        ellipse(x, y, g["x_outline"], FACE_CY + 0.12, tr["face_w"] * 0.92, tr["face_h"] * 0.78),
+        g["eye_y"] + 0.12 + 0.05 * g["occ_v"] - y,
     )
-    paint(img, cover(d_lower) * is_["mask"], 0.86 + 0.08 * u)
+    paint(img, coverage(d_lower, g["edge"]), 0.86 + 0.08 * g["occ_u"])
 
-    # Hand: a palm and four fingers coming from below at a random place.
-    hand_x = -0.5 + 1.0 * u
-    hand_y = mouth_y - 0.05 + 0.25 * v
-    tone = 0.5 + 0.35 * v
+
+def _draw_hand(img, x, y, g, tr) -> None:
+    """A palm and four fingers raised from below at a random place."""
+    u, v = g["occ_u"], g["occ_v"]
+    hand_x = -0.5 + u
+    hand_y = FACE_CY + tr["mouth_y"] - 0.05 + 0.25 * v
     d_hand = ellipse(x, y, hand_x, hand_y + 0.2, 0.2, 0.24)
     for k in range(4):
         fx = hand_x - 0.15 + 0.1 * k
-        d_hand = np.minimum(d_hand, segment(x, y, fx, hand_y + 0.1, fx + 0.02, hand_y - 0.22 + 0.03 * abs(k - 1.5), 0.045))
-    paint(img, cover(d_hand) * is_["hand"], tone)
+        tip_y = hand_y - 0.22 + 0.03 * abs(k - 1.5)
+        d_hand = np.minimum(d_hand, segment(x, y, fx, hand_y + 0.1, fx + 0.02, tip_y, 0.045))
+    paint(img, coverage(d_hand, g["edge"]), 0.5 + 0.35 * v)
 
-    # Box: a rounded rectangle covering some part of the face.
+
+def _draw_box(img, x, y, g, tr) -> None:
+    """A rounded rectangle of random grey covering some part of the face."""
+    u, v = g["occ_u"], g["occ_v"]
     d_box = box(x, y, -0.45 + 0.9 * u, -0.35 + 0.7 * v, 0.18 + 0.1 * v, 0.2 + 0.08 * u, 0.04)
-    paint(img, cover(d_box) * is_["box"], 0.15 + 0.7 * u)
+    paint(img, coverage(d_box, g["edge"]), 0.15 + 0.7 * u)
+
+
+_OCCLUDER_DRAWERS = {
+    "glasses": _draw_glasses,
+    "sunglasses": _draw_sunglasses,
+    "mask": _draw_mask,
+    "hand": _draw_hand,
+    "box": _draw_box,
+}
