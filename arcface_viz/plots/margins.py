@@ -117,7 +117,9 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
     if highlight is not None:
         key, label, m1, m2, m3 = _config_entries(highlight)[0]
         values = explorer.target_logit(theta, s=s, m1=m1, m2=m2, m3=m3)
-        (line,) = ax.plot(THETA_GRID_DEG, values, color=loss_color(key), lw=3.6, label="selected", zorder=5)
+        # The legend names the loss only: the margins are in the title/readout, which can change in place.
+        name = explorer.LOSS_LABELS.get(key, label)
+        (line,) = ax.plot(THETA_GRID_DEG, values, color=loss_color(key), lw=3.6, label=f"selected: {name}", zorder=5)
         line.set_gid("target-logit:highlight")
         if theta_probe_deg is not None:
             probe = float(explorer.target_logit(np.radians(theta_probe_deg), s=s, m1=m1, m2=m2, m3=m3))

@@ -343,3 +343,24 @@ def test_package_reexports_every_figure_and_offline_renderer():
         assert "connected" not in pio.renderers.default  # no CDN
     finally:
         pio.renderers.default = previous
+
+
+@pytest.mark.filterwarnings("ignore:TAR@FAR")  # 120 impostor pairs: TAR@FAR=1e-3 is NaN, which is right here
+def test_figures_accept_the_metrics_results():
+    from arcface_viz.metrics import angle_stats, verification
+
+    rng = np.random.default_rng(1)
+    centres = np.eye(3)
+    labels = np.repeat(np.arange(3), 20)
+    emb = centres[labels] + rng.normal(0, 0.3, (60, 3))
+    stats = angle_stats(emb, labels, centres)
+    hist = plots.plot_angle_histograms({"trained": stats})
+    assert hist.axes[0].get_legend().get_texts()[0].get_text() == (
+        f"trained: mean {np.degrees(stats.target_angles).mean():.1f}°")
+    pairs = np.array([(i, j) for i in range(0, 60, 3) for j in range(1, 60, 7) if i != j])
+    result = verification(emb, labels, pairs)
+    fig = plots.plot_roc({"ArcFace": result})
+    label = fig.axes[0].get_legend().get_texts()[0].get_text()
+    assert label == f"ArcFace: AUC {result.auc:.3f}, EER {100 * result.eer:.1f}%"
+    keep = np.asarray(result.fpr) > 0
+    np.testing.assert_allclose(_by_gid(fig, "roc:ArcFace").get_ydata(), np.asarray(result.tpr)[keep])
