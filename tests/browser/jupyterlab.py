@@ -234,8 +234,14 @@ class NotebookPage:
             self.fail(f"{self.path} raised while running all cells:\n" + "\n---\n".join(errors))
 
     def error_outputs(self) -> list[str]:
-        return [text for text in self.page.locator(".jp-OutputArea-output").all_inner_texts()
-                if "Traceback (most recent call last)" in text]
+        """Tracebacks shown under cells, except cells tagged ``raises-exception`` (errors on purpose)."""
+        cells = json.loads((self.server.root / self.path).read_text(encoding="utf-8"))["cells"]
+        on_purpose = {i for i, cell in enumerate(cells)
+                      if "raises-exception" in cell.get("metadata", {}).get("tags", [])}
+        shown = self.page.locator(".jp-Notebook .jp-Cell").evaluate_all(
+            "cells => cells.map(c => [...c.querySelectorAll('.jp-OutputArea-output')].map(o => o.innerText).join('\\n'))")
+        return [f"cell {i}: {text}" for i, text in enumerate(shown)
+                if i not in on_purpose and "Traceback (most recent call last)" in text]
 
     def dismiss_notifications(self) -> None:
         """Close toasts such as the "Jupyter news" question, which cover the page in screenshots."""
