@@ -25,6 +25,7 @@ from arcface_viz.heads import make_head
 from arcface_viz.models import FaceCNN
 
 OPTIMIZERS = ("adam", "sgd")
+LR_SCHEDULES = ("constant", "cosine")
 EVAL_BATCH = 256  # one 2,000-image batch made epochs 2-3× slower than chunks of this size (DESIGN.md)
 
 
@@ -167,6 +168,7 @@ def fit(
     seed: int = 0,
     callback: Callable[[int, TrainResult], object] | None = None,
     progress: bool = True,
+    lr_schedule: str = "constant",
 ) -> TrainResult:
     """Train ``model`` and ``head`` together with cross-entropy on the head's logits.
 
@@ -199,6 +201,10 @@ def fit(
         ``result`` holds the history so far. Returning True stops training early.
     progress : bool, default True
         Show a ``tqdm.auto`` bar over epochs.
+    lr_schedule : {"constant", "cosine"}, default "constant"
+        "cosine" lowers the learning rate per step from ``lr`` to 0 along a half cosine
+        (Loshchilov & Hutter, SGDR, 2017): with 2-D embeddings the held-out accuracy of a constant
+        rate swings by tens of points between epochs; the decay makes the final model stable.
 
     Returns
     -------
@@ -208,13 +214,15 @@ def fit(
     Raises
     ------
     ValueError
-        epochs/batch_size < 1, lr <= 0, unknown optimizer, labels outside the head's classes,
+        epochs/batch_size < 1, lr <= 0, unknown optimizer or schedule, labels outside the head's classes,
         model and head dimensions that differ, or a loss that became NaN/inf.
     TypeError
         Model/head not modules, data of an unknown type, callback not callable.
     """
     images, labels = _images_labels(train)
     _check_fit_args(model, head, labels, epochs, batch_size, lr, optimizer, margin_warmup_epochs, seed, callback)
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule={lr_schedule!r}: choose one of {', '.join(LR_SCHEDULES)}")
     device = next(model.parameters()).device
     images, labels = images.to(device), labels.to(device)
     params = list(model.parameters()) + list(head.parameters())
@@ -223,9 +231,10 @@ def fit(
     n = images.shape[0]
     steps_per_epoch = math.ceil(n / batch_size)
     warmup_steps = margin_warmup_epochs * steps_per_epoch
-    history: dict[str, list[float]] = {"loss": [], "accuracy": [], "margin_factor": [], "seconds": []}
+    total_steps = epochs * steps_per_epoch
+    history: dict[str, list[float]] = {"loss": [], "accuracy": [], "margin_factor": [], "lr": [], "seconds": []}
     result = TrainResult(model, head, history, 0.0, _config(model, head, images, labels, _fit_args(
-        epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment, seed)))
+        epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment, seed, lr_schedule)))
     start = time.perf_counter()
     step = 0
     bar = tqdm(range(1, epochs + 1), desc=_describe(head), unit="epoch", disable=not progress, leave=False)
@@ -237,6 +246,9 @@ def fit(
         for first in range(0, n, batch_size):
             if warmup_steps:
                 head.margin_factor = min(1.0, step / warmup_steps)
+            if lr_schedule == "cosine":
+                for group in opt.param_groups:
+                    group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
             index = order[first : first + batch_size]
             x, y = images[index], labels[index]
             if augment:
@@ -262,6 +274,7 @@ def fit(
         history["loss"].append(loss_sum / n)
         history["accuracy"].append(correct / n)
         history["margin_factor"].append(float(getattr(head, "margin_factor", 1.0)))
+        history["lr"].append(float(opt.param_groups[0]["lr"]))
         history["seconds"].append(time.perf_counter() - start)
         result.seconds = history["seconds"][-1]
         bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", acc=f"{history['accuracy'][-1]:.3f}")
@@ -275,11 +288,12 @@ def fit(
     return result
 
 
-def _fit_args(epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment, seed) -> dict:
+def _fit_args(epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment, seed, lr_schedule) -> dict:
     """The arguments of :func:`fit` as a JSON-ready dict (kept in the result's config)."""
     return {
         "epochs": epochs, "batch_size": batch_size, "lr": float(lr), "optimizer": optimizer,
         "margin_warmup_epochs": margin_warmup_epochs, "augment": bool(augment), "seed": seed,
+        "lr_schedule": lr_schedule,
     }
 
 
