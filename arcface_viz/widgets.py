@@ -7,15 +7,19 @@
   :func:`arcface_viz.training.fit`, with a progress bar, a live embedding plot and final metrics.
 
 Test-facing attributes (stable): ``.controls`` (dict of name -> widget), ``.readout`` /
-``.metrics`` (ipywidgets HTML whose ``.value`` is plain text), ``.error`` (None or the message
-shown). CSS classes on key widgets let a browser test find them: ``arcface-margin-explorer``,
-``arcface-readout``, ``arcface-plot``, ``arcface-training-lab``, ``arcface-train-button``,
+``.status`` / ``.metrics`` (ipywidgets HTML whose ``.value`` is plain text, HTML-escaped), ``.error``
+(None or the message shown). CSS classes on key widgets let a browser test find them:
+``arcface-margin-explorer``, ``arcface-readout`` (plus ``arcface-error`` while the settings are
+invalid), ``arcface-plot``, ``arcface-training-lab``, ``arcface-train-button``,
 ``arcface-stop-button``, ``arcface-progress``, ``arcface-status``, ``arcface-metrics``,
 ``arcface-embedding-plot``.
 
-Panels are matplotlib figures rendered to PNG in ``ipywidgets.Image`` widgets: plotly's
-FigureWidget needs the ``anywidget`` package with plotly >= 6, which this environment does not
-have, and swapping an image is smooth (no flicker) and stays in the saved widget state.
+The explorer's panels are matplotlib figures shown as JPEG in ``ipywidgets.Image`` widgets: plotly's
+FigureWidget needs the ``anywidget`` package with plotly >= 6, which the environment does not have;
+swapping an image does not flicker and stays in the saved widget state. Only the artists a control
+moves are redrawn, over a cached background (``_BlitPanel``): benchmarks/bench_widgets.py measures it.
+The training lab's 3-D sphere is plotly, shown in an ``Output`` widget through JupyterLab's plotly
+mimetype renderer (offline).
 """
 from __future__ import annotations
 
@@ -556,7 +560,8 @@ class TrainingLab(widgets.VBox):
         names = list(self.dataset.identities)
         title = head.describe()
         if emb.shape[1] == 2:
-            margin = float(getattr(head, "m2", 0.0) or 0.0) if centres is not None else None
+            # The additive angular margin in force now (scaled down during a margin warm-up).
+            margin = float(getattr(head, "m2", 0.0) or 0.0) * float(getattr(head, "margin_factor", 1.0))
             fig = plot_circle_embeddings(emb, labels, centres, margin=margin or None, identities=names, title=title)
             self.plot.value = render_png(fig)
             self.plot.layout.display = None
