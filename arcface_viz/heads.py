@@ -499,11 +499,14 @@ class CombinedMarginHead(_Head):
     def _target_cosine(self, x: Tensor, w: Tensor, labels: Tensor) -> Tensor:
         """(B,) cos θ_y by a row-wise dot product: O(B·D) and independent of the logits tensor,
         so the margin can update the logits in place."""
-        # .to: under torch.autocast vecdot may come back in half precision, like the matmul
+        # F.embedding: a row lookup whose backward is cheaper than advanced indexing's
+        w_y = F.embedding(labels, w.view(self.out_features, self._n_sub * self.in_features))
         if self._n_sub == 1:
-            return torch.linalg.vecdot(x, w[labels]).to(x.dtype)
-        w_y = w.view(self.out_features, self._n_sub, self.in_features)[labels]  # (B, k, D)
-        return torch.linalg.vecdot(x.unsqueeze(1), w_y).amax(dim=1).to(x.dtype)
+            cos_y = torch.linalg.vecdot(x, w_y)
+        else:
+            cos_y = torch.linalg.vecdot(x.unsqueeze(1), w_y.view(-1, self._n_sub, self.in_features)).amax(dim=1)
+        # under torch.autocast vecdot may come back in half precision, like the matmul
+        return cos_y.to(x.dtype)
 
     def cosine(self, embeddings: Tensor) -> Tensor:
         """cos θ between each embedding and each class centre.

@@ -5,9 +5,10 @@ ArcFaceHead + cross-entropy divided by the median time of the floor
 F.normalize + F.linear (normalised centres) + cross-entropy on the same shapes. Goal: <= 1.15.
 Timings are interleaved iteration by iteration so that load from other processes hits both
 alike; each round gives one ratio of medians, and the spread of the rounds is printed as the
-run-to-run noise.
+run-to-run noise. On a machine shared with other jobs, wall-clock times of multi-threaded torch
+swing wildly; ``--threads 1 --clock cpu`` (process CPU time of one thread) is far steadier.
 
-Run: python benchmarks/bench_heads.py [--iters 30] [--repeats 3]
+Run: python benchmarks/bench_heads.py [--iters 30] [--repeats 3] [--threads N] [--clock wall|cpu]
 """
 from __future__ import annotations
 
@@ -23,12 +24,16 @@ from arcface_viz.heads import ArcFaceHead
 B, D = 512, 128
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = time.perf_counter
+
+
 def _time(step, iters: int) -> list[float]:
     times = []
     for _ in range(iters):
-        start = time.perf_counter()
+        start = clock()
         step()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return times
 
 
@@ -83,10 +88,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=30, help="timed iterations per round (median taken)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds, alternating floor and ArcFace")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="wall time or process CPU time")
     args = parser.parse_args()
     if args.iters < 20:
         parser.error(f"--iters {args.iters}: use at least 20 for a stable median")
-    print(f"B={B}, D={D}, torch {torch.__version__}, {torch.get_num_threads()} threads; goal ratio <= 1.15")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    global clock
+    clock = CLOCKS[args.clock]
+    print(
+        f"B={B}, D={D}, torch {torch.__version__}, {torch.get_num_threads()} threads, {args.clock} clock; "
+        "goal ratio <= 1.15"
+    )
     for n_classes in (1000, 10000):
         _bench(n_classes, args.iters, args.repeats)
 
