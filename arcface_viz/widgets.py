@@ -163,8 +163,11 @@ class MarginExplorer(widgets.VBox):
         self._panels = {"logits": _BlitPanel((5.6, 4.2)), "boundary": _BlitPanel((4.3, 4.2)),
                         "probability": _BlitPanel((5.6, 4.2))}
         self.figures = {name: panel.figure for name, panel in self._panels.items()}
-        self.images = {name: widgets.Image(format="jpeg", layout=widgets.Layout(max_width="100%"))
-                       for name in self._panels}
+        # An explicit pixel width: the browser never stretches a panel beyond its own pixels (blurry),
+        # and max-width lets it shrink on a narrow screen.
+        self.images = {name: widgets.Image(format="jpeg", width=str(round(panel.figure.get_figwidth() * _PANEL_DPI)),
+                                           layout=widgets.Layout(max_width="100%", height="auto"))
+                       for name, panel in self._panels.items()}
         for image in self.images.values():
             image.add_class("arcface-plot")
         self._syncing = False
@@ -420,7 +423,7 @@ class TrainingLab(widgets.VBox):
         self.status.add_class("arcface-status")
         self.metrics = widgets.HTML("")
         self.metrics.add_class("arcface-metrics")
-        self.plot = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.plot = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
         self.plot.add_class("arcface-embedding-plot")
         self.plot3d = widgets.Output(layout=widgets.Layout(display="none"))
         self.plot3d.add_class("arcface-embedding-plot")
@@ -563,6 +566,7 @@ class TrainingLab(widgets.VBox):
             # The additive angular margin in force now (scaled down during a margin warm-up).
             margin = float(getattr(head, "m2", 0.0) or 0.0) * float(getattr(head, "margin_factor", 1.0))
             fig = plot_circle_embeddings(emb, labels, centres, margin=margin or None, identities=names, title=title)
+            self.plot.width = str(round(fig.get_figwidth() * _PANEL_DPI))
             self.plot.value = render_png(fig)
             self.plot.layout.display = None
             self.plot3d.layout.display = "none"
