@@ -1,0 +1,405 @@
+"""The ``compare`` subcommand: train the same CNN with several losses and compare the embeddings.
+
+``python -m arcface_viz compare --data toy|att|olivetti|PATH --losses softmax,arcface --dim 2
+--epochs E --seeds 1|3 --out DIR [--force]``
+
+Every loss is trained on the same identity-disjoint split; each seed changes the initialisation and
+the batch order, not the split. Measured per loss and seed: verification on the unseen identities
+(10-fold accuracy on balanced pairs, ROC/EER/TAR@FAR on all pairs), rank-1 identification of the
+unseen identities (one gallery image each), angle statistics, and -- for toy faces -- closed-set
+accuracy on held-out images of the training identities. Writes ``DIR/report.json``, PNG figures and
+``DIR/index.html``; prints a summary table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import shlex
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import sklearn
+import torch
+
+import arcface_viz
+from arcface_viz import faces, metrics, report
+from arcface_viz.cli import UsageError
+from arcface_viz.heads import HEAD_NAMES, make_head
+from arcface_viz.models import FaceCNN
+from arcface_viz.training import accuracy, embed, fit
+
+# Settings that train from scratch on these small problems (8 toy identities in 2-D, 30 AT&T
+# subjects): the paper's s=64 is for ~10^5 identities and 512-D features (see DESIGN.md).
+HEAD_DEFAULTS = {
+    "normface": {"s": 16.0},
+    "sphereface": {"s": 16.0, "m1": 1.35},
+    "cosface": {"s": 16.0, "m": 0.35},
+    "arcface": {"s": 16.0, "m": 0.3},
+    "combined": {"s": 16.0, "m1": 1.0, "m2": 0.2, "m3": 0.1},
+    "subcenter": {"s": 16.0, "m": 0.3, "k": 3},
+}
+TOY = {"dim": 2, "epochs": 24, "lr": 5e-3, "batch_size": 64, "warmup": 8, "augment": False, "test_identities": 4}
+REAL = {"dim": 64, "epochs": 60, "lr": 5e-3, "batch_size": 64, "warmup": 10, "augment": True, "test_identities": 10}
+MAX_PAIRS = 300_000  # cap on "all pairs" of the unseen identities (ROC); enough for TAR@FAR=1e-3
+
+
+def register(subparsers) -> None:
+    """Add the ``compare`` parser to the CLI's subparsers."""
+    p = subparsers.add_parser(
+        "compare",
+        help="train softmax and margin losses on the same split and compare them",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("--data", default="toy", help="toy, att, olivetti, or a folder of identity sub-folders (default toy)")
+    p.add_argument("--losses", default="softmax,arcface", help=f"comma-separated, from: {', '.join(HEAD_NAMES)}")
+    p.add_argument("--dim", type=int, help="embedding dimension (default 2 for toy, 64 for real faces)")
+    p.add_argument("--epochs", type=int, help="epochs per run (default 24 toy, 60 real)")
+    p.add_argument("--seeds", type=int, default=1, help="runs per loss with seeds 0..N-1 (default 1)")
+    p.add_argument("--out", required=True, help="output folder (must be empty or new unless --force)")
+    p.add_argument("--force", action="store_true", help="write into an existing non-empty --out folder")
+    p.add_argument("--size", help="image size HxW or N for real faces (default 48x40); toy faces are 32x32")
+    p.add_argument("--identities", type=int, default=8, help="toy: training identities (default 8)")
+    p.add_argument("--test-identities", type=int, help="identities held out for verification (default 4 toy, 10 real)")
+    p.add_argument("--scale", type=float, help="s of the normalised heads (default 16)")
+    p.add_argument("--margin", type=float, help="m of arcface/cosface/subcenter (default 0.3 / 0.35 / 0.3)")
+    p.add_argument("--warmup", type=int, help="margin warm-up epochs (default 8 toy, 10 real)")
+    p.add_argument("--lr", type=float, help="Adam learning rate, decayed to 0 along a cosine (default 5e-3)")
+    p.add_argument("--batch-size", type=int, help="batch size (default 64)")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="random shifts and brightness (default: on for real faces, off for toy)")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the identity split (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+# --------------------------------------------------------------------------- arguments
+def _losses(text: str) -> list[str]:
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in HEAD_NAMES]
+    if not names or unknown:
+        raise UsageError(f"--losses {text!r}: unknown {unknown or 'empty list'}; use names from {', '.join(HEAD_NAMES)}")
+    if len(set(names)) != len(names):
+        raise UsageError(f"--losses {text!r} names a loss twice")
+    return names
+
+
+def _size(text: str | None) -> tuple[int, int]:
+    if text is None:
+        return (48, 40)
+    try:
+        parts = [int(v) for v in text.lower().split("x")]
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or min(parts) < 8:
+        raise UsageError(f"--size {text!r}: give HxW such as 48x40, or one number such as 32 (each >= 8)")
+    return parts[0], parts[1]
+
+
+def _settings(args) -> dict:
+    """Resolve defaults that depend on the data, and check every number."""
+    defaults = TOY if args.data == "toy" else REAL
+    s = {key: defaults[key] for key in defaults}
+    for key, value in (("dim", args.dim), ("epochs", args.epochs), ("warmup", args.warmup), ("lr", args.lr),
+                       ("batch_size", args.batch_size), ("augment", args.augment), ("test_identities", args.test_identities)):
+        if value is not None:
+            s[key] = value
+    for key, minimum in (("dim", 1), ("epochs", 1), ("batch_size", 1), ("test_identities", 2)):
+        if s[key] < minimum:
+            raise UsageError(f"--{key.replace('_', '-')} must be >= {minimum}, got {s[key]}")
+    if s["warmup"] < 0:
+        raise UsageError(f"--warmup must be >= 0, got {s['warmup']}")
+    if not (math.isfinite(s["lr"]) and s["lr"] > 0):
+        raise UsageError(f"--lr must be a positive number, got {s['lr']}")
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.identities < 2:
+        raise UsageError(f"--identities must be >= 2, got {args.identities}")
+    if args.scale is not None and not (math.isfinite(args.scale) and args.scale > 0):
+        raise UsageError(f"--scale must be a positive number, got {args.scale}")
+    if args.margin is not None and not (math.isfinite(args.margin) and 0 <= args.margin < math.pi / 2):
+        raise UsageError(f"--margin must be in [0, π/2) radians, got {args.margin}")
+    s["size"] = (32, 32) if args.data == "toy" else _size(args.size)
+    return s
+
+
+def head_kwargs(name: str, scale: float | None, margin: float | None) -> dict:
+    """Constructor arguments of head ``name``: the small-problem defaults, then --scale/--margin."""
+    kwargs = dict(HEAD_DEFAULTS.get(name, {}))
+    if scale is not None and "s" in kwargs:
+        kwargs["s"] = scale
+    if margin is not None and "m" in kwargs:
+        kwargs["m"] = margin
+    return kwargs
+
+
+def _out_dir(text: str, force: bool) -> Path:
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise UsageError(f"--out {out} exists and is not empty; choose a new folder or add --force to overwrite")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--out {out} cannot be created ({error.strerror}); choose a writable folder") from None
+    return out
+
+
+# --------------------------------------------------------------------------- data
+def load_data(args, settings: dict) -> tuple[dict, str, str]:
+    """(splits, description, credit): ``train`` (training identities), ``test`` (unseen), toy: ``heldout``."""
+    data = args.data
+    if data == "toy":
+        dataset = faces.make_toy_faces(args.identities + settings["test_identities"], 200, 32, seed=0)
+        description = (f"toy faces, {args.identities} training + {settings['test_identities']} unseen identities "
+                       "× 200 images, 32×32")
+    else:
+        dataset, description = _load_real(data, settings["size"])
+    n_ids = len(np.unique(dataset.labels.numpy()))
+    if settings["test_identities"] >= n_ids - 1:
+        raise UsageError(f"--test-identities {settings['test_identities']} leaves fewer than 2 of the "
+                         f"{n_ids} identities for training; lower it")
+    train, test = faces.split_identities(dataset, settings["test_identities"], seed=args.split_seed)
+    splits = {"train": train, "test": test}
+    if data == "toy":
+        splits["train"], splits["heldout"] = faces.split_images(train, 0.2, seed=args.split_seed)
+    description += f"; train {len(splits['train'])} images of {train.n_identities} identities, " \
+                   f"test {len(test)} images of {test.n_identities} unseen identities"
+    return splits, description, dataset.credit
+
+
+def _load_real(data: str, size: tuple[int, int]):
+    if data in ("att", "olivetti"):
+        root = faces.find_real_faces()
+        if root is None:
+            raise UsageError(f"--data {data}: real faces not found; set ARCFACE_VIZ_DATA to the folder holding "
+                             "att_faces/ (see data/README.md) or pass --data PATH")
+        if data == "att":
+            return faces.load_att_faces(root / "att_faces", size=size), f"AT&T/ORL faces ({root / 'att_faces'}), {size[0]}×{size[1]}"
+        home = root / "olivetti" / "sklearn_data_home"
+        try:
+            return faces.load_olivetti(home, download_if_missing=False, size=size), f"Olivetti faces, {size[0]}×{size[1]}"
+        except FileNotFoundError as error:
+            raise UsageError(f"--data olivetti: {error}") from None
+    path = Path(data)
+    if not path.is_dir():
+        raise UsageError(f"--data {data!r}: not toy, att, olivetti or an existing folder of identity sub-folders")
+    try:
+        if any(p.is_dir() and p.name[:1] == "s" and p.name[1:].isdigit() for p in path.iterdir()):
+            return faces.load_att_faces(path, size=size), f"AT&T-layout faces from {path}, {size[0]}×{size[1]}"
+        return faces.load_image_folder(path, size=size), f"faces from {path}, {size[0]}×{size[1]}"
+    except (ValueError, OSError) as error:
+        raise UsageError(f"--data {data!r}: {error}") from None
+
+
+def all_pairs(labels: np.ndarray, seed: int, limit: int = MAX_PAIRS) -> np.ndarray:
+    """Every unordered pair (i < j) of images, or a random ``limit`` of them; (P, 2) int64."""
+    i, j = np.triu_indices(len(labels), k=1)
+    pairs = np.stack([i, j], axis=1).astype(np.int64)
+    if len(pairs) > limit:
+        pairs = pairs[np.sort(np.random.default_rng(seed).choice(len(pairs), limit, replace=False))]
+    return pairs
+
+
+def balanced_pairs(dataset, seed: int) -> np.ndarray:
+    """As many genuine pairs as exist (at most 3,000) and as many impostor pairs, for the 10-fold accuracy."""
+    counts = np.bincount(dataset.labels.numpy())
+    genuine = int(sum(c * (c - 1) // 2 for c in counts))
+    return faces.make_pairs(dataset, 2 * min(genuine, 3000), seed=seed)
+
+
+# --------------------------------------------------------------------------- one run
+def evaluate(result, splits: dict, pairs: np.ndarray, roc_pairs: np.ndarray) -> dict:
+    """Every metric of one trained model; values JSON-ready, plus the objects the figures need."""
+    test = splits["test"]
+    test_emb = embed(result.model, test)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # n/a TAR@FAR is reported as None in the table
+        folds = metrics.verification(test_emb, test.labels, pairs)
+        roc = metrics.verification(test_emb, test.labels, roc_pairs)
+    labels = test.labels.numpy()
+    first = np.unique(labels, return_index=True)[1]  # gallery: the first image of each unseen identity
+    probe = np.setdiff1d(np.arange(len(labels)), first)
+    closed = splits.get("heldout", splits["train"])
+    closed_emb = embed(result.model, closed)
+    angles = metrics.angle_stats(closed_emb, closed.labels, result.head.centers)
+    values = {
+        "verification_accuracy": folds.accuracy_mean,
+        "verification_accuracy_std": folds.accuracy_std,
+        "tar_at_far_1e-1": roc.tar_at_far[1e-1],
+        "tar_at_far_1e-2": roc.tar_at_far[1e-2],
+        "tar_at_far_1e-3": roc.tar_at_far[1e-3],
+        "eer": roc.eer,
+        "auc": roc.auc,
+        "rank1_unseen": metrics.rank1(test_emb[first], labels[first], test_emb[probe], labels[probe]),
+        "mean_angle_to_center_deg": math.degrees(angles.mean_target_angle),
+        "min_center_angle_deg": math.degrees(angles.min_center_angle),
+        "mean_center_angle_deg": math.degrees(angles.mean_center_angle),
+    }
+    if "heldout" in splits:
+        values["closed_set_accuracy"] = accuracy(result.model, result.head, splits["heldout"])
+    values = {k: (None if isinstance(v, float) and math.isnan(v) else float(v)) for k, v in values.items()}
+    details = {"10fold": folds.to_dict(), "roc": roc.to_dict(), "angles": angles.to_dict()}
+    return {"metrics": values, "details": details, "objects": (folds, roc, angles, closed_emb, test_emb)}
+
+
+def train_one(name: str, kwargs: dict, settings: dict, train, seed: int, progress: bool):
+    """Build FaceCNN + head with ``seed`` and train with the run's settings."""
+    torch.manual_seed(seed)
+    model = FaceCNN(settings["dim"])
+    head = make_head(name, settings["dim"], train.n_identities, **kwargs)
+    warmup = settings["warmup"] if name != "softmax" else 0
+    return fit(model, head, train, epochs=settings["epochs"], batch_size=settings["batch_size"], lr=settings["lr"],
+               margin_warmup_epochs=min(warmup, settings["epochs"]), augment=settings["augment"], seed=seed,
+               progress=progress, lr_schedule="cosine")
+
+
+# --------------------------------------------------------------------------- summary
+SUMMARY_COLUMNS = (
+    ("closed-set acc", "closed_set_accuracy"),
+    ("10-fold acc", "verification_accuracy"),
+    ("TAR@FAR=1e-2", "tar_at_far_1e-2"),
+    ("TAR@FAR=1e-3", "tar_at_far_1e-3"),
+    ("EER", "eer"),
+    ("rank-1 unseen", "rank1_unseen"),
+    ("mean θ to centre (°)", "mean_angle_to_center_deg"),
+    ("min centre angle (°)", "min_center_angle_deg"),
+    ("train s", "seconds"),
+)
+
+
+def summarise(runs: list[dict], losses: list[str]) -> dict:
+    """Per loss and metric: mean, std (population; None for one seed) and the per-seed values."""
+    summary = {}
+    for name in losses:
+        mine = [r for r in runs if r["loss"] == name]
+        summary[name] = {"head": mine[0]["head"]}
+        for key in list(mine[0]["metrics"]) + ["seconds"]:
+            values = [r["seconds"] if key == "seconds" else r["metrics"][key] for r in mine]
+            finite = [v for v in values if v is not None]
+            summary[name][key] = {
+                "mean": float(np.mean(finite)) if len(finite) == len(values) else None,
+                "std": float(np.std(finite)) if len(finite) == len(values) and len(values) > 1 else None,
+                "values": values,
+            }
+    return summary
+
+
+def table_rows(summary: dict) -> list[dict]:
+    rows = []
+    for name, entry in summary.items():
+        row = {"loss": entry["head"]}
+        for title, key in SUMMARY_COLUMNS:
+            if key in entry:
+                row[title] = (entry[key]["mean"], entry[key]["std"])
+        rows.append(row)
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    columns = list(rows[0])
+    cells = [[row["loss"]] + [report._format(row[c]) for c in columns[1:]] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    line = lambda values: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths)))
+    return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+# --------------------------------------------------------------------------- the command
+def run(args) -> int:
+    """Run the comparison described by the parsed ``args``; returns the exit code (0)."""
+    start = time.perf_counter()
+    losses = _losses(args.losses)
+    settings = _settings(args)
+    out = _out_dir(args.out, args.force)
+    splits, description, credit = load_data(args, settings)
+    test = splits["test"]
+    pairs = balanced_pairs(test, seed=args.split_seed)
+    roc_pairs = all_pairs(test.labels.numpy(), seed=args.split_seed)
+    runs, figure_inputs = [], {}
+    for name in losses:
+        kwargs = head_kwargs(name, args.scale, args.margin)
+        for seed in range(args.seeds):
+            result = train_one(name, kwargs, settings, splits["train"], seed, progress=not args.quiet)
+            evaluated = evaluate(result, splits, pairs, roc_pairs)
+            runs.append({
+                "loss": name, "seed": seed, "head": result.head.describe(), "head_kwargs": kwargs,
+                "seconds": result.seconds, "epochs": result.epochs_done, "history": result.history,
+                "metrics": evaluated["metrics"], "details": evaluated["details"], "config": result.config,
+            })
+            if not args.quiet:
+                print(f"{result.head.describe()} seed {seed}: {result.seconds:.1f} s, " + ", ".join(
+                    f"{k}={v:.3f}" for k, v in evaluated["metrics"].items() if v is not None and "deg" not in k), flush=True)
+            if seed == 0:
+                figure_inputs[name] = (result, evaluated["objects"])
+    summary = summarise(runs, losses)
+    figures = _figures(out, figure_inputs, splits, settings)
+    document = {
+        "command": command_line(args),
+        "args": {k: v for k, v in vars(args).items() if k != "func"},
+        "settings": {**settings, "size": list(settings["size"]), "lr_schedule": "cosine"},
+        "data": {"description": description, "credit": credit,
+                 "n_train": len(splits["train"]), "n_test": len(test),
+                 "n_heldout": len(splits["heldout"]) if "heldout" in splits else None,
+                 "train_identities": splits["train"].identities, "test_identities": test.identities,
+                 "n_pairs_10fold": len(pairs), "n_pairs_roc": len(roc_pairs)},
+        "versions": {"arcface_viz": arcface_viz.__version__, "torch": torch.__version__, "numpy": np.__version__,
+                     "scikit-learn": sklearn.__version__, "python": platform.python_version(),
+                     "threads": torch.get_num_threads()},
+        "summary": summary,
+        "runs": runs,
+        "figures": [{"caption": c, "file": f} for c, f in figures],
+        "figures_seed": 0,
+    }
+    document["seconds"] = time.perf_counter() - start
+    (out / "report.json").write_text(_json(document), encoding="utf-8")
+    rows = table_rows(summary)
+    report.write_html(out, document, figures, rows, credit)
+    print(format_table(rows))
+    print(f"\n{description}\nwrote {out / 'index.html'} and {out / 'report.json'} in {document['seconds']:.0f} s")
+    if credit:
+        print(credit)
+    return 0
+
+
+def command_line(args) -> str:
+    """The command that repeats this run (every option that was set, in canonical form)."""
+    parts = ["python -m arcface_viz compare"]
+    for key, value in vars(args).items():
+        if key in ("func", "command") or value is None or value is False:
+            continue
+        parts.append(f"--{key.replace('_', '-')}" if value is True else f"--{key.replace('_', '-')} {shlex.quote(str(value))}")
+    return " ".join(parts)
+
+
+def _json(document: dict) -> str:
+    return json.dumps(document, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+
+
+def _figures(out: Path, inputs: dict, splits: dict, settings: dict) -> list[tuple[str, str]]:
+    closed = splits.get("heldout", splits["train"])
+    test = splits["test"]
+    views, histories, verifications, angle_sets = {}, {}, {}, {}
+    for name, (result, (folds, roc, angles, closed_emb, test_emb)) in inputs.items():
+        title = result.head.describe()
+        if settings["dim"] <= 3:  # the training identities with their centres W
+            views[name] = {"embeddings": closed_emb.numpy(), "labels": closed.labels.numpy(),
+                           "centers": result.head.centers.numpy(), "identities": closed.identities,
+                           "margin": getattr(result.head, "m2", None) or None, "title": title,
+                           "what": "held-out images of the training identities" if "heldout" in splits
+                           else "training images"}
+        else:  # high-D: are the unseen identities clustered?
+            views[name] = {"embeddings": test_emb.numpy(), "labels": test.labels.numpy(), "centers": None,
+                           "identities": test.identities, "margin": None, "title": title,
+                           "what": "unseen identities"}
+        histories[title] = result
+        verifications[title] = roc
+        angle_sets[title] = angles
+    return report.write_figures(out, views, histories, verifications, angle_sets)

@@ -1,0 +1,143 @@
+"""Figures and the HTML page of a ``compare`` run (no training here: it only draws results).
+
+The figures come from :mod:`arcface_viz.plots`; the only drawing done here is the 2-D PCA view of
+embeddings of more than three dimensions and a static 3-D view for PNG output (plotly's 3-D sphere
+needs a browser, so it is written as an extra interactive HTML file).
+"""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.decomposition import PCA
+
+from arcface_viz import plots
+
+
+def _save(fig: Figure, path: Path) -> str:
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    return path.name
+
+
+def _pca_figure(embeddings: np.ndarray, labels: np.ndarray, identities: list[str], title: str) -> Figure:
+    """Scatter of unit embeddings projected on their first two principal components (sklearn PCA)."""
+    projected = PCA(n_components=2, random_state=0).fit_transform(embeddings)
+    colors = plots.identity_colors(len(identities))
+    fig = Figure(figsize=(6.2, 5.6))
+    ax = fig.add_subplot()
+    for k, name in enumerate(identities):
+        member = labels == k
+        if member.any():
+            ax.scatter(projected[member, 0], projected[member, 1], s=14, color=colors[k], alpha=0.7, lw=0, label=name)
+    ax.set_xlabel("principal component 1")
+    ax.set_ylabel("principal component 2")
+    ax.set_title(f"{title}\n{embeddings.shape[1]}-D unit embeddings, 2-D PCA projection", fontsize="medium")
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, ncol=1 + len(identities) // 20)
+    return fig
+
+
+def _sphere_png(embeddings: np.ndarray, labels: np.ndarray, centers, identities: list[str], title: str) -> Figure:
+    """Static 3-D view of unit embeddings (matplotlib), with centre rays when given."""
+    colors = plots.identity_colors(len(identities))
+    fig = Figure(figsize=(6.2, 6.0))
+    ax = fig.add_subplot(projection="3d")
+    for k, name in enumerate(identities):
+        member = labels == k
+        ax.scatter(*embeddings[member].T, s=8, color=colors[k], alpha=0.7, label=name)
+        if centers is not None:
+            ax.plot(*np.stack([np.zeros(3), 1.2 * centers[k]]).T, color=colors[k], lw=2.5)
+    ax.set_box_aspect((1, 1, 1))
+    ax.set_title(f"{title}\n3-D unit embeddings (rays: class centres W)", fontsize="medium")
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.05, 1.0), frameon=False)
+    return fig
+
+
+def write_figures(out: Path, views: dict, histories: dict, verifications: dict, angle_sets: dict) -> list[tuple[str, str]]:
+    """Write the PNG (and 3-D HTML) figures of one seed; return (caption, file name) pairs.
+
+    Parameters
+    ----------
+    out : Path
+        Existing output folder.
+    views : dict[str, dict]
+        Per loss name: ``embeddings`` (N, D) unit array, ``labels`` (N,), ``centers`` (C, D) or None,
+        ``identities``, ``title``, ``margin`` (radians or None), ``what`` (which images).
+    histories : dict[str, TrainResult]
+        Per loss, for the training curves.
+    verifications : dict[str, VerificationResult]
+        Per loss, for the ROC.
+    angle_sets : dict[str, AngleStats]
+        Per loss, for the target-angle histograms.
+    """
+    figures = []
+    for name, view in views.items():
+        emb, labels, centers = view["embeddings"], view["labels"], view["centers"]
+        dim = emb.shape[1]
+        stem = f"embeddings_{name}"
+        if dim == 2:
+            fig = plots.plot_circle_embeddings(emb, labels, centers, margin=view["margin"],
+                                               identities=view["identities"], title=view["title"])
+        elif dim == 3:
+            fig = _sphere_png(emb, labels, centers, view["identities"], view["title"])
+            sphere = plots.plot_sphere_embeddings(emb, labels, centers, identities=view["identities"], title=view["title"])
+            # "directory": plotly.min.js is written once next to the pages, so they work offline
+            sphere.write_html(out / f"{stem}.html", include_plotlyjs="directory")
+        else:
+            fig = _pca_figure(emb, labels, view["identities"], view["title"])
+        figures.append((f"{view['title']}: {view['what']}", _save(fig, out / f"{stem}.png")))
+    fig = plots.plot_angle_histograms(angle_sets, title="Angle between each embedding and its class centre")
+    figures.append(("Target angle θ_y (degrees) per loss", _save(fig, out / "angles.png")))
+    fig = plots.plot_roc(verifications, title="Verification on identities never seen in training")
+    figures.append(("ROC on unseen identities (TAR against FAR)", _save(fig, out / "roc.png")))
+    fig = plots.plot_training_history(histories)
+    figures.append(("Training loss and accuracy per epoch", _save(fig, out / "history.png")))
+    return figures
+
+
+def _format(value) -> str:
+    if value is None:
+        return "n/a"
+    mean, std = value
+    if mean is None or not np.isfinite(mean):
+        return "n/a"
+    return f"{mean:.4g}" if std is None else f"{mean:.4g} ± {std:.2g}"
+
+
+def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: list[dict], credit: str) -> Path:
+    """Write ``out/index.html``: the command, the summary table, the figures and the data credit."""
+    columns = list(table[0]) if table else []
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(row[c] if isinstance(row[c], str) else _format(row[c]))}</td>" for c in columns) + "</tr>"
+        for row in table
+    )
+    images = "".join(
+        f'<figure><img src="{html.escape(file)}" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+        for caption, file in figures
+    )
+    extra = "".join(
+        f'<li><a href="{p.name}">{html.escape(p.stem)} (interactive 3-D)</a></li>' for p in sorted(out.glob("embeddings_*.html"))
+    )
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>arcface-viz compare</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #bbb;padding:4px 8px;text-align:right}} figure{{display:inline-block;margin:8px}}
+img{{max-width:520px}} code{{background:#f3f3f3;padding:2px 4px}} .credit{{color:#555;font-size:small}}</style></head>
+<body><h1>Softmax and margin losses, side by side</h1>
+<p><code>{html.escape(report["command"])}</code></p>
+<p>Data: {html.escape(report["data"]["description"])}. Mean ± standard deviation over {report["args"]["seeds"]} seed(s);
+verification on identities never seen in training (cosine similarity of unit embeddings).
+TAR@FAR is n/a where there are fewer than 1/FAR impostor pairs. Wall-clock {report["seconds"]:.0f} s.</p>
+<table><tr>{head}</tr>{rows}</table>
+<h2>Figures (seed {report["figures_seed"]})</h2>{images}
+{"<ul>" + extra + "</ul>" if extra else ""}
+<p class="credit">{html.escape(credit)}</p>
+<p class="credit">Every number: <a href="report.json">report.json</a>. Versions: {html.escape(json.dumps(report["versions"]))}</p>
+</body></html>
+"""
+    path = out / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
