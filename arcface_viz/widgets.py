@@ -229,7 +229,7 @@ class MarginExplorer(widgets.VBox):
             for name in self._panels_for(changed):
                 self._draw(name, p, rebuild=self._needs_rebuild(name, changed), changed=changed)
                 self.images[name].value = self._panels[name].render()
-        except (ValueError, TypeError) as error:  # shown in the widget, never as a traceback
+        except Exception as error:  # noqa: BLE001 -- a student sees a message in the widget, never a traceback
             self.error = str(error)
             self.readout.value = html.escape(f"Invalid settings: {error}")
             self.readout.add_class("arcface-error")
