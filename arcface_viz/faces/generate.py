@@ -80,25 +80,32 @@ def _generate(n_identities: int, per_identity: int, size: tuple[int, int], nuisa
 
 
 def _meta_rows(nz: dict[str, np.ndarray], n: int, traits, k: int) -> list[dict[str, Any]]:
-    """One JSON-friendly dict per image (angles in radians, shifts in half image widths)."""
+    """One JSON-friendly dict per image (angles in radians, shifts in half image widths).
+
+    Values are rounded to 6 decimals: enough to describe an image, and it keeps the cache small.
+    """
     style = HAIR_STYLES[int(traits.hair_style[k])]
     rows = []
     for i in range(n):
         rows.append(
             {
-                "yaw": float(nz["yaw"][i]),
-                "roll": float(nz["roll"][i]),
-                "scale": float(nz["scale"][i]),
-                "shift": [float(nz["shift_x"][i]), float(nz["shift_y"][i])],
-                "light": [float(c) for c in nz["light"][i]],
+                "yaw": _round(nz["yaw"][i]),
+                "roll": _round(nz["roll"][i]),
+                "scale": _round(nz["scale"][i]),
+                "shift": [_round(nz["shift_x"][i]), _round(nz["shift_y"][i])],
+                "light": [_round(c) for c in nz["light"][i]],
                 "expression": EXPRESSIONS[int(nz["expression"][i])],
                 "occluder": OCCLUDERS[int(nz["occluder"][i])],
-                "blur": float(nz["blur"][i]),
-                "noise": float(nz["noise"][i]),
+                "blur": _round(nz["blur"][i]),
+                "noise": _round(nz["noise"][i]),
                 "hair_style": style,
             }
         )
     return rows
+
+
+def _round(value) -> float:
+    return round(float(value), 6)
 
 
 def _checksum(images: np.ndarray, labels: np.ndarray, header: str) -> str:
@@ -136,6 +143,7 @@ def _write_cache(path: Path, key: str, images, labels, identities, meta) -> None
             with os.fdopen(handle, "wb") as file:
                 np.savez(file, images=images, labels=labels, header=np.array(header),
                          checksum=np.array(_checksum(images, labels, header)))
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache is as readable as any data file
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -15,7 +15,7 @@ import numpy as np
 from .sdf import arc, box, coverage, ellipse, paint, segment
 
 #: Bump whenever the drawing changes: the cache key includes it, so old caches are not reused.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 TOY_CREDIT = "Toy faces: drawn procedurally by arcface_viz.faces.make_toy_faces (no real person)."
 

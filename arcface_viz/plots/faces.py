@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..faces import FaceDataset
+from .colors import identity_colors
 
 
 def plot_face_grid(
@@ -20,7 +21,8 @@ def plot_face_grid(
     Parameters
     ----------
     dataset : FaceDataset
-        Images (N, 1, H, W) in [0, 1]; its ``credit`` line is printed under the grid.
+        Images (N, 1, H, W) in [0, 1]; its ``credit`` line is printed under the grid. Each row
+        carries the identity's name and its colour from :func:`.colors.identity_colors`.
     per_identity : int >= 1
         Columns: the first images of each identity in dataset order (fewer when it has fewer).
     max_identities : int or None
@@ -55,11 +57,14 @@ def plot_face_grid(
     fig = Figure(figsize=(label_w + per_identity * cell_w, n_rows * cell_h + credit_h), layout="none")
     fig_w, fig_h = fig.get_size_inches()
     images = dataset.images.numpy()
+    colors = identity_colors(dataset.n_identities)
     for row, label in enumerate(present):
         idx = np.flatnonzero(labels == label)[:per_identity]
         bottom = (fig_h - (row + 1) * cell_h) / fig_h
-        fig.text((label_w - 0.08) / fig_w, bottom + 0.5 * cell_h / fig_h, dataset.identities[label],
-                 ha="right", va="center", fontsize=9)
+        middle = bottom + 0.5 * cell_h / fig_h
+        fig.text((label_w - 0.3) / fig_w, middle, dataset.identities[label], ha="right", va="center", fontsize=9)
+        # The identity's colour, as on the circle, sphere and histograms of the other figures.
+        fig.text((label_w - 0.25) / fig_w, middle, "\u25a0", color=colors[label], ha="left", va="center", fontsize=11)
         for col in range(per_identity):
             ax = fig.add_axes([(label_w + col * cell_w) / fig_w, bottom, 0.96 * cell_w / fig_w, 0.96 * cell_h / fig_h])
             ax.set_axis_off()

@@ -1,6 +1,7 @@
 """Toy faces, real-face loaders, splits, pairs and the face grid."""
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from matplotlib.figure import Figure
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 
+import arcface_viz.faces.generate as generate
 import arcface_viz.faces.real as real
 from arcface_viz.faces import (
     ATT_CREDIT,
@@ -27,6 +29,7 @@ from arcface_viz.faces import (
     split_identities,
     split_images,
 )
+from arcface_viz.plots.colors import identity_colors
 from arcface_viz.plots.faces import plot_face_grid
 
 
@@ -140,6 +143,23 @@ def test_tampered_cache_fails_its_checksum(tmp_path):
     with pytest.warns(UserWarning, match="checksum"):
         rebuilt = make_toy_faces(2, 3, 16, 0.5)
     assert torch.equal(rebuilt.images, reference.images)
+
+
+def test_cache_for_other_arguments_is_not_trusted(tmp_path):
+    reference = make_toy_faces(2, 3, 16, 0.5, cache=False)
+    make_toy_faces(2, 3, 16, 0.5)
+    (path,) = (tmp_path / "cache").iterdir()
+    with np.load(path) as stored:
+        arrays = dict(stored)
+    # Same file name, intact content, but written for other arguments (say, by another version).
+    arrays["images"] = np.zeros_like(arrays["images"])
+    header = json.loads(str(arrays["header"]))
+    header["key"] = header["key"].replace('"version": ', '"version": 1000')
+    arrays["header"] = np.array(json.dumps(header))
+    arrays["checksum"] = np.array(generate._checksum(arrays["images"], arrays["labels"], str(arrays["header"])))
+    np.savez(path, **arrays)
+    with pytest.warns(UserWarning, match="key"):
+        assert torch.equal(make_toy_faces(2, 3, 16, 0.5).images, reference.images)
 
 
 def test_unwritable_cache_still_returns_faces(tmp_path, monkeypatch):
@@ -404,6 +424,8 @@ def test_plot_face_grid_layout_names_and_credit():
     texts = [t.get_text() for t in fig.texts]
     assert all(name in texts for name in data.identities)
     assert any("no real person" in t for t in texts)
+    swatches = [t.get_color() for t in fig.texts if t.get_text() == "\u25a0"]
+    assert swatches == identity_colors(3)
     shown = fig.axes[4].images[0].get_array()  # second row, first column: identity 1's first image
     assert np.array_equal(np.asarray(shown), data.images[5, 0].numpy())
     few = plot_face_grid(data, per_identity=7, max_identities=2)  # 5 images each: 2 empty cells per row
