@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap, to_rgba
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from .. import explorer
 from ._common import THETA_LABEL, degree_axis, figure_and_axes
@@ -26,6 +27,12 @@ def logits_ylim(s: float) -> tuple[float, float]:
     """y-limits of :func:`plot_target_logits`: from s alone (the lowest curve, cos θ − m3 − δ at 180°,
     stays above −1.75·s), so that the axes do not jump while a margin slider moves."""
     return -1.75 * s, 1.1 * s
+
+
+def logits_yticks(s: float) -> np.ndarray:
+    """y-ticks of :func:`plot_target_logits`: fixed fractions of s, so that the axes look the same for
+    every s (the margin explorer then only relabels them)."""
+    return s * np.array([-1.5, -1.0, -0.5, 0.0, 0.5, 1.0])
 
 
 def logits_ylabel(s: float) -> str:
@@ -129,6 +136,8 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
         ax.axvline(theta_probe_deg, color="#444444", lw=1.0, ls=":").set_gid("probe:line")
     ax.set_xlim(0, 180)
     ax.set_ylim(*logits_ylim(s))
+    ax.set_yticks(logits_yticks(s))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
     degree_axis(ax.xaxis)
     ax.set_xlabel(THETA_LABEL)
     ax.set_ylabel(logits_ylabel(s))
