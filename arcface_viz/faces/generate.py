@@ -96,6 +96,9 @@ def _meta_rows(nz: dict[str, np.ndarray], n: int, traits, k: int) -> list[dict[s
                 "light": [_round(c) for c in nz["light"][i]],
                 "expression": EXPRESSIONS[int(nz["expression"][i])],
                 "occluder": OCCLUDERS[int(nz["occluder"][i])],
+                "gaze": _round(nz["gaze"][i]),
+                "exposure": _round(nz["exposure"][i]),
+                "background": _round(nz["background"][i]),
                 "blur": _round(nz["blur"][i]),
                 "noise": _round(nz["noise"][i]),
                 "hair_style": style,
@@ -168,7 +171,10 @@ def make_toy_faces(
     nuisances whose range grows with ``nuisance``: yaw (up to +-34 deg at 1) and roll (+-17 deg),
     scale and shift, directional lighting, exposure, background, expression (smile, frown,
     surprise, blink), occluders (glasses, sunglasses, mask, hand, box), blur and sensor noise.
-    ``nuisance=0`` gives near-identical images of an identity; ``nuisance=1`` hard ones.
+    ``nuisance=0`` gives near-identical images of an identity; ``nuisance=1`` hard ones. Pose and
+    expression grow linearly with ``nuisance``, light, exposure, background, blur and noise as
+    ``nuisance**1.5``, and the share of occluded images as ``0.45 * nuisance**2`` (11 % at the
+    default 0.5), so that the default trains to >= 95 % held-out accuracy with 2-D embeddings.
 
     Parameters
     ----------
@@ -189,7 +195,8 @@ def make_toy_faces(
         images float32 (N, 1, H, W) in [0, 1] (multiples of 1/255), labels int64 (N,) grouped by
         identity (N = n_identities * images_per_identity), identities (names), meta per image:
         yaw, roll (radians), scale, shift, light (unit vector, x right, y down, z to the viewer),
-        expression, occluder, blur (extra edge width in pixels), noise (grey-level std), hair_style.
+        expression, occluder, gaze (fraction of half an eye), exposure (gain), background (grey),
+        blur (extra edge width in pixels), noise (grey-level std), hair_style (of the identity).
 
     Raises
     ------

@@ -182,13 +182,23 @@ def load_olivetti(
     from sklearn.datasets import fetch_olivetti_faces
 
     size_hw = None if size is None else _check_size(size)
+    if data_home is not None and not download_if_missing and not Path(data_home).is_dir():
+        # Checked here because scikit-learn would first create the (empty) folder.
+        raise FileNotFoundError(
+            f"Olivetti data folder {data_home} does not exist; call with download_if_missing=True on a "
+            "machine with internet, or see data/README.md"
+        )
     try:
         bunch = fetch_olivetti_faces(data_home=data_home, download_if_missing=download_if_missing)
     except PermissionError:
+        if data_home is None:
+            raise
         # sklearn's get_data_home() calls os.makedirs on data_home, which can fail on a read-only
-        # mount even though only a read is needed: read from a temporary copy of the cache file.
+        # mount even though only a read is needed: read from a temporary copy of the cache file
+        # (only Olivetti's, not the whole data folder).
         with tempfile.TemporaryDirectory() as tmp:
-            shutil.copytree(Path(data_home), tmp, dirs_exist_ok=True)
+            for file in Path(data_home).glob("olivetti*.pkz"):
+                shutil.copy2(file, tmp)
             bunch = fetch_olivetti_faces(data_home=tmp, download_if_missing=False)
     except OSError as error:
         raise FileNotFoundError(
@@ -212,8 +222,9 @@ def find_real_faces() -> Path | None:
     Returns None, with a :class:`UserWarning` saying how to get the faces, when none has them.
     """
     candidates = [os.environ.get("ARCFACE_VIZ_DATA"), PROJECT_ROOT / "data", PROJECT_ROOT.parent / "shared" / "data"]
-    for candidate in candidates:
-        if candidate and (Path(candidate).expanduser() / "att_faces").is_dir():
-            return Path(candidate).expanduser()
-    warnings.warn(HOW_TO_GET_FACES, stacklevel=2)
+    looked = [Path(c).expanduser() for c in candidates if c]
+    for candidate in looked:
+        if (candidate / "att_faces").is_dir():
+            return candidate
+    warnings.warn(f"{HOW_TO_GET_FACES} (Looked for att_faces/ in: {', '.join(map(str, looked))}.)", stacklevel=2)
     return None

@@ -15,7 +15,7 @@ import numpy as np
 from .sdf import arc, box, coverage, ellipse, paint, segment
 
 #: Bump whenever the drawing changes: the cache key includes it, so old caches are not reused.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 TOY_CREDIT = "Toy faces: drawn procedurally by arcface_viz.faces.make_toy_faces (no real person)."
 
@@ -56,6 +56,8 @@ _TRAIT_RANGES = {
 # Depth of each feature in front of the head's vertical axis (face units): yaw moves a feature
 # sideways by depth * sin(yaw), so the nose moves more than the eyes and the outline barely moves.
 _DEPTH = {"outline": 0.05, "hair": 0.0, "eyes": 0.38, "brows": 0.40, "nose": 0.55, "mouth": 0.42}
+
+FACE_CY = np.float32(-0.04)  # height of the face centre (face units, y down: a little above the middle)
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ def render(
     dx, dy = ix[None] - per(nz["shift_x"]), iy[None] - per(nz["shift_y"])
     x = (cr * dx + sr * dy) / scale
     y = (cr * dy - sr * dx) / scale
-    g = {  # per-image geometry, (n, 1, 1) each
+    g = {  # per-image geometry: (n, 1, 1) arrays, or (n, H, W) maps
         "edge": (1.0 + per(nz["blur"])) / (half * scale),  # one (blurred) pixel in face units
         "cos_yaw": np.cos(per(nz["yaw"])),
         "sin_yaw": np.sin(per(nz["yaw"])),
@@ -207,9 +209,6 @@ def render(
     img *= per(nz["exposure"])
     img += per(nz["noise"]) * noise
     return np.clip(img, 0.0, 1.0)
-
-
-FACE_CY = np.float32(-0.04)  # face centre, face units below the image centre
 
 
 def _on_subset(img, x, y, g, tr, mask: np.ndarray, draw) -> None:

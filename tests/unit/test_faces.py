@@ -346,7 +346,7 @@ def test_find_real_faces_order_and_message(tmp_path, monkeypatch):
     assert find_real_faces() == tmp_path / "mine"
     monkeypatch.setenv("ARCFACE_VIZ_DATA", str(tmp_path / "nothing-here"))
     monkeypatch.setattr(real, "PROJECT_ROOT", tmp_path / "project")
-    with pytest.warns(UserWarning, match="ARCFACE_VIZ_DATA"):
+    with pytest.warns(UserWarning, match="ARCFACE_VIZ_DATA.*Looked for att_faces/ in: .*nothing-here"):
         assert find_real_faces() is None
     (tmp_path / "shared" / "data" / "att_faces").mkdir(parents=True)
     assert find_real_faces() == tmp_path / "shared" / "data"
@@ -355,6 +355,10 @@ def test_find_real_faces_order_and_message(tmp_path, monkeypatch):
 
 
 def test_olivetti_missing_without_download_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="download_if_missing"):
+        load_olivetti(tmp_path / "sk", download_if_missing=False)
+    assert not (tmp_path / "sk").exists()  # nothing created on the way
+    (tmp_path / "sk").mkdir()
     with pytest.raises(FileNotFoundError, match="download_if_missing"):
         load_olivetti(tmp_path / "sk", download_if_missing=False)
 
