@@ -247,19 +247,21 @@ def a1_gradients(arcface_logits: Callable) -> None:
 
 # ============================================================================ A2: choose s and m
 #: A2's targets: the smallest angle between two class centres, and the held-out accuracy.
-A2_MIN_CENTER_ANGLE_DEG = 40.0
+A2_MIN_CENTER_ANGLE_DEG = 37.0
 A2_MIN_ACCURACY = 0.95
 #: The training the A2 check runs (kept small: a few seconds on two CPU cores).
 A2_SETUP = {
     "n_identities": 8,
-    "images_per_identity": 60,
+    "images_per_identity": 100,
     "size": 32,
-    "nuisance": 0.5,
+    "nuisance": 0.2,
     "test_fraction": 0.25,
-    "epochs": 12,
-    "margin_warmup_epochs": 3,
-    "batch_size": 64,
-    "lr": 3e-3,
+    "epochs": 16,
+    "margin_warmup_epochs": 5,
+    "lr": 2e-3,
+    "final_epochs": 4,
+    "final_lr": 5e-4,
+    "batch_size": 32,
     "seed": 0,
 }
 
@@ -327,20 +329,26 @@ def train_toy_arcface(s: float, m: float, **overrides) -> dict[str, float]:
         model, head, train, epochs=setup["epochs"], batch_size=setup["batch_size"], lr=setup["lr"],
         margin_warmup_epochs=setup["margin_warmup_epochs"], seed=setup["seed"], progress=False,
     )
-    embeddings = embed(result.model, test)
-    centers = result.head.centers
+    # A few epochs at a lower learning rate (a step schedule): at the first rate the held-out accuracy
+    # still jumps from epoch to epoch, so a single final epoch would be a lottery.
+    final = fit(
+        model, head, train, epochs=setup["final_epochs"], batch_size=setup["batch_size"], lr=setup["final_lr"],
+        seed=setup["seed"] + 1, progress=False,
+    )
+    embeddings = embed(model, test)
+    centers = head.centers
     predicted = (embeddings @ centers.T).argmax(dim=1)
     accuracy = float((predicted == test.labels).double().mean())
     stats = angle_stats(embeddings, test.labels, centers)
     return {
         "min_center_angle_deg": math.degrees(stats.min_center_angle),
         "accuracy": accuracy,
-        "seconds": float(result.seconds),
+        "seconds": float(result.seconds + final.seconds),
     }
 
 
 def a2_training(choose_s_and_m: Callable) -> None:
-    """A2: train with the student's (s, m); centres at least 40° apart and held-out accuracy >= 95 %."""
+    """A2: train with the student's (s, m); centres more than 37° apart and held-out accuracy >= 95 %."""
 
     def body() -> str:
         s, m = _a2_values(choose_s_and_m)
