@@ -69,26 +69,21 @@ class _BlitPanel:
         self._background = None
         self._laid_out = False
 
-    def rebuild(self, draw, dynamic_gids: tuple[str, ...], extra: tuple[str, ...] = ()) -> None:
-        """Clear and redraw with ``draw(ax)``; the artists named by gid (and ``extra``: "title",
-        "legend") are the dynamic ones."""
+    def rebuild(self, draw, dynamic_gids: tuple[str, ...], dynamic_title: bool = False) -> None:
+        """Clear and redraw with ``draw(ax)``; the artists named by gid (and the title if
+        ``dynamic_title``) are the ones later updates redraw."""
         self.ax.clear()
         draw(self.ax)
         if not self._laid_out:
-            # Constrained layout once (about 100 ms), then keep the positions: they survive ax.clear().
-            self.canvas.draw()
-            self.figure.set_layout_engine("none")
-            self._laid_out = True
+            self.lay_out_with(lambda ax: None)
         self.dynamic = [self.artist(gid) for gid in dynamic_gids]
-        if "legend" in extra:
-            self.dynamic.append(self.ax.get_legend())
-        if "title" in extra:
+        if dynamic_title:
             self.dynamic.append(self.ax.title)
         self._background = None
 
     def lay_out_with(self, draw) -> None:
-        """Fix the axes position from a constrained layout of ``draw(ax)`` (e.g. the widest tick labels)."""
-        self.ax.clear()
+        """Fix the axes position from one constrained layout of what ``draw(ax)`` adds (e.g. the widest
+        tick labels). Constrained layout costs ~100 ms per draw; the positions survive ``ax.clear()``."""
         draw(self.ax)
         self.canvas.draw()
         self.figure.set_layout_engine("none")
@@ -106,7 +101,7 @@ class _BlitPanel:
         raise KeyError(f"no artist with gid {gid!r} in this panel")
 
     def render(self) -> bytes:
-        """PNG of the panel: cached background plus the dynamic artists in z-order."""
+        """JPEG of the panel: cached background plus the dynamic artists in z-order."""
         if self._background is None:
             # An axes moves a hidden title far up while drawing; keep where the title was.
             title_position = self.ax.title.get_position()
@@ -187,10 +182,12 @@ class MarginExplorer(widgets.VBox):
         panels = widgets.HBox(list(self.images.values()), layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__([widgets.HBox([left, right]), self.readout, panels])
         self.add_class("arcface-margin-explorer")
-        # The logits panel's tick labels grow with s: leave room for the widest (largest s) once.
-        widest = self.controls["s"].max * 1.5 - self.controls["s"].step * 1.5
-        self._panels["logits"].lay_out_with(lambda ax: plot_target_logits(None, widest / 1.5, theta_probe_deg=0.0,
+        # The logits panel's tick labels change with s: lay it out once for the widest ones
+        # (s = 63.5 gives "-95.2"), so that no later s pushes the y label off the image.
+        widest_s = self.controls["s"].max - self.controls["s"].step
+        self._panels["logits"].lay_out_with(lambda ax: plot_target_logits(None, widest_s, theta_probe_deg=0.0,
                                                                            highlight="arcface", ax=ax))
+        self._panels["logits"].ax.clear()
         self.update("loss")
 
     @property
@@ -299,7 +296,7 @@ class MarginExplorer(widgets.VBox):
                 panel.rebuild(lambda ax: plot_decision_boundaries(p["loss"], s=p["s"], ax=ax, legend=False,
                                                                   title=self._boundary_title(p), **m),
                               ("decision-regions", "boundary:class1", "boundary:class2", "boundary:none",
-                               "label:class1", "label:class2"), extra=("title",))
+                               "label:class1", "label:class2"), dynamic_title=True)
             else:
                 panel.artist("decision-regions").set_data(
                     explorer.decision_regions(np.radians(_BOUNDARY_GRID_DEG), **m))
@@ -313,7 +310,7 @@ class MarginExplorer(widgets.VBox):
                 panel.rebuild(lambda ax: plot_probability_vs_angle(p["s"], None, n, loss=p["loss"], theta_probe_deg=probe,
                                                                    ax=ax, **m),
                               ("probability:margin", "probability:no-margin", "chance", "probe:line", "probe:marker",
-                               "bound-note"), extra=("title",))
+                               "bound-note"), dynamic_title=True)
             else:
                 panel.artist("probability:margin").set_ydata(
                     explorer.target_probability(theta, s=p["s"], n_classes=n, **m))
