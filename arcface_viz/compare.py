@@ -38,7 +38,7 @@ HEAD_DEFAULTS = {
     "normface": {"s": 16.0},
     "sphereface": {"s": 16.0, "m1": 1.35},
     "cosface": {"s": 16.0, "m": 0.35},
-    "arcface": {"s": 16.0, "m": 0.3},
+    "arcface": {"s": 10.0, "m": 0.3},
     "combined": {"s": 16.0, "m1": 1.0, "m2": 0.2, "m3": 0.1},
     "subcenter": {"s": 16.0, "m": 0.3, "k": 3},
 }
