@@ -354,7 +354,7 @@ def register(subparsers) -> None:
     """Add the ``assignments`` subcommand (``release`` and ``grade``) to the CLI."""
     parser = subparsers.add_parser(
         "assignments", help="release student copies of the assignments, or grade a notebook",
-        description=__doc__.split("\n\n")[0],
+        description="Hand out the assignments (release) and grade a student's notebook (grade).",
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     release = actions.add_parser(
