@@ -15,7 +15,7 @@ import numpy as np
 from .sdf import arc, box, coverage, ellipse, paint, segment
 
 #: Bump whenever the drawing changes: the cache key includes it, so old caches are not reused.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 TOY_CREDIT = "Toy faces: drawn procedurally by arcface_viz.faces.make_toy_faces (no real person)."
 
@@ -102,7 +102,7 @@ def sample_nuisances(n: int, nuisance: float, rng: np.random.Generator) -> dict[
     t = np.float32(nuisance)
     # Photometric nuisances and occluders grow faster than linearly: at the default 0.5 the set is
     # learnable by a small CNN with a 2-D embedding, at 1 it is hard.
-    t_photo = t**1.5
+    t_photo = t * t
 
     def sym(col: int, amplitude: float, level: np.float32 = t) -> np.ndarray:  # uniform, +-amplitude * level
         return (level * amplitude * (2.0 * u[:, col] - 1.0)).astype(np.float32)
@@ -112,7 +112,7 @@ def sample_nuisances(n: int, nuisance: float, rng: np.random.Generator) -> dict[
     light = np.stack(
         [np.sin(azimuth) * np.cos(elevation), -np.sin(elevation), np.cos(azimuth) * np.cos(elevation)], axis=1
     ).astype(np.float32)
-    expressive = u[:, 8] < 0.8 * t
+    expressive = u[:, 8] < 0.6 * t
     expression = np.where(expressive, 1 + np.minimum((u[:, 9] * 4).astype(int), 3), 0)
     occluded = u[:, 11] < 0.45 * t * t  # 11 % of the images at nuisance 0.5, 45 % at 1
     occluder = np.where(occluded, 1 + np.minimum((u[:, 12] * 5).astype(int), 4), 0)
