@@ -292,6 +292,7 @@ def summarise(runs: list[dict], losses: list[str]) -> dict:
 
 
 def table_rows(summary: dict) -> list[dict]:
+    """One row per loss: its description, then (mean, std) per column of ``SUMMARY_COLUMNS`` it has."""
     rows = []
     for name, entry in summary.items():
         row = {"loss": entry["head"]}
@@ -303,12 +304,16 @@ def table_rows(summary: dict) -> list[dict]:
 
 
 def format_table(rows: list[dict]) -> str:
+    """The rows of :func:`table_rows` as an aligned plain-text table."""
     if not rows:
         return ""
     columns = list(rows[0])
-    cells = [[row["loss"]] + [report._format(row[c]) for c in columns[1:]] for row in rows]
+    cells = [[row["loss"]] + [report.format_value(row[c]) for c in columns[1:]] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    line = lambda values: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths)))
+
+    def line(values: list[str]) -> str:  # loss names left-aligned, numbers right-aligned
+        return "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths)))
+
     return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
@@ -374,6 +379,8 @@ def command_line(args) -> str:
     parts = ["python -m arcface_viz compare"]
     for key, value in vars(args).items():
         if key in ("func", "command") or value is None or value is False:
+            continue
+        if key == "identities" and args.data != "toy":  # only toy faces have a number of identities to choose
             continue
         parts.append(f"--{key.replace('_', '-')}" if value is True else f"--{key.replace('_', '-')} {shlex.quote(str(value))}")
     return " ".join(parts)

@@ -97,7 +97,8 @@ def write_figures(out: Path, views: dict, histories: dict, verifications: dict, 
     return figures
 
 
-def _format(value) -> str:
+def format_value(value) -> str:
+    """A (mean, std) pair as text: "0.951 ± 0.0065", "0.951" (std None) or "n/a" (mean None or NaN)."""
     if value is None:
         return "n/a"
     mean, std = value
@@ -111,7 +112,7 @@ def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: l
     columns = list(table[0]) if table else []
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(row[c] if isinstance(row[c], str) else _format(row[c]))}</td>" for c in columns) + "</tr>"
+        "<tr>" + "".join(f"<td>{html.escape(row[c] if isinstance(row[c], str) else format_value(row[c]))}</td>" for c in columns) + "</tr>"
         for row in table
     )
     images = "".join(
