@@ -41,7 +41,9 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -71,15 +73,34 @@ SIN_FLOOR = 1e-4
 
 
 # --------------------------------------------------------------------------- validation
+#: Largest |target logit|/s: |cos − m3 − δ| <= 1 + m3 + π (δ <= π). s·(1 + m3 + π) must stay below
+#: the float32 maximum, or the logits overflow to inf without an error.
+_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
+def _real(name: str, value: float, hint: str) -> float:
+    """``value`` as a float: Python and numpy real numbers; bool, str, tensors and the like raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}={value!r}: pass a plain number ({hint}); use float(...) on a tensor")
+    return float(value)
+
+
 def _check_scale(s: float) -> float:
-    if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or s <= 0:
+    s = _real("s", s, "typical 16 for few identities, 64 in the paper")
+    if not math.isfinite(s) or s <= 0:
         raise ValueError(f"s={s!r}: the scale must be a finite number > 0 (typical 16 for few identities, 64 in the paper)")
-    return float(s)
+    return s
+
+
+def _check_range(s: float, m3: float) -> None:
+    if s * (1.0 + m3 + math.pi) >= _FLOAT32_MAX:
+        raise ValueError(f"s={s:g}, m3={m3:g}: logits up to s·(1 + m3 + π) overflow float32 to inf; "
+                         "use s <= 64 and m3 <= 1 (CosFace uses 0.35)")
 
 
 def _check_margins(m1: float, m2: float, m3: float) -> tuple[float, float, float]:
     for name, value in (("m1", m1), ("m2", m2), ("m3", m3)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
             raise TypeError(f"{name}={value!r}: margins must be finite real numbers (radians for m2)")
     if m1 < 1:
         raise ValueError(f"m1={m1!r}: the multiplicative margin must be >= 1 (1 means none; SphereFace uses 1.35)")
@@ -88,6 +109,19 @@ def _check_margins(m1: float, m2: float, m3: float) -> tuple[float, float, float
     if m3 < 0:
         raise ValueError(f"m3={m3!r}: the additive cosine margin must be >= 0 (CosFace uses 0.35)")
     return float(m1), float(m2), float(m3)
+
+
+def _check_flag(easy_margin: bool) -> bool:
+    # bool("False") is True: a string here would silently switch the margin off below 90°
+    if not isinstance(easy_margin, (bool, np.bool_)):
+        raise TypeError(f"easy_margin={easy_margin!r}: pass True or False")
+    return bool(easy_margin)
+
+
+def _check_int(name: str, value: int, minimum: int, hint: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name}={value!r}: {hint}")
+    return int(value)
 
 
 def _check_labels(labels: Tensor | None, batch: int, n_classes: int, device: torch.device) -> None:
@@ -181,8 +215,8 @@ def target_logit(
 
     Parameters
     ----------
-    theta : Tensor or float
-        Target angle(s) θ_y in radians, any shape, expected in [0, π].
+    theta : Tensor, array_like or float
+        Target angle(s) θ_y in radians, any shape, in [0, π] (differentiable when a tensor).
     s, m1, m2, m3, easy_margin
         As in :func:`margin_logits`.
 
@@ -194,7 +228,8 @@ def target_logit(
     Raises
     ------
     ValueError, TypeError
-        For the parameter errors listed in :func:`margin_logits`.
+        For the parameter errors listed in :func:`margin_logits`; ``theta`` not numeric, NaN, or
+        outside [0, π] (degrees, e.g. 90, are caught here: cos would silently wrap them).
 
     Notes
     -----
@@ -202,7 +237,19 @@ def target_logit(
     """
     s = _check_scale(s)
     m1, m2, m3 = _check_margins(m1, m2, m3)
-    cos_y = torch.cos(torch.as_tensor(theta, dtype=torch.float64))
+    easy_margin = _check_flag(easy_margin)
+    try:
+        theta = torch.as_tensor(theta, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"theta={theta!r}: pass angles in radians as a number, array or tensor") from None
+    if theta.numel():
+        low, high = (float(v) for v in torch.aminmax(theta.detach()))
+        if math.isnan(low) or math.isnan(high):
+            raise ValueError("theta contains NaN: pass angles in radians in [0, π]")
+        if low < 0 or high > math.pi + 1e-6:  # float32 π is 8.7e-8 above math.pi
+            bad = low if low < 0 else high
+            raise ValueError(f"theta={bad:g} is outside [0, π] radians: convert degrees with torch.deg2rad")
+    cos_y = torch.cos(theta)
     return s * _target_and_slope(cos_y, m1, m2, m3, easy_margin)[0]
 
 
@@ -262,10 +309,11 @@ def margin_logits(
     Raises
     ------
     TypeError
-        ``cos`` not a floating tensor; labels not an integer tensor; margins not real numbers.
+        ``cos`` not a floating tensor; labels not an integer tensor; s or margins not real numbers
+        (numpy scalars are fine); ``easy_margin`` not a bool.
     ValueError
         ``cos`` not 2-D or not finite; labels not (B,), outside [0, C-1] (−1 included) or on another
-        device; s <= 0; m1 < 1; m2 outside [0, π); m3 < 0.
+        device; s <= 0; m1 < 1; m2 outside [0, π); m3 < 0; s·(1 + m3 + π) beyond float32 (inf logits).
 
     Notes
     -----
@@ -274,6 +322,8 @@ def margin_logits(
     """
     s = _check_scale(s)
     m1, m2, m3 = _check_margins(m1, m2, m3)
+    _check_range(s, m3)
+    easy_margin = _check_flag(easy_margin)
     if not isinstance(cos, Tensor) or not cos.is_floating_point():
         raise TypeError(f"cos of type {getattr(cos, 'dtype', type(cos).__name__)}: pass a floating tensor (B, C)")
     if cos.dim() != 2:
@@ -298,11 +348,8 @@ class _Head(nn.Module):
 
     def __init__(self, in_features: int, out_features: int) -> None:
         super().__init__()
-        for arg, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{arg}={value!r}: must be a positive int")
-        self.in_features = in_features
-        self.out_features = out_features
+        self.in_features = _check_int("in_features", in_features, 1, "must be a positive int")
+        self.out_features = _check_int("out_features", out_features, 1, "must be a positive int")
         self._margin_factor = 1.0
 
     # margin warm-up ---------------------------------------------------------
@@ -313,7 +360,7 @@ class _Head(nn.Module):
 
     @margin_factor.setter
     def margin_factor(self, value: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
             raise ValueError(f"margin_factor={value!r}: must be a number in [0, 1]")
         self._margin_factor = float(value)
 
@@ -359,8 +406,20 @@ class _Head(nn.Module):
         Returns
         -------
         Tensor, scalar, dtype of the logits.
+
+        Raises
+        ------
+        TypeError
+            ``labels`` is None (a loss needs the target classes).
+        ValueError
+            An empty batch (the mean over no samples would be NaN), and as ``forward``.
         """
+        if labels is None:
+            raise TypeError("labels=None: the loss needs the class of each embedding; call head(embeddings) "
+                            "for inference logits")
         logits = self(embeddings, labels)
+        if logits.shape[0] == 0:
+            raise ValueError("empty batch: the mean cross-entropy of no samples is NaN; skip empty batches")
         return F.cross_entropy(logits, labels.long())
 
     def extra_repr(self) -> str:
@@ -477,7 +536,8 @@ class CombinedMarginHead(_Head):
         super().__init__(in_features, out_features)
         self.s = _check_scale(s)
         self.m1, self.m2, self.m3 = _check_margins(m1, m2, m3)
-        self.easy_margin = bool(easy_margin)
+        _check_range(self.s, self.m3)
+        self.easy_margin = _check_flag(easy_margin)
         self.weight = nn.Parameter(torch.empty(out_features * self._n_sub, in_features))
         nn.init.normal_(self.weight, std=0.01)
 
@@ -678,8 +738,7 @@ class SubCenterArcFaceHead(ArcFaceHead):
     name = "subcenter"
 
     def __init__(self, in_features: int, out_features: int, s: float = 16.0, m: float = 0.5, k: int = 3) -> None:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k={k!r}: the number of sub-centres per class must be an int >= 1 (paper: 3)")
+        k = _check_int("k", k, 1, "the number of sub-centres per class must be an int >= 1 (paper: 3)")
         self._n_sub = k
         super().__init__(in_features, out_features, s=s, m=m)
         self.k = k
@@ -701,6 +760,8 @@ class SubCenterArcFaceHead(ArcFaceHead):
         embeddings : Tensor, shape (N, D), floating
         labels : Tensor, shape (N,), integer in [0, C-1]
         """
+        if labels is None:
+            raise TypeError("labels of type NoneType: dominant_centers needs the class of each embedding")
         self._check_inputs(embeddings, labels)
         with torch.no_grad():
             dtype = self._compute_dtype(embeddings)
@@ -758,9 +819,11 @@ def make_head(name: str, in_features: int, out_features: int, **kwargs: object) 
     ValueError
         Unknown name (the message lists the valid ones) or bad parameter values.
     TypeError
-        A keyword the head does not take (the message lists those it does).
+        ``name`` not a str; a keyword the head does not take (the message lists those it does).
     """
-    key = name.lower() if isinstance(name, str) else name
+    if not isinstance(name, str):
+        raise TypeError(f"head name {name!r}: pass a str, one of {', '.join(HEAD_NAMES)}")
+    key = name.lower()
     if key not in _HEADS:
         raise ValueError(f"head name {name!r} is unknown: choose one of {', '.join(HEAD_NAMES)}")
     cls = _HEADS[key]

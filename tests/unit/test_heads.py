@@ -478,3 +478,66 @@ def test_autocast_matmul_still_gives_float32_logits_and_the_float32_loss():
     assert logits.dtype == torch.float32
     # bfloat16 keeps ~3 significant digits in the cosines; the margin itself is computed in float64
     torch.testing.assert_close(logits, head(x, LABELS), rtol=0, atol=16 * 1e-2)
+
+
+# --------------------------------------------------------------------------- adversarial inputs
+def test_numpy_scalars_are_accepted_like_python_numbers():
+    # np.arange(8, 65, 8) gives np.int64 scales; np.float32 comes out of arrays: the values are valid
+    np = pytest.importorskip("numpy")
+    head = ArcFaceHead(np.int64(D), np.int64(C), s=np.int64(16), m=np.float32(0.5))
+    assert (head.in_features, head.s, head.m2) == (D, 16.0, pytest.approx(0.5))
+    assert type(head.s) is float and type(head.in_features) is int
+    head.margin_factor = np.float32(0.5)
+    assert head.margin_factor == 0.5
+    assert SubCenterArcFaceHead(D, C, k=np.int64(2)).k == 2
+    cos = torch.tensor([[0.5, 0.1]])
+    torch.testing.assert_close(margin_logits(cos, torch.tensor([0]), s=np.float64(2), m3=np.float32(0.25)),
+                               torch.tensor([[0.5, 0.2]]))
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "pattern"),
+    [
+        (lambda: ArcFaceHead(D, C, s="16"), TypeError, "s='16'.*number"),
+        (lambda: ArcFaceHead(D, C, s=torch.tensor(16.0)), TypeError, "s=tensor.*float"),
+        (lambda: ArcFaceHead(D, C, easy_margin="False"), TypeError, "easy_margin='False'.*True or False"),
+        (lambda: margin_logits(torch.zeros(1, 2), torch.tensor([0]), s=1.0, m2=0.5, easy_margin="no"),
+         TypeError, "easy_margin"),
+        # s·(1 + m3 + π) must fit float32, or the logits become inf silently
+        (lambda: ArcFaceHead(D, C, s=1e39), ValueError, "s=1e\\+39.*float32"),
+        (lambda: CosFaceHead(D, C, m=1e300), ValueError, "float32"),
+        (lambda: margin_logits(torch.zeros(1, 2), torch.tensor([0]), s=1e39), ValueError, "float32"),
+        (lambda: make_head(["arcface"], D, C), TypeError, r"\['arcface'\].*str"),
+        (lambda: make_head(None, D, C), TypeError, "None.*str"),
+        (lambda: target_logit(torch.tensor([0.0, 90.0]), m2=0.5), ValueError, r"\[0, π\].*degrees"),
+        (lambda: target_logit(-0.5, m2=0.5), ValueError, r"\[0, π\]"),
+        (lambda: target_logit(float("nan"), m2=0.5), ValueError, "NaN"),
+        (lambda: target_logit("1.0", m2=0.5), TypeError, "theta"),
+    ],
+)
+def test_more_bad_parameters_raise_naming_the_value(build, error, pattern):
+    with pytest.raises(error, match=pattern):
+        build()
+
+
+def test_target_logit_accepts_pi_in_float32_and_keeps_its_gradient():
+    theta = torch.linspace(0, math.pi, 5, dtype=torch.float32)  # float32 π is a hair above math.pi
+    assert torch.isfinite(target_logit(theta, m2=0.5)).all()
+    t = torch.tensor([math.radians(170.0)], dtype=torch.float64, requires_grad=True)
+    target_logit(t, m2=0.5).sum().backward()
+    assert t.grad.item() < 0  # monotone fallback: moving away from the centre lowers the logit
+
+
+@pytest.mark.parametrize("name", HEAD_NAMES)
+def test_loss_rejects_an_empty_batch_and_missing_labels(name):
+    head = make_head(name, D, C)
+    assert head(torch.zeros(0, D), torch.zeros(0, dtype=torch.long)).shape == (0, C)  # logits of nothing: fine
+    with pytest.raises(ValueError, match="empty batch"):
+        head.loss(torch.zeros(0, D), torch.zeros(0, dtype=torch.long))  # mean of nothing would be NaN
+    with pytest.raises(TypeError, match="labels=None.*loss"):
+        head.loss(torch.randn(2, D), None)
+
+
+def test_dominant_centers_needs_labels():
+    with pytest.raises(TypeError, match="labels of type NoneType"):
+        SubCenterArcFaceHead(D, C).dominant_centers(torch.randn(3, D), None)
