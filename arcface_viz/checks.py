@@ -29,6 +29,9 @@ __all__ = [
     "a1_target_only",
     "a1_fallback",
     "a1_gradients",
+    "A2_MIN_ACCURACY",
+    "A2_MIN_CENTER_ANGLE_DEG",
+    "A2_SETUP",
     "a2_choice",
     "a2_training",
     "train_toy_arcface",
@@ -246,17 +249,20 @@ def a1_gradients(arcface_logits: Callable) -> None:
 
 
 # ============================================================================ A2: choose s and m
-#: A2's targets: the smallest angle between two class centres, and the held-out accuracy.
+#: A2's targets: the smallest angle between two class centres, and the held-out accuracy. Measured with
+#: the setup below and toy faces v5 (min centre angle at the check's seed 0): s=16, m=0.5 gave 43.2°;
+#: s=64, m=0.5 gave 32.1°. Easy data (nuisance 0.2) keeps the accuracy target about the loss, not the
+#: backbone. The numbers depend on the toy-face generator: re-measure when it changes.
 A2_MIN_CENTER_ANGLE_DEG = 37.0
 A2_MIN_ACCURACY = 0.95
-#: The training the A2 check runs (kept small: a few seconds on two CPU cores).
+#: The training the A2 check runs: 600 images of 32×32, 30 epochs (seconds on an idle two-core CPU).
 A2_SETUP = {
     "n_identities": 8,
     "images_per_identity": 100,
     "size": 32,
     "nuisance": 0.2,
     "test_fraction": 0.25,
-    "epochs": 16,
+    "epochs": 26,
     "margin_warmup_epochs": 5,
     "lr": 2e-3,
     "final_epochs": 4,
