@@ -35,8 +35,8 @@ def exported_html(tmp_path_factory, browser_home) -> Path:
     work = tmp_path_factory.mktemp("html-export")
     copy_notebooks(ROOT / "notebooks", work / "notebooks")
     command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--execute",
-               "--ExecutePreprocessor.timeout=300", "--output-dir", str(work / "html"), str(work / LESSON)]
-    done = subprocess.run(command, env=isolated_env(browser_home), capture_output=True, text=True, timeout=600)
+               "--ExecutePreprocessor.timeout=600", "--output-dir", str(work / "html"), str(work / LESSON)]
+    done = subprocess.run(command, env=isolated_env(browser_home), capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, f"nbconvert failed ({done.returncode}):\n{done.stderr[-3000:]}"
     return work / "html" / (Path(LESSON).stem + ".html")
 

@@ -94,7 +94,7 @@ def test_training_lab_trains_and_reports(open_notebook):
     lab.locator(".arcface-train-button").click()
     page.wait_for_function(
         "([metrics, status]) => metrics.textContent.trim() !== '' || status.textContent.startsWith('Training failed')",
-        arg=[metrics.element_handle(), status.element_handle()], timeout=150_000)
+        arg=[metrics.element_handle(), status.element_handle()], timeout=300_000)
     assert not status.inner_text().startswith("Training failed"), status.inner_text()
     text = metrics.inner_text()
     assert SUMMARY.fullmatch(text), f"unexpected training summary {text!r}"
