@@ -5,6 +5,8 @@ direction is what a lesson should show (the paper's toy figure, Deng et al., CVP
 """
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -51,9 +53,30 @@ def _mean_directions(points: np.ndarray, labels: np.ndarray, n: int) -> np.ndarr
     sums = np.zeros((n, points.shape[1]))
     np.add.at(sums, labels, points)
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    empty = np.flatnonzero(np.bincount(labels, minlength=n) == 0).tolist()
+    if empty:
+        raise ValueError(f"class(es) {empty} have no embeddings, so no centre can be estimated: relabel to 0..C-1 "
+                         "(e.g. labels - labels.min(), or FaceDataset.relabel()) or pass centers explicitly")
     if np.any(norms == 0):
-        raise ValueError("a class has no embeddings (or they cancel out): pass centers explicitly")
+        raise ValueError("a class's embeddings cancel out (mean direction undefined): pass centers explicitly")
     return sums / norms
+
+
+def _check_points(points: np.ndarray, name: str) -> None:
+    if len(points) == 0:
+        raise ValueError(f"{name} has no embeddings (shape {points.shape}): nothing to draw")
+
+
+def _check_margin(margin) -> float | None:
+    """The circle's margin: None or radians in [0, π) (degrees such as 28.6 would wrap around the circle)."""
+    if margin is None:
+        return None
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Real):
+        raise TypeError(f"margin={margin!r}: pass a number, the additive angular margin in radians (e.g. 0.5)")
+    if not (math.isfinite(margin) and 0 <= margin < math.pi):
+        raise ValueError(f"margin={margin!r}: the angular margin must lie in [0, π) radians; "
+                         "convert degrees with np.radians")
+    return float(margin)
 
 
 def angles_to_centers(points: np.ndarray, labels: np.ndarray, centers: np.ndarray) -> np.ndarray:
@@ -94,9 +117,14 @@ def plot_circle_embeddings(emb2d, labels, centers=None, *, margin: float | None 
     Raises
     ------
     ValueError
-        Shapes that do not match, a zero embedding or centre, a negative margin.
+        Shapes that do not match, no embeddings, a zero embedding or centre, a class without
+        embeddings when ``centers`` is not given (labels not 0..C-1), a margin outside [0, π).
+    TypeError
+        Labels that are not integers, a margin that is not a number.
     """
     points = _unit_rows(emb2d, "emb2d", 2)
+    _check_points(points, "emb2d")
+    margin = _check_margin(margin)
     y = labels_array(labels, len(points))
     centres = None if centers is None else _unit_rows(centers, "centers", 2)
     n = _class_count(y, centres)
@@ -104,8 +132,6 @@ def plot_circle_embeddings(emb2d, labels, centers=None, *, margin: float | None 
         centres = _mean_directions(points, y, n)
     names = _names(identities, n)
     colors = identity_colors(n)
-    if margin is not None and not (np.isfinite(margin) and margin >= 0):
-        raise ValueError(f"margin must be a non-negative angle in radians, got {margin}")
 
     fig, ax = figure_and_axes(ax, (6.2, 6.2))
     _shade_sectors(ax, centres, colors, margin or 0.0)
@@ -161,18 +187,26 @@ def _shade_sectors(ax: Axes, centres: np.ndarray, colors: list[str], margin: flo
             ax.add_patch(Wedge((0, 0), 1.12, bisector - gap, bisector + gap, color="#9a9a9a", alpha=0.4, lw=0))
 
 
-def _frame_parts(frame, y: np.ndarray, default_centres: np.ndarray | None, n: int):
-    """(unit points, unit centres) of one animation frame."""
+def _frame_parts(frame, index: int, y: np.ndarray, default_centres: np.ndarray | None, n: int):
+    """(unit points, unit centres) of animation frame number ``index``."""
     if isinstance(frame, Mapping):
-        emb, cen = frame.get("embeddings"), frame.get("centers")
+        if "embeddings" not in frame:
+            raise ValueError(f"frame {index} is a mapping without the key 'embeddings' (keys: {sorted(frame)})")
+        emb, cen = frame["embeddings"], frame.get("centers")
     elif isinstance(frame, tuple):
+        if len(frame) != 2:
+            raise ValueError(f"frame {index} is a tuple of {len(frame)} items: pass (embeddings, centers)")
         emb, cen = frame
     else:
         emb, cen = frame, default_centres
-    points = _unit_rows(emb, "frame embeddings", 3)
+    points = _unit_rows(emb, f"frame {index} embeddings", 3)
     if len(points) != len(y):
-        raise ValueError(f"each frame must hold {len(y)} embeddings (one per label), got {len(points)}")
-    centres = _mean_directions(points, y, n) if cen is None else _unit_rows(cen, "frame centers", 3)
+        raise ValueError(f"each frame must hold {len(y)} embeddings (one per label), frame {index} has {len(points)}")
+    if cen is None:
+        return points, _mean_directions(points, y, n)
+    centres = _unit_rows(cen, f"frame {index} centers", 3)
+    if len(centres) != n:
+        raise ValueError(f"frame {index} has {len(centres)} centres but the figure shows {n} classes")
     return points, centres
 
 
@@ -210,9 +244,9 @@ def plot_sphere_embeddings(emb3d, labels, centers=None, frames: Sequence | None 
         Identity of each embedding, in [0, C); the same for every frame.
     centers : array_like or Tensor, (C, 3) float, optional
         Class centres W (``head.centers``). Default: each class's mean direction.
-    frames : sequence, optional
+    frames : sequence or iterable, optional
         One entry per epoch: an (N, 3) embedding array, a tuple ``(embeddings, centers)`` or a mapping
-        with keys ``"embeddings"`` and ``"centers"``. Adds a play button and an epoch slider; the
+        with keys ``"embeddings"`` and ``"centers"``; a stacked (T, N, 3) array or tensor also works. Adds a play button and an epoch slider; the
         figure first shows ``emb3d`` (usually the last epoch) with the slider at the last frame.
     identities : sequence of str, optional
         Names for the legend and hover (label k -> identities[k]).
@@ -233,6 +267,7 @@ def plot_sphere_embeddings(emb3d, labels, centers=None, frames: Sequence | None 
         Shapes that do not match, zero vectors, frames of a different size.
     """
     points = _unit_rows(emb3d, "emb3d", 3)
+    _check_points(points, "emb3d")
     y = labels_array(labels, len(points))
     centres = None if centers is None else _unit_rows(centers, "centers", 3)
     n = _class_count(y, centres)
@@ -254,6 +289,8 @@ def plot_sphere_embeddings(emb3d, labels, centers=None, frames: Sequence | None 
                "zaxis": {**axis, "title": {"text": "e3"}}, "aspectmode": "cube",
                "camera": {"eye": {"x": 1.35, "y": 1.35, "z": 0.9}}},
         legend={"itemsizing": "constant"}, margin={"l": 0, "r": 0, "t": 60, "b": 0}, height=560)
+    # list(): a stacked (T, N, 3) array or tensor, or a generator, works like a list of frames
+    frames = None if frames is None else list(frames)
     if frames:
         _add_animation(fig, frames, y, centers, n, names, colors, frame_labels)
     return fig
@@ -266,8 +303,8 @@ def _add_animation(fig, frames, y, centers, n, names, colors, frame_labels) -> N
         raise ValueError(f"frame_labels has {len(labels_text)} entries for {len(frames)} frames")
     trace_ids = list(range(1, 1 + 2 * n))  # every trace but the sphere surface
     plotly_frames = []
-    for frame, label in zip(frames, labels_text):
-        points, centres = _frame_parts(frame, y, default_centres, n)
+    for index, (frame, label) in enumerate(zip(frames, labels_text)):
+        points, centres = _frame_parts(frame, index, y, default_centres, n)
         plotly_frames.append(go.Frame(data=_sphere_traces(points, y, centres, names, colors), traces=trace_ids,
                                       name=label))
     fig.frames = plotly_frames

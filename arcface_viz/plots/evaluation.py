@@ -1,6 +1,8 @@
 """Figures of results: target-angle histograms, verification ROC, training history (matplotlib)."""
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -34,6 +36,8 @@ def _target_angles(value, name: str) -> np.ndarray:
     if hasattr(value, "target_angles"):
         value = value.target_angles
     angles = to_numpy(value, name, ndim=1)
+    if angles.size == 0:
+        raise ValueError(f"{name} holds no angles: nothing to draw (and no mean)")
     if np.any(angles < 0) or np.any(angles > np.pi + 1e-6):
         raise ValueError(f"{name} must be angles in radians within [0, π]; got values up to {angles.max():.3g} "
                          "(degrees? convert with np.radians)")
@@ -67,8 +71,10 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
     matplotlib.figure.Figure
         x: θ in degrees over [0, 180]; y: number of embeddings. Each stage's mean is a dashed line.
     """
-    if not bin_width_deg > 0:
-        raise ValueError(f"bin_width_deg must be > 0 degrees, got {bin_width_deg}")
+    if isinstance(bin_width_deg, bool) or not isinstance(bin_width_deg, numbers.Real):
+        raise TypeError(f"bin_width_deg must be a number of degrees, got {bin_width_deg!r}")
+    if not (math.isfinite(bin_width_deg) and bin_width_deg > 0):
+        raise ValueError(f"bin_width_deg must be a finite number > 0 degrees, got {bin_width_deg}")
     bins = np.arange(0.0, 180.0 + bin_width_deg, bin_width_deg)
     fig, ax = figure_and_axes(ax, (7.0, 4.2))
     if isinstance(angles, Mapping):
@@ -90,6 +96,8 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
             y = labels_array(labels, len(degrees))
             n = int(y.max()) + 1 if y.size else 0
             names = [str(x) for x in identities] if identities is not None else [f"identity {k}" for k in range(n)]
+            if len(names) < n:
+                raise ValueError(f"identities has {len(names)} names but the labels need {n}")
             ax.hist([degrees[y == k] for k in range(n)], bins=bins, stacked=True, color=identity_colors(n),
                     label=names[:n])
         ax.axvline(degrees.mean(), color="black", ls="--", lw=1.2)

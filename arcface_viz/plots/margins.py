@@ -6,6 +6,8 @@ figures a teacher projects (Deng et al., CVPR 2019, Fig. 4(b)/Table 1 style).
 """
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -21,6 +23,18 @@ from .colors import identity_colors, loss_color
 PAPER_WINDOW_DEG = (20.0, 100.0)  # the θ range of the paper's target-logit figure
 DEFAULT_CONFIGS = ("softmax", "sphereface", "cosface", "arcface", "combined")
 THETA_GRID_DEG = np.linspace(0.0, 180.0, 361)  # the θ samples (degrees) of every curve
+_CONFIG_KEYS = ("loss", "label", "m", "m1", "m2", "m3")
+
+
+def _probe_deg(theta_probe_deg) -> float | None:
+    """The probe angle: None, or degrees in [0, 180] (a radians value would just sit near 0°)."""
+    if theta_probe_deg is None:
+        return None
+    if isinstance(theta_probe_deg, bool) or not isinstance(theta_probe_deg, numbers.Real):
+        raise TypeError(f"theta_probe_deg must be a number of degrees, got {theta_probe_deg!r}")
+    if not (math.isfinite(theta_probe_deg) and 0.0 <= theta_probe_deg <= 180.0):
+        raise ValueError(f"theta_probe_deg={theta_probe_deg!r}: the probe angle must lie in [0, 180] degrees")
+    return float(theta_probe_deg)
 
 
 def logits_ylim(s: float) -> tuple[float, float]:
@@ -56,8 +70,12 @@ def _config_entries(configs) -> list[tuple[str, str, float, float, float]]:
             m1, m2, m3 = explorer.margins_for(key)
             label = explorer.LOSS_LABELS[key]
         elif isinstance(config, Mapping):
+            unknown = sorted(str(k) for k in config if k not in _CONFIG_KEYS)
+            if unknown:  # a misspelt margin would otherwise be ignored and the preset drawn
+                raise ValueError(f"config keys {unknown} are unknown; use {', '.join(_CONFIG_KEYS)}")
             key = str(config.get("loss", "custom")).lower()
-            m1, m2, m3 = explorer.margins_for(key, m1=config.get("m1"), m2=config.get("m2"), m3=config.get("m3"))
+            m1, m2, m3 = explorer.margins_for(key, m=config.get("m"), m1=config.get("m1"), m2=config.get("m2"),
+                                              m3=config.get("m3"))
             label = str(config.get("label", explorer.LOSS_LABELS.get(key, key)))
         else:
             raise TypeError(f"each config must be a loss name or a mapping with m1/m2/m3, got {type(config).__name__}")
@@ -82,7 +100,8 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
     ----------
     configs : sequence of str or mapping, optional
         Loss names from ``explorer.LOSS_PRESETS`` and/or mappings ``{"loss": ..., "label": ...,
-        "m1": ..., "m2": ..., "m3": ...}`` (missing margins come from the loss's preset).
+        "m": ..., "m1": ..., "m2": ..., "m3": ...}`` (``m``: the loss's single margin, as in
+        ``explorer.margins_for``; missing margins come from the loss's preset; other keys raise).
         Default: softmax, SphereFace (m1=1.35), CosFace (m3=0.35), ArcFace (m2=0.5), combined (1, 0.3, 0.2).
     s : float
         Scale applied to every curve, so the curves compare with the logits a head produces.
@@ -111,6 +130,7 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
     """
     entries = _config_entries(DEFAULT_CONFIGS if configs is None else configs)
     s = explorer.check_margins(s, 1.0, 0.0, 0.0)[0]
+    theta_probe_deg = _probe_deg(theta_probe_deg)
     fig, ax = figure_and_axes(ax, (7.0, 4.5))
     theta = np.radians(THETA_GRID_DEG)
     ax.axvspan(*PAPER_WINDOW_DEG, color="#f2e6c9", alpha=0.6, lw=0, label="paper's window (20°–100°)")
@@ -166,7 +186,7 @@ def plot_decision_boundaries(loss: str = "arcface", m1: float | None = None, m2:
     ax : matplotlib Axes, optional
     title : str, optional
     resolution : int
-        Grid points per axis for the shaded regions.
+        Grid points per axis for the shaded regions, >= 2.
     legend : bool
         Draw the legend (the margin explorer leaves it out and says it in the title: faster).
 
@@ -185,6 +205,10 @@ def plot_decision_boundaries(loss: str = "arcface", m1: float | None = None, m2:
     name = loss.lower() if isinstance(loss, str) else loss
     m1, m2, m3 = explorer.margins_for(name, m=m, m1=m1, m2=m2, m3=m3)
     s, m1, m2, m3 = explorer.check_margins(s, m1, m2, m3)
+    if isinstance(resolution, bool) or not isinstance(resolution, numbers.Integral):
+        raise TypeError(f"resolution must be an int (grid points per axis), got {resolution!r}")
+    if resolution < 2:
+        raise ValueError(f"resolution={resolution}: need at least 2 grid points per axis (default 181)")
     fig, ax = figure_and_axes(ax, (5.2, 5.0))
     grid_deg = np.linspace(0.0, 180.0, int(resolution))
     regions = explorer.decision_regions(np.radians(grid_deg), m1=m1, m2=m2, m3=m3)
@@ -271,6 +295,7 @@ def plot_probability_vs_angle(s: float = 16.0, m: float | None = None, n_classes
     m1, m2, m3 = explorer.margins_for(name, m=m, m1=m1, m2=m2, m3=m3)
     s, m1, m2, m3 = explorer.check_margins(s, m1, m2, m3)
     explorer.scale_lower_bound(n_classes, p)  # validates n_classes and p before drawing
+    theta_probe_deg = _probe_deg(theta_probe_deg)
     fig, ax = figure_and_axes(ax, (6.5, 4.5))
     theta = np.radians(THETA_GRID_DEG)
     with_margin = explorer.target_probability(theta, s=s, m1=m1, m2=m2, m3=m3, n_classes=n_classes)

@@ -364,3 +364,93 @@ def test_figures_accept_the_metrics_results():
     assert label == f"ArcFace: AUC {result.auc:.3f}, EER {100 * result.eer:.1f}%"
     keep = np.asarray(result.fpr) > 0
     np.testing.assert_allclose(_by_gid(fig, "roc:ArcFace").get_ydata(), np.asarray(result.tpr)[keep])
+
+
+# ----------------------------------------------------------------------------- adversarial inputs
+@pytest.mark.parametrize("margin, error, pattern", [
+    (28.6, ValueError, r"margin=28.6.*\[0, π\).*np.radians"),  # degrees given to a radians argument
+    ("0.5", TypeError, "margin='0.5'.*number"),
+    (-0.1, ValueError, "margin=-0.1"),
+])
+def test_circle_margin_must_be_radians(margin, error, pattern):
+    emb, labels, _ = _toy_circle()
+    with pytest.raises(error, match=pattern):
+        plots.plot_circle_embeddings(emb, labels, margin=margin)
+
+
+def test_circle_labels_not_starting_at_zero_name_the_missing_class():
+    emb, labels, _ = _toy_circle()
+    with pytest.raises(ValueError, match=r"class\(es\) \[0\] have no embeddings.*0\.\.C-1"):
+        plots.plot_circle_embeddings(emb, labels + 1)  # 1..C instead of 0..C-1
+
+
+def test_empty_embeddings_raise_instead_of_an_empty_figure():
+    with pytest.raises(ValueError, match="no embeddings"):
+        plots.plot_circle_embeddings(np.zeros((0, 2)), np.zeros(0, dtype=int))
+    with pytest.raises(ValueError, match="no embeddings"):
+        plots.plot_sphere_embeddings(np.zeros((0, 3)), np.zeros(0, dtype=int))
+
+
+def test_sphere_frames_as_a_stacked_array_tensor_or_generator():
+    rng = np.random.default_rng(3)
+    emb = rng.normal(size=(6, 3))
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    stacked = np.stack([emb, 2 * emb, -emb])  # (epochs, N, 3): how a student stores the epochs
+    for frames in (stacked, torch.tensor(stacked), (f for f in stacked)):
+        fig = plots.plot_sphere_embeddings(emb, labels, frames=frames)
+        assert len(fig.frames) == 3
+        np.testing.assert_allclose(fig.frames[2].data[0].x, -emb[:2, 0] / np.linalg.norm(emb[:2], axis=1))
+
+
+@pytest.mark.parametrize("frames, pattern", [
+    ([(np.ones((4, 3)), np.eye(3)[:2], None)], r"frame 0.*\(embeddings, centers\)"),
+    ([{"emb": np.ones((4, 3))}], r"frame 0.*'embeddings'"),
+    ([(np.ones((4, 3)), np.eye(3)[:1])], r"frame 0.*1 centres.*2"),
+])
+def test_sphere_bad_frames_name_the_frame(frames, pattern):
+    emb = np.array([[1.0, 0, 0], [1.0, 0.1, 0], [0, 1.0, 0], [0, 1.0, 0.1]])
+    with pytest.raises(ValueError, match=pattern):
+        plots.plot_sphere_embeddings(emb, np.array([0, 0, 1, 1]), frames=frames)
+
+
+def test_config_mapping_takes_m_and_rejects_unknown_keys():
+    fig = plots.plot_target_logits([{"loss": "arcface", "m": 0.3}], s=1)
+    assert _by_gid(fig, "target-logit:arcface").get_ydata()[0] == pytest.approx(math.cos(0.3), abs=1e-6)
+    with pytest.raises(ValueError, match=r"'margin'.*loss, label, m, m1, m2, m3"):
+        plots.plot_target_logits([{"loss": "arcface", "margin": 0.3}])  # was drawn silently as m = 0.5
+
+
+@pytest.mark.parametrize("call", [
+    lambda p: plots.plot_target_logits(theta_probe_deg=p),
+    lambda p: plots.plot_target_logits(theta_probe_deg=p, highlight="arcface"),
+    lambda p: plots.plot_probability_vs_angle(theta_probe_deg=p),
+])
+@pytest.mark.parametrize("probe, error", [(200, ValueError), (float("nan"), ValueError), ("30", TypeError)])
+def test_probe_angle_is_checked_in_degrees(call, probe, error):
+    with pytest.raises(error, match=r"theta_probe_deg.*\[0, 180\]|theta_probe_deg must be a number"):
+        call(probe)
+
+
+@pytest.mark.parametrize("resolution, error", [(0, ValueError), (1, ValueError), (-5, ValueError), (50.5, TypeError)])
+def test_decision_boundary_resolution_is_an_int_of_at_least_two(resolution, error):
+    with pytest.raises(error, match="resolution"):
+        plots.plot_decision_boundaries(resolution=resolution)
+
+
+def test_huge_scale_raises_instead_of_nan_probabilities():
+    with pytest.raises(ValueError, match="float32"):
+        plots.plot_probability_vs_angle(s=1e39)
+
+
+def test_angle_histograms_reject_empty_short_names_and_bad_bins():
+    angles = np.radians([10.0, 20.0, 30.0])
+    with pytest.raises(ValueError, match="no angles"):
+        plots.plot_angle_histograms(np.zeros(0))
+    with pytest.raises(ValueError, match="no angles"):
+        plots.plot_angle_histograms({"epoch 1": np.zeros(0)})
+    with pytest.raises(ValueError, match="identities has 1 names"):
+        plots.plot_angle_histograms(angles, np.array([0, 1, 1]), identities=["Ada"])
+    with pytest.raises(TypeError, match="bin_width_deg"):
+        plots.plot_angle_histograms(angles, bin_width_deg="3")
+    with pytest.raises(ValueError, match="bin_width_deg"):
+        plots.plot_angle_histograms(angles, bin_width_deg=float("inf"))
