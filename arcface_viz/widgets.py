@@ -26,6 +26,8 @@ from __future__ import annotations
 import html
 import io
 import json
+import math
+import numbers
 import threading
 
 import ipywidgets as widgets
@@ -45,6 +47,16 @@ from .plots.margins import (DEFAULT_CONFIGS, THETA_GRID_DEG, bound_note, logits_
 _PANEL_DPI = 80
 _LOSS_OPTIONS = [(explorer.LOSS_LABELS[k], k) for k in (*explorer.LOSS_PRESETS, "custom")]
 _BOUNDARY_GRID_DEG = np.linspace(0.0, 180.0, 181)  # plot_decision_boundaries' default resolution
+
+
+def _in_range(name: str, value, low: float, high: float, integral: bool = False) -> float:
+    """An initial slider value, checked: a slider would clamp a value outside its range silently."""
+    kind = numbers.Integral if integral else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{name}={value!r}: pass {'an int' if integral else 'a number'} in [{low:g}, {high:g}]")
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name}={value!r}: the slider covers [{low:g}, {high:g}]; pick a value in that range")
+    return int(value) if integral else float(value)
 
 
 def render_png(fig: Figure) -> bytes:
@@ -144,8 +156,11 @@ class MarginExplorer(widgets.VBox):
     """
 
     def __init__(self, loss: str = "arcface", s: float = 16.0, theta_deg: float = 60.0, n_classes: int = 8):
-        loss = loss.lower()
+        loss = explorer._loss_name(loss)
         m1, m2, m3 = explorer.margins_for(loss)
+        s = _in_range("s", s, 1.0, 64.0)
+        theta_deg = _in_range("theta_deg", theta_deg, 0.0, 180.0)
+        n_classes = _in_range("n_classes", n_classes, 2, 100, integral=True)
         slider = {"continuous_update": True, "style": {"description_width": "90px"},
                   "layout": widgets.Layout(width="330px")}
         self.controls = {
@@ -345,6 +360,11 @@ def margin_explorer(loss: str = "arcface", s: float = 16.0, theta_deg: float = 6
     -------
     MarginExplorer
         An ``ipywidgets.VBox``; see :class:`MarginExplorer` for the attributes tests use.
+
+    Raises
+    ------
+    ValueError, TypeError
+        An unknown loss, or an initial value outside its slider's range (it would be clamped).
     """
     return MarginExplorer(loss, s, theta_deg, n_classes)
 
@@ -407,6 +427,16 @@ class TrainingLab(widgets.VBox):
     def __init__(self, dataset, *, max_points_per_identity: int = 60, seed: int = 0):
         if not hasattr(dataset, "images") or not hasattr(dataset, "labels"):
             raise TypeError(f"dataset must be a FaceDataset, got {type(dataset).__name__}")
+        counts = np.bincount(np.asarray(dataset.labels, dtype=np.int64), minlength=dataset.n_identities)
+        if np.count_nonzero(counts) < 2:
+            # one class: the softmax is 1 whatever the embedding, the loss 0 and the accuracy 100 %
+            raise ValueError(f"the training lab needs at least 2 identities with images; this dataset has "
+                             f"{np.count_nonzero(counts)} ({len(dataset)} images)")
+        if np.any(counts == 0):
+            empty = np.flatnonzero(counts == 0).tolist()
+            names = ", ".join(str(dataset.identities[k]) for k in empty)
+            raise ValueError(f"identities {empty} ({names}) have no images (a subset?): call dataset.relabel() "
+                             "so that labels run over the identities present")
         self.dataset = dataset
         self.seed = seed
         self._plot_index = self._subset(dataset.labels, max_points_per_identity, seed)
@@ -596,7 +626,8 @@ def training_lab(dataset, *, max_points_per_identity: int = 60, seed: int = 0) -
     ----------
     dataset : FaceDataset
         Training images, e.g. ``faces.make_toy_faces(n_identities=8)``; 32×32 toy faces train an
-        epoch in about half a second here.
+        epoch in about half a second here. At least 2 identities, each with images (after
+        ``subset`` call ``relabel()``); otherwise ValueError.
     max_points_per_identity : int
         Images per identity in the live plot (all images are used for training and the metrics).
     seed : int

@@ -187,3 +187,30 @@ def test_training_lab_shows_failures_in_the_widget(tiny_faces, monkeypatch):
     assert lab.start(block=True)
     assert lab.status.value == "Training failed: ValueError: the loss became nan in epoch 1"
     assert lab.error.startswith("ValueError") and not lab.controls["train"].disabled and not lab.running
+
+
+# ----------------------------------------------------------------------------- adversarial inputs
+@pytest.mark.parametrize("kwargs, error, pattern", [
+    ({"s": 100}, ValueError, r"s=100.*\[1(\.0)?, 64(\.0)?\]"),  # the slider would clamp it to 64 silently
+    ({"s": 0}, ValueError, "s=0"),
+    ({"s": float("nan")}, ValueError, "s=nan"),
+    ({"theta_deg": 200}, ValueError, r"theta_deg=200.*\[0(\.0)?, 180(\.0)?\]"),
+    ({"n_classes": 1}, ValueError, r"n_classes=1.*\[2, 100\]"),
+    ({"n_classes": 8.5}, TypeError, "n_classes=8.5"),
+    ({"s": "16"}, TypeError, "s='16'"),
+    ({"loss": None}, TypeError, "loss must be a str"),
+])
+def test_explorer_rejects_initial_values_outside_the_sliders(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        margin_explorer(**kwargs)
+
+
+def test_training_lab_needs_two_identities_with_images():
+    faces = make_toy_faces(n_identities=3, images_per_identity=2, size=8, cache=False)
+    with pytest.raises(ValueError, match="at least 2 identities"):
+        training_lab(faces.subset(faces.labels == 0))  # one identity: the loss is 0, accuracy always 100 %
+    with pytest.raises(ValueError, match="at least 2 identities"):
+        training_lab(faces.subset([]))
+    with pytest.raises(ValueError, match=r"identities \[1\] \(Ben\) have no images.*relabel\(\)"):
+        training_lab(faces.subset(faces.labels != 1))  # failed only after training, in angle_stats
+    assert training_lab(faces.subset(faces.labels != 1).relabel()).dataset.n_identities == 2
