@@ -7,6 +7,7 @@ in ArcFace (Deng et al., CVPR 2019, Sec. 3) -- no head, no margin, no labels.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from dataclasses import dataclass, field
 
@@ -352,13 +353,18 @@ def verification(embeddings, labels, pairs, *, n_folds: int = 10, seed: int = 0)
     Raises
     ------
     ValueError
-        Bad shapes or indices, no genuine or no impostor pair, or fewer than ``n_folds`` pairs of
-        either kind.
+        Bad shapes or indices, a pair (i, i) of an image with itself, no genuine or no impostor
+        pair, or fewer than ``n_folds`` pairs of either kind.
     """
     x = _matrix(embeddings, "embeddings")
     y = _labels(labels, x.shape[0], "labels")
     p = _pairs(pairs, x.shape[0])
-    if isinstance(n_folds, bool) or not isinstance(n_folds, int) or n_folds < 2:
+    same_image = np.flatnonzero(p[:, 0] == p[:, 1])
+    if same_image.size:  # a genuine score of exactly 1 that says nothing about the embeddings
+        k = int(same_image[0])
+        raise ValueError(f"pair {k} ({p[k, 0]}, {p[k, 1]}) compares an image with itself ({same_image.size} such "
+                         "pairs): use itertools.combinations or faces.make_pairs")
+    if isinstance(n_folds, bool) or not isinstance(n_folds, numbers.Integral) or n_folds < 2:
         raise ValueError(f"n_folds must be an int >= 2, got {n_folds!r}")
     scores = np.clip(np.einsum("pd,pd->p", x[p[:, 0]], x[p[:, 1]]), -1.0, 1.0)
     is_same = y[p[:, 0]] == y[p[:, 1]]
@@ -414,7 +420,8 @@ def rank1(gallery_emb, gallery_labels, probe_emb, probe_labels) -> float:
     Raises
     ------
     ValueError
-        On shape mismatch or non-finite/zero embeddings.
+        On shape mismatch, non-finite/zero embeddings, or a probe identity absent from the gallery
+        (closed set: it could never be right).
     """
     g = _matrix(gallery_emb, "gallery_emb")
     q = _matrix(probe_emb, "probe_emb")
@@ -422,6 +429,10 @@ def rank1(gallery_emb, gallery_labels, probe_emb, probe_labels) -> float:
         raise ValueError(f"gallery dimension {g.shape[1]} differs from probe dimension {q.shape[1]}")
     gl = _labels(gallery_labels, g.shape[0], "gallery_labels")
     ql = _labels(probe_labels, q.shape[0], "probe_labels")
+    missing = np.setdiff1d(ql, gl)
+    if missing.size:
+        raise ValueError(f"probe identities {missing[:10].tolist()} are not in the gallery: closed-set rank-1 needs "
+                         "every probe identity enrolled (same labelling for gallery and probes)")
     correct = 0
     for start in range(0, q.shape[0], 1024):  # chunks keep the (Q, G) similarity matrix small
         nearest = np.argmax(q[start : start + 1024] @ g.T, axis=1)

@@ -161,3 +161,24 @@ def test_rank1_hand_computed():
 def test_rank1_rejects_dimension_mismatch():
     with pytest.raises(ValueError, match="dimension"):
         rank1(np.ones((2, 2)), [0, 1], np.ones((1, 3)), [0])
+
+
+# --- adversarial inputs ---------------------------------------------------------------------------
+
+def test_verification_rejects_an_image_paired_with_itself():
+    emb, labels, pairs = embeddings_with_scores([0.9] * 10, [0.1] * 10)
+    # itertools.product(range(N), repeat=2) includes (i, i): a "genuine" score of exactly 1 that inflates AUC
+    with pytest.raises(ValueError, match=r"pair 20 \(3, 3\) compares an image with itself"):
+        verification(emb, labels, np.vstack([pairs, [[3, 3]]]))
+
+
+def test_verification_takes_a_numpy_int_fold_count():
+    emb, labels, pairs = embeddings_with_scores([0.9] * 10, [0.1] * 10)
+    assert verification(emb, labels, pairs, n_folds=np.int64(5)).fold_accuracy.shape == (5,)
+
+
+def test_rank1_rejects_probe_identities_missing_from_the_gallery():
+    gallery = np.array([unit(0), unit(90)])
+    # closed-set identification: a probe whose identity is not enrolled is always "wrong" -- silently 0
+    with pytest.raises(ValueError, match=r"probe identities \[7\] are not in the gallery"):
+        rank1(gallery, np.array([0, 1]), np.array([unit(5), unit(80)]), np.array([0, 7]))
