@@ -250,10 +250,11 @@ def a1_gradients(arcface_logits: Callable) -> None:
 
 # ============================================================================ A2: choose s and m
 #: A2's targets: the smallest angle between two class centres, and the held-out accuracy. Measured with
-#: the setup below and toy faces v5 (min centre angle at the check's seed 0): s=16, m=0.5 gave 43.2°;
-#: s=64, m=0.5 gave 32.1°. Easy data (nuisance 0.2) keeps the accuracy target about the loss, not the
-#: backbone. The numbers depend on the toy-face generator: re-measure when it changes.
-A2_MIN_CENTER_ANGLE_DEG = 37.0
+#: the setup below and toy faces v5 (min centre angle; the check uses seed 0): s=16, m=0.5 gave 43.2°,
+#: 44.1°, 43.6° at seeds 0, 1, 2; s=64, m=0.5 gave 32.1°, 38.9° at seeds 0, 1. Easy data (nuisance
+#: 0.2) keeps the accuracy target about the loss, not the backbone. The numbers depend on the toy-face
+#: generator: re-measure when it changes (the slow test in tests/unit/test_assignments.py does).
+A2_MIN_CENTER_ANGLE_DEG = 40.0
 A2_MIN_ACCURACY = 0.95
 #: The training the A2 check runs: 600 images of 32×32, 30 epochs (seconds on an idle two-core CPU).
 A2_SETUP = {
@@ -354,7 +355,7 @@ def train_toy_arcface(s: float, m: float, **overrides) -> dict[str, float]:
 
 
 def a2_training(choose_s_and_m: Callable) -> None:
-    """A2: train with the student's (s, m); centres more than 37° apart and held-out accuracy >= 95 %."""
+    """A2: train with the student's (s, m); centres more than 40° apart and held-out accuracy >= 95 %."""
 
     def body() -> str:
         s, m = _a2_values(choose_s_and_m)
