@@ -111,24 +111,39 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
     return fig
 
 
+def _fraction(values, name: str, what: str) -> np.ndarray:
+    """A 1-D array of rates in [0, 1]; percentages (up to 100) would be drawn off the axes."""
+    array = to_numpy(values, name, ndim=1)
+    if array.size and (array.min() < 0 or array.max() > 1):
+        raise ValueError(f"{name} must be fractions in [0, 1] ({what}), got values up to {array.max():g}; "
+                         "percent? divide by 100")
+    return array
+
+
 def _roc_series(results, tpr) -> dict[str, tuple[np.ndarray, np.ndarray, str]]:
     """name -> (fpr, tpr, legend suffix) from the accepted ``plot_roc`` inputs."""
     if tpr is not None:
-        return {"ROC": (to_numpy(results, "fpr", ndim=1), to_numpy(tpr, "tpr", ndim=1), "")}
-    items = results.items() if isinstance(results, Mapping) else [("ROC", results)]
+        items = [("ROC", (results, tpr))]
+    else:
+        items = list(results.items()) if isinstance(results, Mapping) else [("ROC", results)]
+    if not items:
+        raise ValueError("results is an empty mapping: no ROC to draw")
     series = {}
     for name, value in items:
         if hasattr(value, "fpr"):
             suffix = f": AUC {value.auc:.3f}, EER {100 * value.eer:.1f}%"
             series[str(name)] = (to_numpy(value.fpr, "fpr", ndim=1), to_numpy(value.tpr, "tpr", ndim=1), suffix)
         elif isinstance(value, (tuple, list)) and len(value) == 2:
-            series[str(name)] = (to_numpy(value[0], "fpr", ndim=1), to_numpy(value[1], "tpr", ndim=1), "")
+            series[str(name)] = (_fraction(value[0], "fpr", "false accept rate"),
+                                 _fraction(value[1], "tpr", "true accept rate"), "")
         else:
             raise TypeError(f"ROC entry {name!r}: pass a VerificationResult or an (fpr, tpr) pair, "
                             f"got {type(value).__name__}")
     for name, (f, t, _) in series.items():
         if f.shape != t.shape:
             raise ValueError(f"{name}: fpr and tpr must have the same shape, got {f.shape} and {t.shape}")
+        if f.size == 0:
+            raise ValueError(f"{name}: no ROC points (empty fpr and tpr)")
     return series
 
 
@@ -219,10 +234,12 @@ def plot_training_history(history, *, title: str | None = None) -> Figure:
     colors = _series_colors(list(runs))
     for (name, run), color in zip(runs.items(), colors):
         loss = to_numpy(run["loss"], "loss", ndim=1)
+        if loss.size == 0:
+            raise ValueError(f"history {name!r} has no epochs (empty 'loss'): nothing to draw")
         epochs = np.arange(1, len(loss) + 1)
         loss_ax.plot(epochs, loss, "-o", ms=3, color=color, label=name or None)
         if "accuracy" in run:
-            accuracy = 100 * to_numpy(run["accuracy"], "accuracy", ndim=1)
+            accuracy = 100 * _fraction(run["accuracy"], "accuracy", "TrainResult.history keeps a fraction")
             acc_ax.plot(np.arange(1, len(accuracy) + 1), accuracy, "-o", ms=3, color=color, label=name or None)
     if np.all([np.all(np.asarray(r["loss"]) > 0) for r in runs.values()]):
         loss_ax.set_yscale("log")

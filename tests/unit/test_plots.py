@@ -454,3 +454,22 @@ def test_angle_histograms_reject_empty_short_names_and_bad_bins():
         plots.plot_angle_histograms(angles, bin_width_deg="3")
     with pytest.raises(ValueError, match="bin_width_deg"):
         plots.plot_angle_histograms(angles, bin_width_deg=float("inf"))
+
+
+def test_roc_rejects_mismatched_percent_and_empty_inputs():
+    fpr, tpr = np.array([0.0, 0.1, 1.0]), np.array([0.0, 0.8, 1.0])
+    with pytest.raises(ValueError, match=r"same shape.*\(3,\) and \(2,\)"):
+        plots.plot_roc(fpr, tpr[:2])  # was an IndexError from a boolean mask
+    with pytest.raises(ValueError, match=r"fractions in \[0, 1\].*100.*percent"):
+        plots.plot_roc(100 * fpr, 100 * tpr)  # was drawn off the axes
+    with pytest.raises(ValueError, match="no ROC points"):
+        plots.plot_roc(np.zeros(0), np.zeros(0))
+    with pytest.raises(ValueError, match="no ROC"):
+        plots.plot_roc({})
+
+
+def test_training_history_rejects_percent_accuracy_and_no_epochs():
+    with pytest.raises(ValueError, match=r"accuracy.*fraction.*90.*percent"):
+        plots.plot_training_history({"loss": [1.0, 0.5], "accuracy": [50.0, 90.0]})  # was drawn at 9000 %
+    with pytest.raises(ValueError, match="no epochs"):
+        plots.plot_training_history({"loss": [], "accuracy": []})
