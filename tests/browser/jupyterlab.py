@@ -181,9 +181,9 @@ def copy_notebooks(src: Path, dst: Path) -> None:
 
 # ----------------------------------------------------------------------------- driving a notebook
 # A code cell's prompt while queued or running is "[*]:"; after running "[7]:".
-_RUN_ALL_DONE = """() => {
+_RUN_DONE = """(n) => {
     const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
-        .map(p => p.textContent.trim());
+        .slice(0, n === null ? undefined : n).map(p => p.textContent.trim());
     const failed = [...document.querySelectorAll('.jp-OutputArea-output')]
         .some(o => o.textContent.includes('Traceback (most recent call last)'));
     return prompts.length > 0 && !prompts.some(p => p.includes('*'))
@@ -227,21 +227,46 @@ class NotebookPage:
         A lesson should run in under 2 minutes; the 10-minute limit (nbval's cell timeout in
         pyproject.toml) only leaves room for a busy machine.
         """
+        self._run("runmenu:run-all", None, timeout)
+
+    def run_through(self, text: str, timeout: float = 600.0) -> None:
+        """Run the cells from the top through the first code cell whose source contains ``text``.
+
+        Selects the cell after it and uses Run → Run All Above Selected Cell, as a student who
+        only wants to reach that cell would; the cells below (nbval runs them) are not executed.
+        """
+        cells = self.cells()
+        target = next((i for i, c in enumerate(cells) if c["cell_type"] == "code" and text in "".join(c["source"])),
+                      None)
+        if target is None:
+            self.fail(f"{self.path} has no code cell containing {text!r}")
+        if target == len(cells) - 1:
+            self.run_all(timeout)
+            return
+        self.page.locator(".jp-Notebook .jp-Cell").nth(target + 1).locator(".jp-InputPrompt").click()
+        n_code = sum(c["cell_type"] == "code" for c in cells[:target + 1])
+        self._run("notebook:run-all-above", n_code, timeout)
+
+    def _run(self, command: str, n_code: int | None, timeout: float) -> None:
         self.page.get_by_role("menuitem", name="Run", exact=True).click()
-        self.page.locator('li[data-command="runmenu:run-all"]').click()
+        self.page.locator(f'li[data-command="{command}"]').click()
         try:
-            self.page.wait_for_function(_RUN_ALL_DONE, timeout=timeout * 1000, polling=250)
+            self.page.wait_for_function(_RUN_DONE, arg=n_code, timeout=timeout * 1000, polling=250)
         except Exception as error:  # playwright's TimeoutError: report what the page shows
             prompts = self.page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
-            self.fail(f"Run All Cells did not finish within {timeout:.0f} s ({type(error).__name__}); "
+            self.fail(f"running the cells did not finish within {timeout:.0f} s ({type(error).__name__}); "
                       f"prompts: {' '.join(prompts)}")
         errors = self.error_outputs()
         if errors:
-            self.fail(f"{self.path} raised while running all cells:\n" + "\n---\n".join(errors))
+            self.fail(f"{self.path} raised while running its cells:\n" + "\n---\n".join(errors))
+
+    def cells(self) -> list[dict]:
+        """The notebook's cells as stored in the served copy."""
+        return json.loads((self.server.root / self.path).read_text(encoding="utf-8"))["cells"]
 
     def error_outputs(self) -> list[str]:
         """Tracebacks shown under cells, except cells tagged ``raises-exception`` (errors on purpose)."""
-        cells = json.loads((self.server.root / self.path).read_text(encoding="utf-8"))["cells"]
+        cells = self.cells()
         on_purpose = {i for i, cell in enumerate(cells)
                       if "raises-exception" in cell.get("metadata", {}).get("tags", [])}
         shown = self.page.locator(".jp-Notebook .jp-Cell").evaluate_all(
