@@ -6,7 +6,7 @@ their callers are sliders and plot axes. The target logit is always computed by
 
 Source: the combined margin target logit ``s*(cos(m1*theta + m2) - m3)`` of Deng et al.,
 "ArcFace", CVPR 2019 (arXiv 1801.07698), Eq. 4; the scale bound of Wang et al., "NormFace",
-ACM MM 2017 (Proposition 2), also used by CosFace (Wang et al., CVPR 2018, Eq. 7).
+ACM MM 2017 (Proposition 2), stated in this form by CosFace (Wang et al., CVPR 2018).
 """
 from __future__ import annotations
 
@@ -206,7 +206,7 @@ def _n_classes(n_classes) -> int:
 def scale_lower_bound(n_classes: int, p: float) -> float:
     """Smallest scale s with which normalised softmax can reach class probability ``p``.
 
-    ``s >= (C−1)/C · ln((C−1)·p / (1−p))`` (NormFace, Wang et al. 2017, Prop. 2; CosFace Eq. 7):
+    ``s >= (C−1)/C · ln((C−1)·p / (1−p))`` (NormFace, Wang et al. 2017, Prop. 2; stated in this form by CosFace, 2018):
     the best case puts each embedding on its centre and the C centres as a regular simplex.
 
     Parameters

@@ -33,7 +33,7 @@ Numerics (each point is a unit test):
 - Monotone fallback: cos(m1·θ + m2) rises again once m1·θ + m2 > π. Past that angle
   θ_t = (π − m2)/m1 the target becomes cos θ − m3 − δ with δ = max(u·sin θ_t, 1 + cos θ_t) and
   u = π − θ_t the total angular margin there. For ArcFace u = m2 and θ_t = π − m2, so
-  δ = m2·sin m2: the fallback of InsightFace's older code and pytorch-metric-learning. The max
+  δ = m2·sin m2: the fallback of InsightFace's older code (pytorch-metric-learning has none). The max
   guarantees the fallback starts at or below the value −1 − m3 reached at θ_t, so the target logit
   is non-increasing over the whole of [0, π] for every allowed margin.
 """
