@@ -16,8 +16,9 @@ install:
 lab: install
 	$(PYTHON) -m jupyter lab notebooks/
 
+# Unit tests, every lesson and teacher notebook under nbval, and the browser tests, in one session.
 test: install
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	$(PYTHON) -m pytest --nbval-lax --nbval-current-env $(PYTEST_ARGS)
 
 test-unit: install
 	$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
