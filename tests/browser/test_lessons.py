@@ -1,7 +1,7 @@
 """The interactive lessons in a real browser: what nbval cannot see (widgets, plotly WebGL).
 
-Each test opens a copy of a lesson in JupyterLab, runs all cells from the menu, uses the widget
-the way a student does (keyboard on a slider, a click on Train) and saves a screenshot to
+Each test opens a copy of a lesson in JupyterLab, runs its cells from the Run menu (all of them,
+or for lesson 05 those up to the training lab), uses the widget the way a student does (keyboard on a slider, a click on Train) and saves a screenshot to
 tests/artifacts/browser/. Expected texts come from the package's pure functions in
 :mod:`arcface_viz.explorer`, never from strings copied into the test.
 """
