@@ -43,7 +43,8 @@ def exported_html(tmp_path_factory, browser_home) -> Path:
 
 def test_html_embeds_plotly_js(exported_html):
     html = exported_html.read_text(encoding="utf-8")
-    assert '"type":"scatter3d"' in html.replace(" ", ""), (
+    has_3d_figure = '"type":"scatter3d"' in html.replace(" ", "")
+    assert has_3d_figure, (
         "the exported lesson holds no 3-D plotly figure; plotly's default renderer in a kernel "
         "(plotly_mimetype) is invisible in HTML: call arcface_viz.plots.use_offline_html_renderer() first")
     assert not PLOTLY_FROM_NETWORK.search(html), (
