@@ -67,6 +67,18 @@ def _check_points(points: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} has no embeddings (shape {points.shape}): nothing to draw")
 
 
+def _embedding_inputs(emb, labels, centers, identities, name: str, dim: int):
+    """Validated unit points, integer labels, unit centres (given or class mean directions), names, colours."""
+    points = _unit_rows(emb, name, dim)
+    _check_points(points, name)
+    y = labels_array(labels, len(points))
+    centres = None if centers is None else _unit_rows(centers, "centers", dim)
+    n = _class_count(y, centres)
+    if centres is None:
+        centres = _mean_directions(points, y, n)
+    return points, y, centres, _names(identities, n), identity_colors(n)
+
+
 def _check_margin(margin) -> float | None:
     """The circle's margin: None or radians in [0, π) (degrees such as 28.6 would wrap around the circle)."""
     if margin is None:
@@ -122,16 +134,9 @@ def plot_circle_embeddings(emb2d, labels, centers=None, *, margin: float | None 
     TypeError
         Labels that are not integers, a margin that is not a number.
     """
-    points = _unit_rows(emb2d, "emb2d", 2)
-    _check_points(points, "emb2d")
+    points, y, centres, names, colors = _embedding_inputs(emb2d, labels, centers, identities, "emb2d", 2)
     margin = _check_margin(margin)
-    y = labels_array(labels, len(points))
-    centres = None if centers is None else _unit_rows(centers, "centers", 2)
-    n = _class_count(y, centres)
-    if centres is None:
-        centres = _mean_directions(points, y, n)
-    names = _names(identities, n)
-    colors = identity_colors(n)
+    n = len(centres)
 
     fig, ax = figure_and_axes(ax, (6.2, 6.2))
     _shade_sectors(ax, centres, colors, margin or 0.0)
@@ -266,15 +271,8 @@ def plot_sphere_embeddings(emb3d, labels, centers=None, frames: Sequence | None 
     ValueError
         Shapes that do not match, zero vectors, frames of a different size.
     """
-    points = _unit_rows(emb3d, "emb3d", 3)
-    _check_points(points, "emb3d")
-    y = labels_array(labels, len(points))
-    centres = None if centers is None else _unit_rows(centers, "centers", 3)
-    n = _class_count(y, centres)
-    if centres is None:
-        centres = _mean_directions(points, y, n)
-    names = _names(identities, n)
-    colors = identity_colors(n)
+    points, y, centres, names, colors = _embedding_inputs(emb3d, labels, centers, identities, "emb3d", 3)
+    n = len(centres)
 
     u, v = np.meshgrid(np.linspace(0, 2 * np.pi, 40), np.linspace(0, np.pi, 20))
     sphere = go.Surface(x=np.cos(u) * np.sin(v), y=np.sin(u) * np.sin(v), z=np.cos(v), opacity=0.15,
