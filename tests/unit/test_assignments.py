@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import math
 import shutil
 from pathlib import Path
 
