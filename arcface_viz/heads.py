@@ -19,17 +19,20 @@ subcenter     1       >0     0      Deng et al., "Sub-center ArcFace", ECCV 2020
 
 Numerics (each point is a unit test):
 
-- The margin is computed on the target column only: B target cosines by a row-wise dot product,
-  then s·(target − cos θ_y) added in place at (row, label); never trigonometry over the whole
-  (B, C) matrix, and no (B, C) copy in the backward pass.
-- cos(θ + m2) = cos θ·cos m2 − sin θ·sin m2 with sin θ = sqrt(max(1 − cos²θ, 0)), no acos. Its
-  derivative sin(θ + m2)/sin θ is computed analytically (one autograd node) with sin θ floored at
-  SIN_FLOOR, so the gradient stays finite when an embedding lies on (or opposite) its class centre,
-  where the true derivative of sqrt or acos is infinite. For m1 ≠ 1 the angle is
+- The margin is computed on the target column only: B target cosines read back from the
+  (B, C) product, their B margin values written in place at (row, label); never trigonometry
+  over the whole (B, C) matrix, and no (B, C) copy in the backward pass. The heads with one centre
+  per class normalise, multiply and add the margin in a single autograd node whose backward is
+  written out: the linear layer's two matrix products, an O(B·D) correction for the target
+  entries and the two normalisations' projections.
+- cos(θ + m2) = cos θ·cos m2 − sin θ·sin m2 with sin θ = sqrt((1 − cos θ)(1 + cos θ)), no acos;
+  the factor that is small near |cos θ| = 1 is exact (Sterbenz), so float32 keeps full precision.
+  The derivative sin(θ + m2)/sin θ is computed analytically (no autograd through sqrt) with sin θ
+  floored at SIN_FLOOR, so the gradient stays finite when an embedding lies on (or opposite) its
+  class centre, where the true derivative of sqrt or acos is infinite. For m1 ≠ 1 the angle is
   atan2(sin θ, cos θ) and the derivative m1·sin(m1·θ + m2)/sin θ shares that floor.
-- The target computation runs in float64 (only B numbers), the logits in float32 (float64 when
-  the inputs are float64); float16/bfloat16 inputs are upcast, as their spacing near 1 (~1e-3)
-  would swallow any clamp near |cos θ| = 1.
+- Logits and margin are float32 (float64 when the inputs are float64); float16/bfloat16 inputs
+  are upcast, as their spacing near 1 (~1e-3) would swallow any clamp near |cos θ| = 1.
 - Monotone fallback: cos(m1·θ + m2) rises again once m1·θ + m2 > π. Past that angle
   θ_t = (π − m2)/m1 the target becomes cos θ − m3 − δ with δ = max(u·sin θ_t, 1 + cos θ_t) and
   u = π − θ_t the total angular margin there. For ArcFace u = m2 and θ_t = π − m2, so
@@ -73,6 +76,9 @@ SIN_FLOOR = 1e-4
 
 
 # --------------------------------------------------------------------------- validation
+#: F.normalize's default: the heads' own normalisation clamps norms at the same value.
+_NORM_EPS = 1e-12
+
 #: Largest |target logit|/s: |cos − m3 − δ| <= 1 + m3 + π (δ <= π). s·(1 + m3 + π) must stay below
 #: the float32 maximum, or the logits overflow to inf without an error.
 _FLOAT32_MAX = float(torch.finfo(torch.float32).max)
@@ -151,60 +157,117 @@ def _threshold(m1: float, m2: float) -> float:
     return (math.pi - m2) / m1
 
 
-def _target_and_slope(cos_y: Tensor, m1: float, m2: float, m3: float, easy_margin: bool) -> tuple[Tensor, Tensor]:
-    """cos(m1·θ + m2) − m3 with the monotone fallback, and its derivative with respect to cos θ.
+def _target_and_slope(
+    cos_s: Tensor, s: float, m1: float, m2: float, m3: float, easy_margin: bool
+) -> tuple[Tensor, Tensor]:
+    """From s·cos θ: s·(cos(m1·θ + m2) − m3) with the monotone fallback, and s·(d target/d cos θ − 1).
 
-    ``cos_y`` is float64 of any shape. The value is exact (sin θ = sqrt(max(1 − cos², 0))); only in
-    the derivative m1·sin(m1·θ + m2)/sin θ is sin θ floored at SIN_FLOOR, so the slope stays finite
-    at |cos θ| = 1 where the true one is infinite.
+    ``cos_s`` is float32 or float64 of any shape; both results have its dtype. sin θ comes from
+    s²·sin²θ = (s − s·cos θ)(s + s·cos θ), whose factors are exact where they are small (Sterbenz),
+    so the value keeps full precision up to |cos θ| = 1 without float64. Only in the derivative
+    m1·sin(m1·θ + m2)/sin θ is sin θ floored at SIN_FLOOR, so the slope stays finite at |cos θ| = 1
+    where the true one is infinite. The slope comes back minus 1 because the plain logit s·cos θ
+    already carries s of it. Written with few tensor operations: on B target cosines each costs
+    more in dispatch than in arithmetic.
     """
-    ones = torch.ones_like(cos_y)
-    if m1 == 1.0 and m2 == 0.0:
-        value, slope = cos_y - m3, ones  # CosFace/NormFace: no trigonometry, no kink
+    if m1 == 1.0 and m2 == 0.0:  # CosFace/NormFace: no trigonometry, no kink
+        return cos_s - s * m3 if m3 else cos_s, torch.zeros_like(cos_s)
+    sin_s = ((s - cos_s) * (s + cos_s)).clamp_(min=0.0).sqrt_()  # s·sin θ
+    floored_sin_s = sin_s.clamp(min=s * SIN_FLOOR)
+    if m1 == 1.0:  # cos(θ + m2) = cos θ·cos m2 − sin θ·sin m2: no acos
+        value = torch.add(cos_s * math.cos(m2), sin_s, alpha=-math.sin(m2))
+        extra_slope = torch.div(cos_s, floored_sin_s).mul_(s * math.sin(m2)).add_(s * (math.cos(m2) - 1.0))
     else:
-        sin_y = torch.sqrt(torch.clamp(1.0 - cos_y * cos_y, min=0.0))
-        inv_sin = 1.0 / torch.clamp(sin_y, min=SIN_FLOOR)
-        if m1 == 1.0:  # cos(θ + m2) = cos θ·cos m2 − sin θ·sin m2: no acos
-            value = cos_y * math.cos(m2) - sin_y * math.sin(m2) - m3
-            slope = math.cos(m2) + cos_y * (math.sin(m2) * inv_sin)
-        else:
-            theta = torch.atan2(sin_y, cos_y)  # acos that tolerates |cos| slightly above 1
-            value = torch.cos(m1 * theta + m2) - m3
-            slope = m1 * torch.sin(m1 * theta + m2) * inv_sin
-        theta_t = _threshold(m1, m2)
-        if theta_t < math.pi:
-            u = math.pi - theta_t
-            delta = max(u * math.sin(theta_t), 1.0 + math.cos(theta_t))
-            past = cos_y < math.cos(theta_t)
-            value = torch.where(past, cos_y - m3 - delta, value)
-            slope = torch.where(past, ones, slope)
+        angle = torch.atan2(sin_s, cos_s).mul_(m1).add_(m2)  # atan2: an acos that tolerates |cos| > 1
+        value = torch.cos(angle).mul_(s)
+        extra_slope = torch.sin(angle).div_(floored_sin_s).mul_(s * s * m1).sub_(s)
+    if m3:
+        value = value - s * m3
+    theta_t = _threshold(m1, m2)
+    if theta_t < math.pi:
+        u = math.pi - theta_t
+        delta = max(u * math.sin(theta_t), 1.0 + math.cos(theta_t))
+        past = cos_s < s * math.cos(theta_t)
+        value = torch.where(past, cos_s - s * (m3 + delta), value)
+        extra_slope.masked_fill_(past, 0.0)
     if easy_margin:
-        positive = cos_y > 0
-        value = torch.where(positive, value, cos_y)
-        slope = torch.where(positive, slope, ones)
-    return value, slope
+        negative = cos_s <= 0
+        value = torch.where(negative, cos_s, value)
+        extra_slope.masked_fill_(negative, 0.0)
+    return value, extra_slope
 
 
 class _MarginDelta(torch.autograd.Function):
     """s·(target(cos θ_y) − cos θ_y): what the margin adds to the target logit s·cos θ_y.
 
-    Computed in float64 with the analytic slope s·(d target/d cos θ_y − 1) as a single autograd
-    node, instead of a dozen element-wise ones, to keep the per-step overhead small; ``gradcheck``
-    in the tests checks the slope against finite differences.
+    With the analytic slope s·(d target/d cos θ_y − 1), as a single autograd node, for :func:`margin_logits` (cosines given) and the sub-centre head; ``gradcheck`` in the
+    tests checks the slope against finite differences.
     """
 
     @staticmethod
     def forward(ctx, cos_y: Tensor, s: float, m1: float, m2: float, m3: float, easy_margin: bool) -> Tensor:
-        c = cos_y.detach().double()
-        value, slope = _target_and_slope(c, m1, m2, m3, easy_margin)
-        ctx.save_for_backward(s * (slope - 1.0))
-        return (s * (value - c)).to(cos_y.dtype)
+        cos_s = cos_y * s
+        value, extra_slope = _target_and_slope(cos_s, s, m1, m2, m3, easy_margin)
+        ctx.save_for_backward(extra_slope)
+        return value.sub_(cos_s)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
-        (slope,) = ctx.saved_tensors
-        return (grad.double() * slope).to(grad.dtype), None, None, None, None, None
+        (extra_slope,) = ctx.saved_tensors
+        return grad * extra_slope, None, None, None, None, None
+
+
+class _NormalizedMarginLinear(torch.autograd.Function):
+    """Margin logits from raw embeddings and raw class weights, as one autograd node.
+
+    Forward: x̂ = x/‖x‖ and Ŵ = W/‖W‖ (norms clamped at F.normalize's eps), s·x̂·Ŵᵀ by one matrix
+    product, then the B target entries replaced by s·target(cos θ_y), with cos θ_y read back from
+    that product. Backward, by hand: the linear layer's two matrix products, an O(B·D) correction
+    for the target entries (slope s·d target/d cos θ_y instead of s), and the normalisations'
+    projections (g − x̂(x̂·g))/‖x‖. As separate autograd nodes (normalize, scale, linear, target
+    lookup, margin) the same step cost ~25 % more at B=512, C=1000 (``benchmarks/bench_heads.py``);
+    ``gradcheck`` in the tests checks this backward against finite differences.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, w: Tensor, labels: Tensor, s: float, m1: float, m2: float, m3: float,
+                easy_margin: bool) -> Tensor:
+        norm_x = torch.linalg.vector_norm(x, dim=1, keepdim=True)
+        norm_w = torch.linalg.vector_norm(w, dim=1, keepdim=True)
+        # below eps F.normalize divides by eps: that row is then linear in x, with no projection
+        short_x, short_w = norm_x < _NORM_EPS, norm_w < _NORM_EPS
+        norm_x, norm_w = norm_x.clamp_(min=_NORM_EPS), norm_w.clamp_(min=_NORM_EPS)
+        xs = x * (s / norm_x)  # s·x̂: scaling the (B, D) side instead of the (B, C) product
+        w_unit = w / norm_w
+        # under torch.autocast the product comes back in half precision: the margin needs float32
+        logits = torch.mm(xs, w_unit.t()).to(x.dtype)
+        index = labels.unsqueeze(1)
+        value, extra_slope = _target_and_slope(logits.gather(1, index), s, m1, m2, m3, easy_margin)
+        logits.scatter_(1, index, value)
+        ctx.save_for_backward(xs, w_unit, norm_x, norm_w, short_x, short_w, index, extra_slope)
+        ctx.s = s
+        return logits
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
+        xs, w_unit, norm_x, norm_w, short_x, short_w, index, extra_slope = ctx.saved_tensors
+        s, labels = ctx.s, index.squeeze(1)
+        # a backward() called inside torch.autocast would run these products in half precision
+        with torch.autocast(grad.device.type, enabled=False):
+            # (B, 1) gradient of each target cosine beyond the s·grad the matrix products below carry
+            extra = grad.gather(1, index).mul_(extra_slope)
+            grad_x = grad_w = None
+            if ctx.needs_input_grad[0]:
+                grad_unit = torch.addmm(w_unit.index_select(0, labels).mul_(extra), grad, w_unit, alpha=s)
+                along = torch.linalg.vecdot(xs, grad_unit).unsqueeze(1).masked_fill_(short_x, 0.0)
+                grad_x = torch.addcmul(grad_unit, xs, along, value=-1.0 / (s * s)).div_(norm_x)
+            if ctx.needs_input_grad[1]:
+                grad_unit = torch.mm(grad.t(), xs).index_add_(0, labels, xs * extra, alpha=1.0 / s)
+                along = torch.linalg.vecdot(w_unit, grad_unit).unsqueeze(1).masked_fill_(short_w, 0.0)
+                grad_w = torch.addcmul(grad_unit, w_unit, along, value=-1.0).div_(norm_w)
+        return grad_x, grad_w, None, None, None, None, None, None
 
 
 def target_logit(
@@ -250,7 +313,7 @@ def target_logit(
             bad = low if low < 0 else high
             raise ValueError(f"theta={bad:g} is outside [0, π] radians: convert degrees with torch.deg2rad")
     cos_y = torch.cos(theta)
-    return s * _target_and_slope(cos_y, m1, m2, m3, easy_margin)[0]
+    return _target_and_slope(s * cos_y, s, m1, m2, m3, easy_margin)[0]
 
 
 def _apply_margin(
@@ -557,17 +620,9 @@ class CombinedMarginHead(_Head):
         # under torch.autocast the product comes back in half precision: the margin needs float32
         return F.linear(x * scale if scale != 1.0 else x, w).to(x.dtype)
 
-    def _target_cosine(self, x: Tensor, w: Tensor, labels: Tensor) -> Tensor:
-        """(B,) cos θ_y by a row-wise dot product: O(B·D) and independent of the logits tensor,
-        so the margin can update the logits in place."""
-        # F.embedding: a row lookup whose backward is cheaper than advanced indexing's
-        w_y = F.embedding(labels, w.view(self.out_features, self._n_sub * self.in_features))
-        if self._n_sub == 1:
-            cos_y = torch.linalg.vecdot(x, w_y)
-        else:
-            cos_y = torch.linalg.vecdot(x.unsqueeze(1), w_y.view(-1, self._n_sub, self.in_features)).amax(dim=1)
-        # under torch.autocast vecdot may come back in half precision, like the matmul
-        return cos_y.to(x.dtype)
+    def _margin_logits(self, x: Tensor, w: Tensor, labels: Tensor, m1: float, m2: float, m3: float) -> Tensor:
+        """(B, C) logits with the margin on the target column, from raw embeddings and weights."""
+        return _NormalizedMarginLinear.apply(x, w, labels, self.s, m1, m2, m3, self.easy_margin)
 
     def cosine(self, embeddings: Tensor) -> Tensor:
         """cos θ between each embedding and each class centre.
@@ -586,17 +641,10 @@ class CombinedMarginHead(_Head):
     def forward(self, embeddings: Tensor, labels: Tensor | None = None) -> Tensor:
         """Logits (B, C): s·cos θ everywhere, the margin on the target column in training mode."""
         self._check_inputs(embeddings, labels)
-        x, w = self._unit(embeddings)
-        logits = self._cosine(x, w, self.s)
         if labels is None or not self.training:
-            return logits
-        labels = labels.long()
-        if self._n_sub > 1:
-            # the sub-centre max saved its output for backward: work on a copy
-            logits = logits.clone()
-        m1, m2, m3 = self.effective_margins()
-        cos_y = self._target_cosine(x, w, labels)
-        return _apply_margin(logits, cos_y, labels, self.s, m1, m2, m3, self.easy_margin)
+            return self._cosine(*self._unit(embeddings), self.s)
+        dtype = self._compute_dtype(embeddings)
+        return self._margin_logits(embeddings.to(dtype), self.weight.to(dtype), labels.long(), *self.effective_margins())
 
     def describe(self) -> str:
         """Short label for plot titles, e.g. "Combined (s=16, m1=1, m2=0.3, m3=0.2)"."""
@@ -779,6 +827,13 @@ class SubCenterArcFaceHead(ArcFaceHead):
         if self.k == 1:
             return cos
         return cos.view(cos.shape[0], self.out_features, self.k).amax(dim=2)
+
+    def _margin_logits(self, x: Tensor, w: Tensor, labels: Tensor, m1: float, m2: float, m3: float) -> Tensor:
+        if self.k == 1:
+            return super()._margin_logits(x, w, labels, m1, m2, m3)
+        cos = self._cosine(F.normalize(x, dim=1), F.normalize(w, dim=1))
+        cos_y = cos.gather(1, labels.unsqueeze(1)).squeeze(1)
+        return _apply_margin(self.s * cos, cos_y, labels, self.s, m1, m2, m3, self.easy_margin)
 
     def describe(self) -> str:
         return f"Sub-center ArcFace (s={self.s:g}, m={self.m2:g}, k={self.k}){self._warmup_note()}"

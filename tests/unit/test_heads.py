@@ -154,6 +154,67 @@ def test_gradcheck_float64(name, kwargs, margins):
     assert torch.autograd.gradcheck(lambda x, w: functional_call(head, {"weight": w}, (x, labels)), (x, w))
 
 
+@pytest.mark.parametrize(
+    "margins",
+    [{"m2": 0.5}, {"m2": 0.5, "easy_margin": True}, {"m1": 1.35}, {"m1": 1.2, "m2": 0.3, "m3": 0.2}, {"m3": 0.35}],
+)
+def test_fused_head_equals_normalize_linear_then_margin_logits(margins):
+    """The heads' single hand-written node against plain autograd through F.normalize, F.linear and
+    margin_logits: same logits, same gradients, in every branch of the target and for embeddings
+    shorter than F.normalize's eps (an all-zero row and a 1e-13 one, which it divides by eps)."""
+    torch.manual_seed(7)
+    head = CombinedMarginHead(4, 3, s=3.0, **{"m1": 1.0, "m2": 0.0, "m3": 0.0, **margins}).double()
+    labels = torch.tensor([0, 1, 2, 1, 0, 2, 2])
+    x = torch.randn(7, 4, dtype=torch.float64)
+    x[3] = -2.0 * head.weight.detach()[1]  # θ_y = π: past every fallback threshold
+    x[4] = 0.0
+    x[5] = 1e-13 * x[0]
+    w = head.weight.detach().clone()
+    grads = torch.randn(7, 3, dtype=torch.float64)  # an arbitrary upstream gradient
+
+    def reference(x, w):
+        cos = F.linear(F.normalize(x, dim=1), F.normalize(w, dim=1))
+        return margin_logits(cos, labels, s=3.0, **{"m1": 1.0, "m2": 0.0, "m3": 0.0, **margins})
+
+    def fused(x, w):
+        return functional_call(head, {"weight": w}, (x, labels))
+
+    outputs = []
+    for fn in (reference, fused):
+        xg, wg = x.clone().requires_grad_(), w.clone().requires_grad_()
+        logits = fn(xg, wg)
+        logits.backward(grads)
+        outputs.append((logits.detach(), xg.grad, wg.grad))
+    for expected, actual in zip(*outputs):
+        torch.testing.assert_close(actual, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("frozen", ["embeddings", "weight"])
+def test_gradient_flows_when_only_one_side_requires_it(frozen):
+    torch.manual_seed(8)
+    head = ArcFaceHead(4, 3, s=4.0, m=0.5).double()
+    labels = torch.tensor([0, 1, 2, 1])
+    x = away_from_kinks(head, labels)
+    if frozen == "weight":
+        head.weight.requires_grad_(False)
+        x.requires_grad_()
+        assert torch.autograd.gradcheck(lambda x: F.cross_entropy(head(x, labels), labels), (x,))
+    else:
+        w = head.weight.detach().clone().requires_grad_()
+        loss = lambda w: F.cross_entropy(functional_call(head, {"weight": w}, (x, labels)), labels)  # noqa: E731
+        assert torch.autograd.gradcheck(loss, (w,))
+
+
+@pytest.mark.parametrize(
+    "margins",
+    [{"m2": 0.5}, {"m2": 0.5, "easy_margin": True}, {"m1": 1.35}, {"m1": 1.2, "m2": 0.3, "m3": 0.2}, {"m3": 0.35}],
+)
+def test_gradcheck_target_logit_in_every_branch(margins):
+    # θ in the margin branch, past the easy-margin switch at π/2 and past every fallback threshold
+    theta = torch.tensor([0.3, 1.2, 1.9, 3.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: target_logit(t, s=3.0, **margins), (theta,))
+
+
 def straight_through_arcface(cos, labels, s, m):
     """InsightFace's current style: the margin is added under no_grad, so the loss value is right but
     the target gradient is the plain softmax one. The counter-example the exact head must not be."""
@@ -452,6 +513,7 @@ def test_bad_inputs_raise_before_any_computation(monkeypatch, embeddings, labels
 
     monkeypatch.setattr(heads.F, "normalize", no_compute)
     monkeypatch.setattr(heads.F, "linear", no_compute)
+    monkeypatch.setattr(heads.torch, "mm", no_compute)
     with pytest.raises(error, match=pattern):
         head(embeddings, labels)
 
@@ -472,12 +534,15 @@ def test_margin_logits_rejects_bad_input(cos, labels, pattern):
 def test_autocast_matmul_still_gives_float32_logits_and_the_float32_loss():
     torch.manual_seed(15)
     head = ArcFaceHead(D, C)
-    x = torch.randn(8, D)
+    x = torch.randn(8, D, requires_grad=True)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         logits = head(x, LABELS)
+        F.cross_entropy(logits, LABELS).backward()
     assert logits.dtype == torch.float32
-    # bfloat16 keeps ~3 significant digits in the cosines; the margin itself is computed in float64
+    # bfloat16 keeps ~3 significant digits in the cosines; the margin itself is computed in float32
     torch.testing.assert_close(logits, head(x, LABELS), rtol=0, atol=16 * 1e-2)
+    assert x.grad.dtype == head.weight.grad.dtype == torch.float32
+    assert torch.isfinite(x.grad).all() and torch.isfinite(head.weight.grad).all()
 
 
 # --------------------------------------------------------------------------- adversarial inputs
