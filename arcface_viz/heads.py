@@ -55,6 +55,7 @@ from torch.autograd.function import once_differentiable
 __all__ = [
     "HEAD_NAMES",
     "SIN_FLOOR",
+    "S_RANGE",
     "margin_logits",
     "target_logit",
     "SoftmaxHead",
@@ -76,6 +77,9 @@ SIN_FLOOR = 1e-4
 
 
 # --------------------------------------------------------------------------- validation
+#: Allowed scales: far beyond any useful value (16 to 64), well inside float32 for s².
+S_RANGE = (1e-3, 1e4)
+
 #: F.normalize's default: the heads' own normalisation clamps norms at the same value.
 _NORM_EPS = 1e-12
 
@@ -95,6 +99,10 @@ def _check_scale(s: float) -> float:
     s = _real("s", s, "typical 16 for few identities, 64 in the paper")
     if not math.isfinite(s) or s <= 0:
         raise ValueError(f"s={s!r}: the scale must be a finite number > 0 (typical 16 for few identities, 64 in the paper)")
+    if not S_RANGE[0] <= s <= S_RANGE[1]:
+        # the margin is computed on s·cos θ in float32, where s² must neither overflow nor underflow
+        raise ValueError(f"s={s!r}: the scale must lie in [{S_RANGE[0]:g}, {S_RANGE[1]:g}] "
+                         "(typical 16 for few identities, 64 in the paper)")
     return s
 
 
@@ -158,41 +166,44 @@ def _threshold(m1: float, m2: float) -> float:
 
 
 def _target_and_slope(
-    cos_s: Tensor, s: float, m1: float, m2: float, m3: float, easy_margin: bool
+    cos_r: Tensor, r: float, m1: float, m2: float, m3: float, easy_margin: bool
 ) -> tuple[Tensor, Tensor]:
-    """From s·cos θ: s·(cos(m1·θ + m2) − m3) with the monotone fallback, and s·(d target/d cos θ − 1).
+    """From r·cos θ: r·(cos(m1·θ + m2) − m3) with the monotone fallback, and r·(d target/d cos θ − 1).
 
-    ``cos_s`` is float32 or float64 of any shape; both results have its dtype. sin θ comes from
-    s²·sin²θ = (s − s·cos θ)(s + s·cos θ), whose factors are exact where they are small (Sterbenz),
-    so the value keeps full precision up to |cos θ| = 1 without float64. Only in the derivative
-    m1·sin(m1·θ + m2)/sin θ is sin θ floored at SIN_FLOOR, so the slope stays finite at |cos θ| = 1
-    where the true one is infinite. The slope comes back minus 1 because the plain logit s·cos θ
-    already carries s of it. Written with few tensor operations: on B target cosines each costs
-    more in dispatch than in arithmetic.
+    ``r`` is the scale the caller's numbers already have: s for the heads' scaled product, 1 for
+    plain cosines. Working in that scale keeps (r − r·cos θ) exact where it is small (Sterbenz), so
+    sin θ·r = sqrt((r − r·cos θ)(r + r·cos θ)) has full precision up to |cos θ| = 1 in float32;
+    rescaling first would round. ``cos_r`` is float32 or float64 of any shape; both results have its
+    dtype. Only in the derivative m1·sin(m1·θ + m2)/sin θ is sin θ floored at SIN_FLOOR, so the slope
+    stays finite at |cos θ| = 1 where the true one is infinite. The slope comes back minus 1 because
+    the plain logit r·cos θ already carries r of it. Written with few tensor operations: on B target
+    cosines each costs more in dispatch than in arithmetic. The value may be ``cos_r`` itself.
     """
     if m1 == 1.0 and m2 == 0.0:  # CosFace/NormFace: no trigonometry, no kink
-        return cos_s - s * m3 if m3 else cos_s, torch.zeros_like(cos_s)
-    sin_s = ((s - cos_s) * (s + cos_s)).clamp_(min=0.0).sqrt_()  # s·sin θ
-    floored_sin_s = sin_s.clamp(min=s * SIN_FLOOR)
-    if m1 == 1.0:  # cos(θ + m2) = cos θ·cos m2 − sin θ·sin m2: no acos
-        value = torch.add(cos_s * math.cos(m2), sin_s, alpha=-math.sin(m2))
-        extra_slope = torch.div(cos_s, floored_sin_s).mul_(s * math.sin(m2)).add_(s * (math.cos(m2) - 1.0))
+        value = cos_r - r * m3 if m3 else cos_r
+        extra_slope = torch.zeros_like(cos_r)
     else:
-        angle = torch.atan2(sin_s, cos_s).mul_(m1).add_(m2)  # atan2: an acos that tolerates |cos| > 1
-        value = torch.cos(angle).mul_(s)
-        extra_slope = torch.sin(angle).div_(floored_sin_s).mul_(s * s * m1).sub_(s)
-    if m3:
-        value = value - s * m3
-    theta_t = _threshold(m1, m2)
-    if theta_t < math.pi:
-        u = math.pi - theta_t
-        delta = max(u * math.sin(theta_t), 1.0 + math.cos(theta_t))
-        past = cos_s < s * math.cos(theta_t)
-        value = torch.where(past, cos_s - s * (m3 + delta), value)
-        extra_slope.masked_fill_(past, 0.0)
+        sin_r = ((r - cos_r) * (r + cos_r)).clamp_(min=0.0).sqrt_()  # r·sin θ
+        floored_sin_r = sin_r.clamp(min=r * SIN_FLOOR)
+        if m1 == 1.0:  # cos(θ + m2) = cos θ·cos m2 − sin θ·sin m2: no acos
+            value = torch.add(cos_r * math.cos(m2), sin_r, alpha=-math.sin(m2))
+            extra_slope = torch.div(cos_r, floored_sin_r).mul_(r * math.sin(m2)).add_(r * (math.cos(m2) - 1.0))
+        else:
+            angle = torch.atan2(sin_r, cos_r).mul_(m1).add_(m2)  # atan2: an acos that tolerates |cos| > 1
+            value = torch.cos(angle).mul_(r)
+            extra_slope = torch.sin(angle).mul_(m1 * r).div_(floored_sin_r).mul_(r).sub_(r)
+        if m3:
+            value = value - r * m3
+        theta_t = _threshold(m1, m2)
+        if theta_t < math.pi:
+            u = math.pi - theta_t
+            delta = max(u * math.sin(theta_t), 1.0 + math.cos(theta_t))
+            past = cos_r < r * math.cos(theta_t)
+            value = torch.where(past, cos_r - r * (m3 + delta), value)
+            extra_slope.masked_fill_(past, 0.0)
     if easy_margin:
-        negative = cos_s <= 0
-        value = torch.where(negative, cos_s, value)
+        negative = cos_r <= 0
+        value = torch.where(negative, cos_r, value)
         extra_slope.masked_fill_(negative, 0.0)
     return value, extra_slope
 
@@ -206,10 +217,10 @@ class _MarginDelta(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, cos_y: Tensor, s: float, m1: float, m2: float, m3: float, easy_margin: bool) -> Tensor:
-        cos_s = cos_y * s
-        value, extra_slope = _target_and_slope(cos_s, s, m1, m2, m3, easy_margin)
-        ctx.save_for_backward(extra_slope)
-        return value.sub_(cos_s)
+        # plain cosines: the margin in their own scale (r = 1), then times s
+        value, extra_slope = _target_and_slope(cos_y, 1.0, m1, m2, m3, easy_margin)
+        ctx.save_for_backward(extra_slope.mul_(s))
+        return (value - cos_y).mul_(s)
 
     @staticmethod
     @once_differentiable
@@ -240,10 +251,15 @@ class _NormalizedMarginLinear(torch.autograd.Function):
         norm_x, norm_w = norm_x.clamp_(min=_NORM_EPS), norm_w.clamp_(min=_NORM_EPS)
         xs = x * (s / norm_x)  # s·x̂: scaling the (B, D) side instead of the (B, C) product
         w_unit = w / norm_w
-        # under torch.autocast the product comes back in half precision: the margin needs float32
-        logits = torch.mm(xs, w_unit.t()).to(x.dtype)
+        product = torch.mm(xs, w_unit.t())
+        logits = product.to(x.dtype)
         index = labels.unsqueeze(1)
-        value, extra_slope = _target_and_slope(logits.gather(1, index), s, m1, m2, m3, easy_margin)
+        if product.dtype == x.dtype:
+            cos_y = logits.gather(1, index)
+        else:  # torch.autocast: ~3 digits, too coarse for the margin's slope near θ = 0; redo B of them
+            with torch.autocast(x.device.type, enabled=False):
+                cos_y = torch.linalg.vecdot(xs, w_unit.index_select(0, labels)).unsqueeze(1)
+        value, extra_slope = _target_and_slope(cos_y, s, m1, m2, m3, easy_margin)
         logits.scatter_(1, index, value)
         ctx.save_for_backward(xs, w_unit, norm_x, norm_w, short_x, short_w, index, extra_slope)
         ctx.s = s
@@ -313,7 +329,7 @@ def target_logit(
             bad = low if low < 0 else high
             raise ValueError(f"theta={bad:g} is outside [0, π] radians: convert degrees with torch.deg2rad")
     cos_y = torch.cos(theta)
-    return _target_and_slope(s * cos_y, s, m1, m2, m3, easy_margin)[0]
+    return s * _target_and_slope(cos_y, 1.0, m1, m2, m3, easy_margin)[0]
 
 
 def _apply_margin(

@@ -215,6 +215,42 @@ def test_gradcheck_target_logit_in_every_branch(margins):
     assert torch.autograd.gradcheck(lambda t: target_logit(t, s=3.0, **margins), (theta,))
 
 
+def test_easy_margin_with_a_cosine_margin_only_leaves_negative_cosines_alone():
+    # m1 = 1, m2 = 0 takes the no-trigonometry branch: easy_margin must still apply there
+    cos = torch.tensor([[-0.5, 0.2], [0.6, 0.1]])
+    labels = torch.tensor([0, 0])
+    out = margin_logits(cos, labels, s=2.0, m3=0.35, easy_margin=True)
+    torch.testing.assert_close(out, torch.tensor([[-1.0, 0.4], [0.5, 0.2]]))
+    theta = torch.tensor([math.radians(120.0), math.radians(60.0)], dtype=torch.float64)
+    torch.testing.assert_close(target_logit(theta, m3=0.35, easy_margin=True),
+                               torch.tensor([-0.5, 0.5 - 0.35], dtype=torch.float64))
+    head = CombinedMarginHead(D, C, s=2.0, m1=1.0, m2=0.0, m3=0.35, easy_margin=True)
+    x = torch.stack([-head.centers[0], head.centers[1]])
+    torch.testing.assert_close(head(x, torch.tensor([0, 1])).gather(1, torch.tensor([[0], [1]])).squeeze(1),
+                               torch.tensor([-2.0, 2.0 * (1 - 0.35)]), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("s", [1e-3, 1.0, 10.0, 30.0, 64.0, 1e4])
+def test_float32_margin_is_as_accurate_as_float64_from_the_same_cosines(s):
+    """margin_logits and the heads compute the margin in float32; near cos θ = ±1 that must not lose
+    more than a few float32 steps against float64 maths on the very same float32 inputs."""
+    cos32 = torch.tensor([1.0, 0.99999994, 0.9999, 0.5, -0.3, -0.99999994, -1.0])
+    labels = torch.zeros(len(cos32), dtype=torch.long)
+    cos = torch.stack([cos32, torch.zeros_like(cos32)], dim=1)
+    for margins in ({"m2": 0.5}, {"m1": 1.5, "m2": 0.2, "m3": 0.1}):
+        got = margin_logits(cos, labels, s=s, **margins)[:, 0].double()
+        expected = torch.tensor([s * ref_target(c, margins.get("m1", 1.0), margins["m2"], margins.get("m3", 0.0))
+                                 for c in cos32.double().tolist()], dtype=torch.float64)
+        torch.testing.assert_close(got, expected, rtol=0, atol=4e-7 * s)
+    head = ArcFaceHead(D, C, s=s, m=0.5)
+    x = torch.cat([head.centers[:2], -head.centers[2:4], torch.randn(4, D)])
+    labels = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
+    logits = head(x, labels)
+    assert torch.isfinite(logits).all()
+    F.cross_entropy(logits, labels).backward()
+    assert torch.isfinite(head.weight.grad).all()
+
+
 def straight_through_arcface(cos, labels, s, m):
     """InsightFace's current style: the margin is added under no_grad, so the loss value is right but
     the target gradient is the plain softmax one. The counter-example the exact head must not be."""
@@ -534,15 +570,28 @@ def test_margin_logits_rejects_bad_input(cos, labels, pattern):
 def test_autocast_matmul_still_gives_float32_logits_and_the_float32_loss():
     torch.manual_seed(15)
     head = ArcFaceHead(D, C)
-    x = torch.randn(8, D, requires_grad=True)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        logits = head(x, LABELS)
-        F.cross_entropy(logits, LABELS).backward()
-    assert logits.dtype == torch.float32
-    # bfloat16 keeps ~3 significant digits in the cosines; the margin itself is computed in float32
-    torch.testing.assert_close(logits, head(x, LABELS), rtol=0, atol=16 * 1e-2)
-    assert x.grad.dtype == head.weight.grad.dtype == torch.float32
-    assert torch.isfinite(x.grad).all() and torch.isfinite(head.weight.grad).all()
+    centre = head.centers[0]
+    side = torch.randn(D)
+    side = F.normalize(side - (side @ centre) * centre, dim=0)
+    x = torch.randn(8, D)
+    x[0] = math.cos(0.03) * centre + math.sin(0.03) * side  # 0.03 rad from its centre: steep margin slope
+
+    def run(autocast: bool):
+        xg = x.clone().requires_grad_()
+        head.weight.grad = None
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            logits = head(xg, LABELS)
+            F.cross_entropy(logits, LABELS).backward()
+        return logits.detach(), xg.grad, head.weight.grad
+
+    (logits, grad_x, grad_w), (logits32, grad_x32, grad_w32) = run(True), run(False)
+    assert logits.dtype == grad_x.dtype == grad_w.dtype == torch.float32
+    # bfloat16 keeps ~3 significant digits in the other cosines; the B target cosines are redone in
+    # float32, so the margin and its slope near θ = 0 keep full precision
+    torch.testing.assert_close(logits, logits32, rtol=0, atol=16 * 1e-2)
+    torch.testing.assert_close(logits.gather(1, LABELS[:, None]), logits32.gather(1, LABELS[:, None]))
+    assert ((grad_x - grad_x32).norm(dim=1) <= 0.05 * grad_x32.norm(dim=1)).all()
+    assert (grad_w - grad_w32).norm() <= 0.05 * grad_w32.norm()
 
 
 # --------------------------------------------------------------------------- adversarial inputs
@@ -569,9 +618,11 @@ def test_numpy_scalars_are_accepted_like_python_numbers():
         (lambda: margin_logits(torch.zeros(1, 2), torch.tensor([0]), s=1.0, m2=0.5, easy_margin="no"),
          TypeError, "easy_margin"),
         # s·(1 + m3 + π) must fit float32, or the logits become inf silently
-        (lambda: ArcFaceHead(D, C, s=1e39), ValueError, "s=1e\\+39.*float32"),
+        (lambda: ArcFaceHead(D, C, s=1e39), ValueError, r"s=1e\+39.*\[0.001, 10000\]"),
+        (lambda: ArcFaceHead(D, C, s=1e-4), ValueError, r"s=0.0001.*\[0.001, 10000\]"),
         (lambda: CosFaceHead(D, C, m=1e300), ValueError, "float32"),
-        (lambda: margin_logits(torch.zeros(1, 2), torch.tensor([0]), s=1e39), ValueError, "float32"),
+        (lambda: margin_logits(torch.zeros(1, 2), torch.tensor([0]), s=2e4), ValueError, r"s=20000.0.*\[0.001"),
+        (lambda: target_logit(1.0, s=1e-5), ValueError, r"s=1e-05.*\[0.001"),
         (lambda: make_head(["arcface"], D, C), TypeError, r"\['arcface'\].*str"),
         (lambda: make_head(None, D, C), TypeError, "None.*str"),
         (lambda: target_logit(torch.tensor([0.0, 90.0]), m2=0.5), ValueError, r"\[0, π\].*degrees"),
