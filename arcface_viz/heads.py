@@ -211,8 +211,9 @@ def _target_and_slope(
 class _MarginDelta(torch.autograd.Function):
     """s·(target(cos θ_y) − cos θ_y): what the margin adds to the target logit s·cos θ_y.
 
-    With the analytic slope s·(d target/d cos θ_y − 1), as a single autograd node, for :func:`margin_logits` (cosines given) and the sub-centre head; ``gradcheck`` in the
-    tests checks the slope against finite differences.
+    With the analytic slope s·(d target/d cos θ_y − 1), as a single autograd node, for
+    :func:`margin_logits` (cosines given) and the sub-centre head; ``gradcheck`` in the tests checks
+    the slope against finite differences.
     """
 
     @staticmethod
@@ -367,7 +368,7 @@ def margin_logits(
     labels : Tensor, shape (B,), any integer dtype (int32 and int64 give identical results), or None
         Target class of each row, in [0, C-1]. ``None`` applies no margin (inference).
     s : float
-        Scale (> 0), the radius of the hypersphere the logits live on.
+        Scale in [1e-3, 1e4] (``S_RANGE``), the radius of the hypersphere the logits live on.
     m1 : float, default 1.0
         Multiplicative angular margin (SphereFace, >= 1; 1 means none).
     m2 : float, default 0.0
@@ -392,7 +393,7 @@ def margin_logits(
         (numpy scalars are fine); ``easy_margin`` not a bool.
     ValueError
         ``cos`` not 2-D or not finite; labels not (B,), outside [0, C-1] (−1 included) or on another
-        device; s <= 0; m1 < 1; m2 outside [0, π); m3 < 0; s·(1 + m3 + π) beyond float32 (inf logits).
+        device; s outside [1e-3, 1e4]; m1 < 1; m2 outside [0, π); m3 < 0; s·(1 + m3 + π) beyond float32 (inf logits).
 
     Notes
     -----
@@ -568,7 +569,7 @@ class CombinedMarginHead(_Head):
     out_features : int
         Number of classes C.
     s : float, default 16.0
-        Scale (> 0). The paper's 64 is for ~1e4 identities and 512-D features; use ~16 for few classes.
+        Scale in [1e-3, 1e4]. The paper's 64 is for ~1e4 identities and 512-D features; use ~16 for few classes.
     m1 : float, default 1.0
         Multiplicative angular margin, >= 1.
     m2 : float, default 0.3
@@ -660,7 +661,8 @@ class CombinedMarginHead(_Head):
         if labels is None or not self.training:
             return self._cosine(*self._unit(embeddings), self.s)
         dtype = self._compute_dtype(embeddings)
-        return self._margin_logits(embeddings.to(dtype), self.weight.to(dtype), labels.long(), *self.effective_margins())
+        margins = self.effective_margins()
+        return self._margin_logits(embeddings.to(dtype), self.weight.to(dtype), labels.long(), *margins)
 
     def describe(self) -> str:
         """Short label for plot titles, e.g. "Combined (s=16, m1=1, m2=0.3, m3=0.2)"."""
@@ -677,7 +679,7 @@ class NormFaceHead(CombinedMarginHead):
     ----------
     in_features, out_features : int
     s : float, default 16.0
-        Scale (> 0). NormFace's bound s >= (C−1)/C·ln((C−1)·P/(1−P)) reaches probability P.
+        Scale in [1e-3, 1e4]. NormFace's bound s >= (C−1)/C·ln((C−1)·P/(1−P)) reaches probability P.
 
     Notes
     -----
