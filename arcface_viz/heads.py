@@ -330,7 +330,10 @@ def target_logit(
             bad = low if low < 0 else high
             raise ValueError(f"theta={bad:g} is outside [0, π] radians: convert degrees with torch.deg2rad")
     cos_y = torch.cos(theta)
-    return s * _target_and_slope(cos_y, 1.0, m1, m2, m3, easy_margin)[0]
+    with torch.no_grad():
+        value, extra_slope = _target_and_slope(cos_y, 1.0, m1, m2, m3, easy_margin)
+    # the analytic slope instead of autograd through sqrt: finite at θ = 0 and π, where d sqrt is not
+    return s * (value + (extra_slope + 1.0) * (cos_y - cos_y.detach()))
 
 
 def _apply_margin(

@@ -636,6 +636,17 @@ def test_more_bad_parameters_raise_naming_the_value(build, error, pattern):
         build()
 
 
+def test_target_logit_gradient_is_finite_at_zero_and_pi_and_exact_inside():
+    theta = torch.tensor([0.0, 1e-3, 1.0, 2.5, 2.9, math.pi], dtype=torch.float64, requires_grad=True)
+    target_logit(theta, s=2.0, m2=0.5).sum().backward()
+    assert torch.isfinite(theta.grad).all()
+    # d/dθ of 2·cos(θ + 0.5) below θ_t = π − 0.5 = 2.64; past it the fallback 2·(cos θ − 0.5·sin 0.5)
+    # has slope −2·sin θ, which vanishes at π
+    expected = [-2 * math.sin(0.501), -2 * math.sin(1.5), -2 * math.sin(3.0), -2 * math.sin(2.9)]
+    torch.testing.assert_close(theta.grad[1:5], torch.tensor(expected, dtype=torch.float64))
+    assert theta.grad[5] == pytest.approx(0.0, abs=1e-12)
+
+
 def test_target_logit_accepts_pi_in_float32_and_keeps_its_gradient():
     theta = torch.linspace(0, math.pi, 5, dtype=torch.float32)  # float32 π is a hair above math.pi
     assert torch.isfinite(target_logit(theta, m2=0.5)).all()
