@@ -141,7 +141,7 @@ def start_lab(root: Path, home: Path, token: str) -> LabServer:
     port = free_port()
     log_path = home / "jupyterlab.log"
     command = [
-        sys.executable, "-m", "jupyter", "lab",
+        sys.executable, "-m", "jupyterlab",  # not "jupyter lab": that looks up jupyter-lab on PATH first
         "--no-browser", "--allow-root", "--ip", "127.0.0.1", "--port", str(port),
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",

@@ -34,7 +34,7 @@ def exported_html(tmp_path_factory, browser_home) -> Path:
         pytest.fail(f"{LESSON} does not exist in the repository", pytrace=False)
     work = tmp_path_factory.mktemp("html-export")
     copy_notebooks(ROOT / "notebooks", work / "notebooks")
-    command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--execute",
+    command = [sys.executable, "-m", "nbconvert", "--to", "html", "--execute",
                "--ExecutePreprocessor.timeout=600", "--output-dir", str(work / "html"), str(work / LESSON)]
     done = subprocess.run(command, env=isolated_env(browser_home), capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, f"nbconvert failed ({done.returncode}):\n{done.stderr[-3000:]}"
