@@ -27,6 +27,10 @@ from .toy import (
 
 _CHUNK = 64  # images drawn at once: keeps the (chunk, H, W) temporaries in the CPU cache
 
+#: Largest toy set make_toy_faces builds, in bytes of float32 images (~500,000 at 64x64): a typo
+#: such as 10**6 images per identity gets a clear error instead of hours of drawing and MemoryError.
+MAX_BYTES = 8 * 2**30
+
 
 def cache_dir() -> Path:
     """Folder of the toy-face cache: ``$ARCFACE_VIZ_CACHE`` or ``<repository>/data/cache``."""
@@ -201,7 +205,8 @@ def make_toy_faces(
     Raises
     ------
     TypeError, ValueError
-        On non-integer counts or sizes, counts < 1, size < 8, nuisance outside [0, 1], seed < 0.
+        On non-integer counts or sizes, counts < 1, size < 8, nuisance outside [0, 1], seed < 0,
+        ``cache`` not a bool, or images that would take more than ``MAX_BYTES`` as float32.
     """
     n_identities = _check_count(n_identities, "n_identities", 1)
     images_per_identity = _check_count(images_per_identity, "images_per_identity", 1)
@@ -210,6 +215,15 @@ def make_toy_faces(
     if isinstance(nuisance, bool) or not isinstance(nuisance, numbers.Real) or not 0.0 <= float(nuisance) <= 1.0:
         raise ValueError(f"nuisance must be a number in [0, 1]; got {nuisance!r}")
     nuisance = float(nuisance)
+    if not isinstance(cache, (bool, np.bool_)):  # bool("no") is True: a string would silently cache
+        raise TypeError(f"cache={cache!r}: pass True or False")
+    n_bytes = 4 * n_identities * images_per_identity * size_hw[0] * size_hw[1]  # the float32 images
+    if n_bytes > MAX_BYTES:
+        raise ValueError(
+            f"{n_identities} x {images_per_identity} images of {size_hw[0]}x{size_hw[1]} would take "
+            f"{n_bytes / 2**30:.1f} GiB as float32 (limit {MAX_BYTES / 2**30:.0f} GiB): use fewer identities or "
+            "images per identity, or a smaller size"
+        )
 
     key = json.dumps(
         {"version": GENERATOR_VERSION, "n_identities": n_identities, "images_per_identity": images_per_identity,
