@@ -338,3 +338,26 @@ def training_summary(description: str, accuracy: float, stats) -> str:
     centre_text = "n/a (one class)" if math.isnan(min_center) else f"{math.degrees(min_center):.1f}°"
     return (f"{description}: train accuracy {100 * accuracy:.1f}%, mean angle to centre "
             f"{mean_angle:.1f}°, min angle between centres {centre_text}")
+
+
+def warmup_note(head, warmup_epochs: int, epochs_done: int) -> str:
+    """What the training lab adds when the margin warm-up outlasted the run, else ``""``.
+
+    Parameters
+    ----------
+    head : a head from :func:`arcface_viz.heads.make_head`
+        After training: its ``margin_factor`` (in [0, 1]) and nominal margins ``m1, m2, m3``.
+    warmup_epochs, epochs_done : int
+        The warm-up length asked for and the epochs actually trained.
+
+    Returns
+    -------
+    str
+        ``""`` when the full margin was reached or the head has none (softmax, NormFace); else e.g.
+        ``" The margin reached only 50% of its value: the warm-up (4 epochs) is longer than the run
+        (2 epochs)."``
+    """
+    if (head.m1, head.m2, head.m3) == (1.0, 0.0, 0.0) or head.margin_factor == 1.0:
+        return ""
+    return (f" The margin reached only {100 * head.margin_factor:.0f}% of its value: the warm-up "
+            f"({warmup_epochs} epochs) is longer than the run ({epochs_done} epochs).")

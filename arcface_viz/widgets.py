@@ -590,7 +590,8 @@ class TrainingLab(widgets.VBox):
                 explorer.training_summary(result.head.describe(), result.history["accuracy"][-1], stats))
             self.status.value = html.escape(
                 f"Done: {result.epochs_done} epochs in {result.seconds:.1f} s"
-                + (" (stopped early)" if result.epochs_done < epochs else ""))
+                + (" (stopped early)" if result.epochs_done < epochs else "")
+                + explorer.warmup_note(result.head, int(c["warmup"]), result.epochs_done))
             if frames:
                 self._show_embeddings(frames[-1][0], labels, frames[-1][1], head, frames=frames)
         except Exception as error:  # noqa: BLE001 -- any failure is reported in the widget, not as a traceback

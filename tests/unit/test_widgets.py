@@ -9,6 +9,7 @@ import pytest
 
 from arcface_viz import explorer, training
 from arcface_viz.faces import make_toy_faces
+from arcface_viz.heads import make_head
 from arcface_viz.widgets import head_kwargs, margin_explorer, training_lab
 
 METRICS_LINE = re.compile(
@@ -176,6 +177,29 @@ def test_training_lab_3d_sphere_with_one_frame_per_epoch_and_stop(tiny_faces):
     lab.stop()
     assert lab.wait(timeout=300)
     assert lab.result.epochs_done < 5 and "stopped early" in lab.status.value
+
+
+def test_warmup_note_only_when_a_margin_was_cut_short():
+    head = make_head("arcface", 2, 3, s=16.0, m=0.5)
+    assert explorer.warmup_note(head, 0, 10) == ""
+    head.margin_factor = 0.5
+    assert explorer.warmup_note(head, 4, 2) == (
+        " The margin reached only 50% of its value: the warm-up (4 epochs) is longer than the run (2 epochs).")
+    for name in ("softmax", "normface"):  # no margin to cut short
+        plain = make_head(name, 2, 3)
+        plain.margin_factor = 0.5
+        assert explorer.warmup_note(plain, 4, 2) == ""
+
+
+def test_training_lab_says_when_the_warmup_outlasts_the_run(tiny_faces):
+    lab = training_lab(tiny_faces, max_points_per_identity=5)
+    lab.controls["epochs"].value = 2
+    lab.controls["warmup"].value = 4
+    assert lab.start(block=True) and lab.error is None, lab.status.value
+    factor = lab.result.head.margin_factor
+    assert 0.4 < factor < 0.6  # two of four warm-up epochs
+    assert f"reached only {100 * factor:.0f}% of its value" in lab.status.value
+    assert "warm-up (4 epochs) is longer than the run (2 epochs)" in lab.status.value
 
 
 def test_training_lab_shows_failures_in_the_widget(tiny_faces, monkeypatch):
