@@ -131,12 +131,17 @@ def test_corrupt_cache_is_rebuilt(tmp_path):
         assert torch.equal(make_toy_faces(2, 3, 16, 0.5).images, reference.images)
 
 
-def test_tampered_cache_fails_its_checksum(tmp_path):
+def cached_arrays(tmp_path):
+    """A small toy set built without the cache, and the one cache file the same call writes, loaded."""
     reference = make_toy_faces(2, 3, 16, 0.5, cache=False)
     make_toy_faces(2, 3, 16, 0.5)
     (path,) = (tmp_path / "cache").iterdir()
     with np.load(path) as stored:
-        arrays = dict(stored)
+        return reference, path, dict(stored)
+
+
+def test_tampered_cache_fails_its_checksum(tmp_path):
+    reference, path, arrays = cached_arrays(tmp_path)
     arrays["images"] = arrays["images"].copy()
     arrays["images"][0, 0, 0] ^= 1  # one flipped bit in one pixel
     np.savez(path, **arrays)
@@ -146,11 +151,7 @@ def test_tampered_cache_fails_its_checksum(tmp_path):
 
 
 def test_cache_for_other_arguments_is_not_trusted(tmp_path):
-    reference = make_toy_faces(2, 3, 16, 0.5, cache=False)
-    make_toy_faces(2, 3, 16, 0.5)
-    (path,) = (tmp_path / "cache").iterdir()
-    with np.load(path) as stored:
-        arrays = dict(stored)
+    reference, path, arrays = cached_arrays(tmp_path)
     # Same file name, intact content, but written for other arguments (say, by another version).
     arrays["images"] = np.zeros_like(arrays["images"])
     header = json.loads(str(arrays["header"]))

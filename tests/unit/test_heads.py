@@ -125,6 +125,13 @@ def test_margin_logits_pure_function_matches_reference():
 
 
 # --------------------------------------------------------------------------- gradients
+#: One parameter set per branch of the target: additive angular, easy margin, multiplicative,
+#: combined, additive cosine.
+BRANCH_MARGINS = [
+    {"m2": 0.5}, {"m2": 0.5, "easy_margin": True}, {"m1": 1.35}, {"m1": 1.2, "m2": 0.3, "m3": 0.2}, {"m3": 0.35},
+]
+
+
 def away_from_kinks(head, labels, seed=3):
     """float64 embeddings whose target angles avoid 0, π and the fallback threshold by a wide gap."""
     g = torch.Generator().manual_seed(seed)
@@ -154,10 +161,7 @@ def test_gradcheck_float64(name, kwargs, margins):
     assert torch.autograd.gradcheck(lambda x, w: functional_call(head, {"weight": w}, (x, labels)), (x, w))
 
 
-@pytest.mark.parametrize(
-    "margins",
-    [{"m2": 0.5}, {"m2": 0.5, "easy_margin": True}, {"m1": 1.35}, {"m1": 1.2, "m2": 0.3, "m3": 0.2}, {"m3": 0.35}],
-)
+@pytest.mark.parametrize("margins", BRANCH_MARGINS)
 def test_fused_head_equals_normalize_linear_then_margin_logits(margins):
     """The heads' single hand-written node against plain autograd through F.normalize, F.linear and
     margin_logits: same logits, same gradients, in every branch of the target and for embeddings
@@ -205,10 +209,7 @@ def test_gradient_flows_when_only_one_side_requires_it(frozen):
         assert torch.autograd.gradcheck(loss, (w,))
 
 
-@pytest.mark.parametrize(
-    "margins",
-    [{"m2": 0.5}, {"m2": 0.5, "easy_margin": True}, {"m1": 1.35}, {"m1": 1.2, "m2": 0.3, "m3": 0.2}, {"m3": 0.35}],
-)
+@pytest.mark.parametrize("margins", BRANCH_MARGINS)
 def test_gradcheck_target_logit_in_every_branch(margins):
     # θ in the margin branch, past the easy-margin switch at π/2 and past every fallback threshold
     theta = torch.tensor([0.3, 1.2, 1.9, 3.0], dtype=torch.float64, requires_grad=True)
@@ -272,10 +273,7 @@ def test_straight_through_margin_fails_gradcheck_and_ours_passes():
     assert not torch.autograd.gradcheck(theirs, (cos,), raise_exception=False)  # ... wrong gradient
 
 
-@pytest.mark.parametrize(
-    "margins",
-    [{"m2": 0.5}, {"m2": 0.5, "easy_margin": True}, {"m1": 1.35}, {"m1": 1.2, "m2": 0.3, "m3": 0.2}, {"m3": 0.35}],
-)
+@pytest.mark.parametrize("margins", BRANCH_MARGINS)
 def test_gradcheck_margin_logits_in_every_branch(margins):
     # target cosines in the margin branch (0.95, 0.3), past the easy-margin switch (-0.3) and past
     # the fallback threshold of every parameter set here (-0.97 is θ = 166°)
