@@ -1,0 +1,162 @@
+"""The loss registry: one entry per loss, the single source of every loss's vocabulary.
+
+Each :class:`Loss` holds what the rest of the package used to keep in its own tables: the name
+used in code and on the command line, the display label, the curve colour, which of the combined
+margin's (m1, m2, m3) its single margin ``m`` means, its default scale and margins, the legal and
+teaching ranges of ``m``, and the paper that defines it. Heads, the explorer, the figures, the
+widgets, the training loop, the ``compare`` command and the assignment checks read this module;
+adding a loss is one entry here plus its head class in :mod:`arcface_viz.heads`.
+
+All margins use InsightFace's combined form (angles in radians): with unit embedding x, unit class
+centres W_j and cos θ_j = W_j·x, the target logit is ``s·(cos(m1·θ_y + m2) − m3)`` and every
+other logit is ``s·cos θ_j`` (Deng et al., "ArcFace", CVPR 2019, arXiv 1801.07698, eq. 4).
+
+This module imports nothing from the package, so every other module may import it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+__all__ = [
+    "Loss",
+    "LOSSES",
+    "LOSS_NAMES",
+    "MARGIN_NAMES",
+    "DEFAULT_S",
+    "S_RANGE",
+    "M1_RANGE",
+    "M2_RANGE",
+    "M3_RANGE",
+    "CUSTOM_COLOR",
+    "get_loss",
+]
+
+#: Names of the three margins of the combined form, in order.
+MARGIN_NAMES = ("m1", "m2", "m3")
+
+#: One scale for every normalised head unless a caller chooses another: the paper's 64 is for
+#: ~10^5 identities and 512-D features; 16 trains the few-identity problems of the lessons.
+DEFAULT_S = 16.0
+
+#: Legal scales: far beyond any useful value (16 to 64), well inside float32 for s².
+S_RANGE = (1e-3, 1e4)
+#: Legal multiplicative angular margin m1 (1 means none): [1, inf).
+M1_RANGE = (1.0, math.inf)
+#: Legal additive angular margin m2 in radians: [0, π) (m2 = π would turn the target around).
+M2_RANGE = (0.0, math.pi)
+#: Legal additive cosine margin m3: [0, inf) (a negative margin would reward the target class).
+M3_RANGE = (0.0, math.inf)
+
+#: Colour of a user-defined ("custom") margin in the explorer: not a loss of its own.
+CUSTOM_COLOR = "#e377c2"
+
+
+@dataclass(frozen=True)
+class Loss:
+    """One loss of the margin family.
+
+    Attributes
+    ----------
+    name : str
+        Key used in code, file names and on the command line, e.g. ``"arcface"``.
+    label : str
+        Display name, e.g. ``"ArcFace"``.
+    color : str
+        Hex colour ``"#rrggbb"`` of the loss in every figure.
+    margins : tuple of float
+        Default ``(m1, m2, m3)`` in the combined form; m2 in radians.
+    main_margin : str or None
+        Which of ``"m1"``, ``"m2"``, ``"m3"`` the loss's single margin ``m`` sets; None for losses
+        without a single margin (softmax, NormFace, the combined margin).
+    m_range : tuple of float or None
+        Legal values of ``m``: ``[low, high)`` for m2, ``[low, high]`` otherwise.
+    m_slider : tuple of float or None
+        ``(min, max, step)`` of ``m`` offered to students by the widgets.
+    normalized : bool
+        Whether embeddings and class centres are L2-normalised (every loss but softmax).
+    default_s : float or None
+        Default scale ``s``; None for softmax (no scale).
+    reference : str
+        The paper that defines the loss, with the equation used.
+    extra : Mapping
+        Other constructor defaults of the head (e.g. ``{"k": 3}`` sub-centres).
+    """
+
+    name: str
+    label: str
+    color: str
+    margins: tuple[float, float, float]
+    main_margin: str | None
+    m_range: tuple[float, float] | None
+    m_slider: tuple[float, float, float] | None
+    normalized: bool
+    default_s: float | None
+    reference: str
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def default_m(self) -> float | None:
+        """The default of the single margin ``m`` (None when the loss has none)."""
+        if self.main_margin is None:
+            return None
+        return self.margins[MARGIN_NAMES.index(self.main_margin)]
+
+
+_ENTRIES = (
+    Loss("softmax", "Softmax", "#222222", (1.0, 0.0, 0.0), None, None, None, False, None,
+         "plain linear layer with bias and cross-entropy (the baseline of Deng et al. 2019, Table 2)"),
+    Loss("normface", "NormFace", "#8c564b", (1.0, 0.0, 0.0), None, None, None, True, DEFAULT_S,
+         'F. Wang et al., "NormFace: L2 Hypersphere Embedding for Face Verification", ACM MM 2017'),
+    Loss("sphereface", "SphereFace", "#1f77b4", (1.35, 0.0, 0.0), "m1", M1_RANGE, (1.0, 2.0, 0.05), True,
+         DEFAULT_S, 'W. Liu et al., "SphereFace", CVPR 2017; combined form of Deng et al. 2019, eq. 4'),
+    Loss("cosface", "CosFace", "#2ca02c", (1.0, 0.0, 0.35), "m3", M3_RANGE, (0.0, 0.6, 0.01), True, DEFAULT_S,
+         'H. Wang et al., "CosFace: Large Margin Cosine Loss", CVPR 2018, eq. 4'),
+    Loss("arcface", "ArcFace", "#d62728", (1.0, 0.5, 0.0), "m2", M2_RANGE, (0.0, 1.0, 0.01), True, DEFAULT_S,
+         'J. Deng et al., "ArcFace: Additive Angular Margin Loss", CVPR 2019, eq. 3'),
+    Loss("combined", "Combined", "#9467bd", (1.0, 0.3, 0.2), None, None, None, True, DEFAULT_S,
+         "J. Deng et al., CVPR 2019, eq. 4 (InsightFace's combined margin)"),
+    Loss("subcenter", "Sub-center ArcFace", "#ff7f0e", (1.0, 0.5, 0.0), "m2", M2_RANGE, (0.0, 1.0, 0.01), True,
+         DEFAULT_S, 'J. Deng et al., "Sub-center ArcFace", ECCV 2020', MappingProxyType({"k": 3})),
+)
+
+#: Every loss by name, in the order the lessons introduce them.
+LOSSES: Mapping[str, Loss] = MappingProxyType({loss.name: loss for loss in _ENTRIES})
+#: The registered names, in order.
+LOSS_NAMES: tuple[str, ...] = tuple(LOSSES)
+
+
+def get_loss(name: str) -> Loss:
+    """The registry entry of a loss, by case-insensitive name.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`LOSS_NAMES`.
+
+    Returns
+    -------
+    Loss
+
+    Raises
+    ------
+    TypeError
+        If ``name`` is not a str.
+    ValueError
+        If no loss has that name; the message lists the known ones.
+
+    Examples
+    --------
+    >>> get_loss("ArcFace").margins
+    (1.0, 0.5, 0.0)
+    >>> get_loss("cosface").main_margin
+    'm3'
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"loss={name!r}: pass a loss name as a str, one of {', '.join(LOSS_NAMES)}")
+    key = name.lower()
+    if key not in LOSSES:
+        raise ValueError(f"loss={name!r}: unknown loss; use one of {', '.join(LOSS_NAMES)}")
+    return LOSSES[key]
