@@ -8,18 +8,22 @@ Plotly offline: in JupyterLab plotly's default renderer inside a kernel is ``plo
 drawn by the bundled jupyterlab-plotly extension -- no CDN. For notebooks exported to HTML with
 nbconvert, call :func:`use_offline_html_renderer` first so the exported page embeds plotly.js.
 """
-from .colors import LOSS_COLORS, identity_colors, loss_color
+from .colors import LOSS_COLORS, MARGIN_COLOR, identity_colors, loss_color, series_styles
 from .embeddings import angles_to_centers, plot_circle_embeddings, plot_sphere_embeddings
 from .evaluation import plot_angle_histograms, plot_roc, plot_training_history
 from .faces import plot_face_grid
-from .margins import plot_decision_boundaries, plot_probability_vs_angle, plot_target_logits
+from .margins import (fallback_jump, mark_fallback_jump, plot_decision_boundaries, plot_probability_vs_angle,
+                      plot_target_logits)
 from .renderer import use_offline_html_renderer
 
 __all__ = [
     "LOSS_COLORS",
+    "MARGIN_COLOR",
     "angles_to_centers",
+    "fallback_jump",
     "identity_colors",
     "loss_color",
+    "mark_fallback_jump",
     "plot_angle_histograms",
     "plot_circle_embeddings",
     "plot_decision_boundaries",
@@ -29,5 +33,6 @@ __all__ = [
     "plot_sphere_embeddings",
     "plot_target_logits",
     "plot_training_history",
+    "series_styles",
     "use_offline_html_renderer",
 ]

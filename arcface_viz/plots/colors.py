@@ -1,7 +1,9 @@
 """Colours shared by every figure: one colour per identity, one per loss.
 
 A lesson shows the same identities in a face grid, on a circle, on a sphere and in histograms;
-giving identity k the same colour everywhere lets a class follow one person across figures.
+giving identity k the same colour everywhere lets a class follow one person across figures. A
+loss has one colour in every figure and lesson, read from the loss registry
+(:mod:`arcface_viz.losses`).
 """
 from __future__ import annotations
 
@@ -10,18 +12,18 @@ import colorsys
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-# Colours for the loss curves (not identities): softmax is black because the paper draws the
-# baseline as the reference every margin is compared with.
-LOSS_COLORS: dict[str, str] = {
-    "softmax": "#222222",
-    "normface": "#7f7f7f",
-    "sphereface": "#1f77b4",
-    "cosface": "#2ca02c",
-    "arcface": "#d62728",
-    "combined": "#9467bd",
-    "subcenter": "#ff7f0e",
-    "custom": "#e377c2",
-}
+from ..losses import CUSTOM_COLOR, LOSSES
+
+#: Colour of each loss's curves (from the registry), plus ``"custom"`` for a user-defined margin.
+LOSS_COLORS: dict[str, str] = {**{name: loss.color for name, loss in LOSSES.items()}, "custom": CUSTOM_COLOR}
+
+#: Colour of the margin (wedges on the circle, the band where neither class wins): no identity and
+#: no loss has it, so a shaded margin is never mistaken for a class.
+MARGIN_COLOR = "#9a9a9a"
+
+# tab10 without its grey (index 7), which looks like the margin wedges, plus one dark blue from
+# tab20b so that ten identities still get ten colours.
+_IDENTITY_PALETTE = [to_hex(colormaps["tab10"](k)) for k in (0, 1, 2, 3, 4, 5, 6, 8, 9)] + ["#393b79"]
 
 
 def identity_colors(n: int) -> list[str]:
@@ -36,8 +38,10 @@ def identity_colors(n: int) -> list[str]:
     -------
     list of str
         ``n`` hex colours ``"#rrggbb"``; colour ``k`` belongs to label ``k``. Up to 10 identities
-        use matplotlib's ``tab10`` (colour-blind friendlier than a hue wheel); more identities get
-        evenly spaced hues with alternating lightness so that neighbours stay distinguishable.
+        use matplotlib's ``tab10`` (colour-blind friendlier than a hue wheel) with its grey replaced
+        by a dark blue, since grey is the colour of the margin (:data:`MARGIN_COLOR`); more
+        identities get evenly spaced hues with alternating lightness so that neighbours stay
+        distinguishable.
 
     Raises
     ------
@@ -51,9 +55,8 @@ def identity_colors(n: int) -> list[str]:
     n = int(n)
     if n < 0:
         raise ValueError(f"n must be >= 0 (number of identities), got {n}")
-    if n <= 10:
-        tab10 = colormaps["tab10"]
-        return [to_hex(tab10(k)) for k in range(n)]
+    if n <= len(_IDENTITY_PALETTE):
+        return _IDENTITY_PALETTE[:n]
     colors = []
     for k in range(n):
         lightness = 0.42 if k % 2 == 0 else 0.62
@@ -63,5 +66,57 @@ def identity_colors(n: int) -> list[str]:
 
 
 def loss_color(name: str) -> str:
-    """The colour of a loss's curve (``LOSS_COLORS``), ``"custom"``'s colour for unknown names."""
-    return LOSS_COLORS.get(str(name).lower(), LOSS_COLORS["custom"])
+    """The colour of a loss's curves (registry name or label, any case); ``"custom"``'s colour for others."""
+    key = str(name).lower()
+    if key in LOSS_COLORS:
+        return LOSS_COLORS[key]
+    for loss in LOSSES.values():
+        if key == loss.label.lower():
+            return loss.color
+    return LOSS_COLORS["custom"]
+
+
+def series_loss(name: str) -> str | None:
+    """The registry name of the loss a series label starts with ("ArcFace s=64" -> "arcface"), or None.
+
+    Longest label first, so that "Sub-center ArcFace ..." is the sub-centre loss and not ArcFace.
+    """
+    text = str(name).lower()
+    candidates = sorted(((loss.label.lower(), key) for key, loss in LOSSES.items()), key=lambda kv: -len(kv[0]))
+    candidates += sorted(((key, key) for key in LOSSES), key=lambda kv: -len(kv[0]))
+    for prefix, key in candidates:
+        if text.startswith(prefix) and (len(text) == len(prefix) or not text[len(prefix)].isalnum()):
+            return key
+    return None
+
+
+#: Line styles that tell apart several series of one loss (same colour): solid, dashed, dotted, dash-dot.
+SERIES_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))
+
+
+def series_styles(names) -> list[tuple[str, object]]:
+    """(colour, line style) per series: a loss's own colour, a new line style for each repeat of a loss.
+
+    Series whose names start with no loss name get colours no loss uses (then new line styles), so
+    that they are never mistaken for a loss.
+
+    Examples
+    --------
+    >>> [style for _, style in series_styles(["ArcFace s=16", "ArcFace s=64", "softmax"])]
+    ['-', '--', '-']
+    """
+    names = [str(n) for n in names]
+    free = [c for c in _IDENTITY_PALETTE if c not in LOSS_COLORS.values()]
+    seen: dict[str | None, int] = {}
+    styles = []
+    for name in names:
+        key = series_loss(name)
+        if key is None:
+            other = seen.get(None, 0)
+            seen[None] = other + 1
+            styles.append((free[other % len(free)], SERIES_STYLES[(other // len(free)) % len(SERIES_STYLES)]))
+            continue
+        repeat = seen.get(key, 0)
+        seen[key] = repeat + 1
+        styles.append((LOSS_COLORS[key], SERIES_STYLES[repeat % len(SERIES_STYLES)]))
+    return styles

@@ -13,10 +13,10 @@ import numpy as np
 import plotly.graph_objects as go
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Wedge
+from matplotlib.patches import Patch, Wedge
 
 from ._common import figure_and_axes, labels_array, to_numpy
-from .colors import identity_colors
+from .colors import MARGIN_COLOR, identity_colors
 
 
 def _unit_rows(values, name: str, dim: int) -> np.ndarray:
@@ -163,7 +163,13 @@ def plot_circle_embeddings(emb2d, labels, centers=None, *, margin: float | None 
         spine.set_visible(False)
     subtitle = "rays: class centres W" + (f"; grey wedges: margin m = {np.degrees(margin):.1f}°" if margin else "")
     ax.set_title(f"{title or 'Embeddings on the unit circle'}\n{subtitle}", fontsize="medium")
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, markerscale=1.5)
+    handles, _ = ax.get_legend_handles_labels()
+    if n >= 2:
+        handles.append(Patch(facecolor=colors[0], alpha=0.25, lw=0, label="light sector: its class wins"))
+    if margin and n >= 2:
+        handles.append(Patch(facecolor=MARGIN_COLOR, alpha=0.5, lw=0, label=f"margin wedge, m = {np.degrees(margin):.1f}°"))
+    ax.legend(handles=handles, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False,
+              markerscale=1.5)
     return fig
 
 
@@ -189,7 +195,7 @@ def _shade_sectors(ax: Axes, centres: np.ndarray, colors: list[str], margin: flo
         gap = min(half, (next_angle - angles[k]) / 2.0)
         if gap > 0:
             bisector = (angles[k] + next_angle) / 2.0
-            ax.add_patch(Wedge((0, 0), 1.12, bisector - gap, bisector + gap, color="#9a9a9a", alpha=0.4, lw=0))
+            ax.add_patch(Wedge((0, 0), 1.12, bisector - gap, bisector + gap, color=MARGIN_COLOR, alpha=0.4, lw=0))
 
 
 def _frame_parts(frame, index: int, y: np.ndarray, default_centres: np.ndarray | None, n: int):

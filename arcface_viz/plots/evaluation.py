@@ -13,22 +13,15 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ._common import degree_axis, figure_and_axes, labels_array, to_numpy
-from .colors import LOSS_COLORS, identity_colors
+from .colors import identity_colors, series_styles
 
 _FARS = (1e-3, 1e-2, 1e-1)
 
 
-def _series_colors(names: Sequence[str], sequential: bool = False) -> list[str]:
-    """A loss's own colour when a name starts with a loss name, otherwise a distinct colour per series."""
-    if sequential:  # ordered stages (epochs): light to dark
-        cmap = colormaps["viridis"]
-        return [to_hex(cmap(0.85 * i / max(len(names) - 1, 1))) for i in range(len(names))]
-    fallback = identity_colors(len(names))
-    colors = []
-    for i, name in enumerate(names):
-        key = str(name).split(" ")[0].split("(")[0].lower()
-        colors.append(LOSS_COLORS.get(key, fallback[i]))
-    return colors
+def _stage_colors(names: Sequence[str]) -> list[str]:
+    """Ordered stages (epochs): light to dark along viridis."""
+    cmap = colormaps["viridis"]
+    return [to_hex(cmap(0.85 * i / max(len(names) - 1, 1))) for i in range(len(names))]
 
 
 def _target_angles(value, name: str) -> np.ndarray:
@@ -81,7 +74,7 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
         if not angles:
             raise ValueError("angles is an empty mapping: pass e.g. {'epoch 1': stats1, 'epoch 20': stats20}")
         names = list(angles)
-        colors = _series_colors(names, sequential=True)
+        colors = _stage_colors(names)
         for name, color in zip(names, colors):
             degrees = np.degrees(_target_angles(angles[name], f"angles[{name!r}]"))
             ax.hist(degrees, bins=bins, histtype="stepfilled", alpha=0.25, color=color)
@@ -170,14 +163,15 @@ def plot_roc(results, tpr=None, *, log_far: bool = True, title: str | None = Non
     """
     series = _roc_series(results, tpr)
     fig, ax = figure_and_axes(ax, (6.0, 4.6))
-    colors = _series_colors(list(series))
+    styles = series_styles(list(series))
     smallest = 1.0
-    for (name, (fpr, tpr_values, suffix)), color in zip(series.items(), colors):
+    for (name, (fpr, tpr_values, suffix)), (color, style) in zip(series.items(), styles):
         keep = fpr > 0 if log_far else np.ones_like(fpr, dtype=bool)
         if log_far and keep.any():
             smallest = min(smallest, float(fpr[keep].min()))
         label = suffix.lstrip(": ") if name == "ROC" and suffix else f"{name}{suffix}"
-        (line,) = ax.plot(fpr[keep], tpr_values[keep], color=color, lw=2.0, label=label, drawstyle="steps-post")
+        (line,) = ax.plot(fpr[keep], tpr_values[keep], color=color, ls=style, lw=2.0, label=label,
+                          drawstyle="steps-post")
         line.set_gid(f"roc:{name}")
     if log_far:
         ax.set_xscale("log")
@@ -231,16 +225,17 @@ def plot_training_history(history, *, title: str | None = None) -> Figure:
         raise TypeError("history must be a TrainResult, a history dict or a non-empty mapping of them")
     fig = Figure(figsize=(10.0, 3.8), layout="constrained")
     loss_ax, acc_ax = fig.subplots(1, 2)
-    colors = _series_colors(list(runs))
-    for (name, run), color in zip(runs.items(), colors):
+    styles = series_styles(list(runs))
+    for (name, run), (color, style) in zip(runs.items(), styles):
         loss = to_numpy(run["loss"], "loss", ndim=1)
         if loss.size == 0:
             raise ValueError(f"history {name!r} has no epochs (empty 'loss'): nothing to draw")
         epochs = np.arange(1, len(loss) + 1)
-        loss_ax.plot(epochs, loss, "-o", ms=3, color=color, label=name or None)
+        loss_ax.plot(epochs, loss, marker="o", ms=3, ls=style, color=color, label=name or None)
         if "accuracy" in run:
             accuracy = 100 * _fraction(run["accuracy"], "accuracy", "TrainResult.history keeps a fraction")
-            acc_ax.plot(np.arange(1, len(accuracy) + 1), accuracy, "-o", ms=3, color=color, label=name or None)
+            acc_ax.plot(np.arange(1, len(accuracy) + 1), accuracy, marker="o", ms=3, ls=style, color=color,
+                        label=name or None)
     if np.all([np.all(np.asarray(r["loss"]) > 0) for r in runs.values()]):
         loss_ax.set_yscale("log")
     loss_ax.set_xlabel("epoch")

@@ -14,11 +14,13 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap, to_rgba
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from .. import explorer
+from ..heads import target_logit as _target_logit
 from ._common import THETA_LABEL, degree_axis, figure_and_axes
-from .colors import identity_colors, loss_color
+from .colors import MARGIN_COLOR, identity_colors, loss_color
 
 PAPER_WINDOW_DEG = (20.0, 100.0)  # the θ range of the paper's target-logit figure
 DEFAULT_CONFIGS = ("softmax", "sphereface", "cosface", "arcface", "combined")
@@ -91,9 +93,81 @@ def _config_entries(configs) -> list[tuple[str, str, float, float, float]]:
     return entries
 
 
+def fallback_jump(s: float = 1.0, m1: float = 1.0, m2: float = 0.0, m3: float = 0.0
+                  ) -> tuple[float, float, float] | None:
+    """Where the monotone fallback starts, and the jump of the target logit there.
+
+    Past θ_t = (π − m2)/m1 the target logit s·(cos(m1·θ + m2) − m3) would rise again; the package
+    (like InsightFace's older ArcFace code and pytorch-metric-learning's ``ArcFaceLoss`` since
+    v1.7.0, 2022) switches to s·(cos θ − m3 − δ) there. For ArcFace δ = m·sin m, the first-order
+    size of the angular margin at θ_t, which is larger than the exact drop 1 − cos m that
+    cos(θ + m) makes there: the curve stays monotone but jumps *down* at θ_t (m = 0.5: from −1 to
+    −1.117, times s).
+
+    Parameters
+    ----------
+    s, m1, m2, m3 : float
+        Scale and margins (m2 in radians).
+
+    Returns
+    -------
+    tuple of float or None
+        ``(θ_t in degrees, target logit just before θ_t, target logit just after θ_t)``, or None
+        when θ_t is not inside (0°, 180°) (no margin in angle: softmax, NormFace, CosFace).
+    """
+    theta_t = (math.pi - m2) / m1
+    if not 0.0 < theta_t < math.pi - 1e-9:
+        return None
+    eps = 1e-9
+    before = float(_target_logit(theta_t - eps, s=s, m1=m1, m2=m2, m3=m3))
+    after = float(_target_logit(theta_t + eps, s=s, m1=m1, m2=m2, m3=m3))
+    return math.degrees(theta_t), before, after
+
+
+def mark_fallback_jump(ax: Axes, *, s: float = 1.0, m1: float = 1.0, m2: float = 0.0, m3: float = 0.0,
+                       color: str = "black", label: str | None = "fallback jump at θ = (π − m2)/m1",
+                       annotate: bool = False):
+    """Mark the fallback's jump on a target-logit plot whose x axis is θ in degrees.
+
+    Draws a dotted vertical segment from the value just before θ_t to the value just after it, an
+    open circle where cos(m1·θ + m2) − m3 ends (−1 − m3, times s) and a filled one where the fallback
+    starts; see :func:`fallback_jump`.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        A plot of the target logit (times ``s``) against θ in degrees.
+    s, m1, m2, m3 : float
+        The scale and margins of the curve drawn.
+    color : str
+        Colour of the markers (the curve's colour).
+    label : str or None
+        Legend entry of the segment (None: no entry, e.g. for the second curve of a figure).
+    annotate : bool
+        Also write the two values next to the jump ("−1.000 → −1.117").
+
+    Returns
+    -------
+    matplotlib.lines.Line2D or None
+        The segment (gid ``"fallback-jump"``), or None when the curve has no fallback in (0°, 180°).
+    """
+    jump = fallback_jump(s, m1, m2, m3)
+    if jump is None:
+        return None
+    theta_deg, before, after = jump
+    (segment,) = ax.plot([theta_deg, theta_deg], [before, after], ls=":", lw=1.6, color=color, label=label,
+                         marker="o", markevery=[1], ms=5, zorder=6)
+    segment.set_gid("fallback-jump")
+    ax.plot([theta_deg], [before], "o", mfc="white", mec=color, ms=5, zorder=6)
+    if annotate:
+        ax.annotate(f"{before:.3g} → {after:.3g}\nat θ = {theta_deg:.1f}°", (theta_deg, after), xytext=(-8, -4),
+                    textcoords="offset points", ha="right", va="top", fontsize="small", color=color)
+    return segment
+
+
 def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float = 16.0, *,
                        theta_probe_deg: float | None = None, highlight: str | Mapping | None = None,
-                       ax: Axes | None = None, title: str | None = None) -> Figure:
+                       ax: Axes | None = None, title: str | None = None, mark_fallback: bool = True) -> Figure:
     """Target logit vs the target angle θ for several losses (ArcFace paper, Fig. 4(b)).
 
     Parameters
@@ -115,6 +189,9 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
         Draw here instead of a new figure.
     title : str, optional
         Default ``"Target logit vs θ (s = 16)"``.
+    mark_fallback : bool
+        Mark, on each curve with a margin in angle, where the monotone fallback starts and the
+        jump down it makes there (:func:`mark_fallback_jump`; one legend entry for all of them).
 
     Returns
     -------
@@ -126,7 +203,8 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
     -----
     Softmax's true target logit is W·x + b, which depends on norms and bias, not on θ alone; as in
     the paper, its curve is the angular part cos θ (times s here). Past θ + m > π the curves use
-    the package's monotone fallback, so they keep falling where cos(θ + m) would rise again.
+    the package's monotone fallback, so they keep falling where cos(θ + m) would rise again; the
+    fallback is monotone but not continuous (see :func:`fallback_jump`).
     """
     entries = _config_entries(DEFAULT_CONFIGS if configs is None else configs)
     s = explorer.check_margins(s, 1.0, 0.0, 0.0)[0]
@@ -136,11 +214,16 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
     ax.axvspan(*PAPER_WINDOW_DEG, color="#f2e6c9", alpha=0.6, lw=0, label="paper's window (20°–100°)")
     ax.axhline(0.0, color="#999999", lw=0.8)
     width, alpha = (1.3, 0.55) if highlight is not None else (2.0, 1.0)
+    jump_labelled = False
     for key, label, m1, m2, m3 in entries:
         values = explorer.target_logit(theta, s=s, m1=m1, m2=m2, m3=m3)
         style = "--" if key == "softmax" else "-"
         (line,) = ax.plot(THETA_GRID_DEG, values, style, color=loss_color(key), lw=width, alpha=alpha, label=label)
         line.set_gid(f"target-logit:{key}")
+        if mark_fallback:
+            marked = mark_fallback_jump(ax, s=s, m1=m1, m2=m2, m3=m3, color=loss_color(key),
+                                        label=None if jump_labelled else "fallback jump at θ = (π − m2)/m1")
+            jump_labelled = jump_labelled or marked is not None
     if highlight is not None:
         key, label, m1, m2, m3 = _config_entries(highlight)[0]
         values = explorer.target_logit(theta, s=s, m1=m1, m2=m2, m3=m3)
@@ -213,7 +296,7 @@ def plot_decision_boundaries(loss: str = "arcface", m1: float | None = None, m2:
     grid_deg = np.linspace(0.0, 180.0, int(resolution))
     regions = explorer.decision_regions(np.radians(grid_deg), m1=m1, m2=m2, m3=m3)
     class_colors = identity_colors(2)
-    cmap = ListedColormap(["#d9d9d9", _lighten(class_colors[0]), _lighten(class_colors[1])])
+    cmap = ListedColormap([_lighten(MARGIN_COLOR, 0.6), _lighten(class_colors[0]), _lighten(class_colors[1])])
     image = ax.imshow(regions, origin="lower", extent=(0, 180, 0, 180), cmap=cmap, vmin=0, vmax=2,
                       interpolation="nearest", aspect="equal")
     image.set_gid("decision-regions")
@@ -233,7 +316,9 @@ def plot_decision_boundaries(loss: str = "arcface", m1: float | None = None, m2:
     ax.set_ylabel("θ2, angle to centre W2 (degrees)")
     ax.set_title(title or boundary_title(name, s, m1, m2, m3))
     if legend:
-        ax.legend(fontsize="small", loc="lower right")
+        handles, _ = ax.get_legend_handles_labels()
+        handles.append(Patch(color=_lighten(MARGIN_COLOR, 0.6), label="margin: neither class wins"))
+        ax.legend(handles=handles, fontsize="small", loc="lower right")
     return fig
 
 
@@ -300,7 +385,7 @@ def plot_probability_vs_angle(s: float = 16.0, m: float | None = None, n_classes
     theta = np.radians(THETA_GRID_DEG)
     with_margin = explorer.target_probability(theta, s=s, m1=m1, m2=m2, m3=m3, n_classes=n_classes)
     without = explorer.target_probability(theta, s=s, n_classes=n_classes)
-    ax.axvspan(*PAPER_WINDOW_DEG, color="#f2e6c9", alpha=0.6, lw=0)
+    ax.axvspan(*PAPER_WINDOW_DEG, color="#f2e6c9", alpha=0.6, lw=0, label="paper's window (20°–100°)")
     (line,) = ax.plot(THETA_GRID_DEG, with_margin, color=loss_color(name), lw=2.2, label="training (with margin)")
     line.set_gid("probability:margin")
     (plain,) = ax.plot(THETA_GRID_DEG, without, "--", color="#555555", lw=1.6, label="inference (no margin)")

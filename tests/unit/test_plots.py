@@ -31,6 +31,79 @@ def test_identity_colors_rejects_bad_counts(bad, error):
         plots.identity_colors(bad)
 
 
+def test_no_identity_has_the_margin_colour_and_losses_come_from_the_registry():
+    from arcface_viz.losses import LOSSES
+
+    for n in range(1, 11):
+        assert plots.MARGIN_COLOR not in plots.identity_colors(n)
+    assert "#7f7f7f" not in plots.identity_colors(10)  # tab10's grey looked like the margin wedges
+    for name, loss in LOSSES.items():
+        assert plots.loss_color(name) == plots.loss_color(loss.label) == loss.color
+    assert plots.MARGIN_COLOR not in plots.LOSS_COLORS.values()
+
+
+def test_two_series_of_one_loss_differ_and_keep_the_loss_colour():
+    styles = plots.series_styles(["ArcFace s=16", "ArcFace s=64", "softmax", "Sub-center ArcFace k=3", "x", "y"])
+    (c16, ls16), (c64, ls64), (soft, _), (sub, _), (x, _), (y, _) = styles
+    assert c16 == c64 == plots.loss_color("arcface") and ls16 != ls64
+    assert soft == plots.loss_color("softmax") and sub == plots.loss_color("subcenter")
+    assert x != y and not {x, y} & set(plots.LOSS_COLORS.values())  # other series never look like a loss
+
+
+def _line_style(line):
+    return to_hex(line.get_color()), line.get_linestyle()
+
+
+def test_same_loss_series_are_told_apart_in_history_and_roc():
+    history = {"loss": [2.0, 1.0], "accuracy": [0.5, 0.9]}
+    fig = plots.plot_training_history({"ArcFace s=16": history, "ArcFace s=64": history})
+    for ax in fig.axes:
+        first, second = ax.get_lines()
+        assert _line_style(first) != _line_style(second)
+        assert to_hex(first.get_color()) == to_hex(second.get_color()) == plots.loss_color("arcface")
+        handles = ax.get_legend().legend_handles
+        assert [h.get_label() for h in handles] == ["ArcFace s=16", "ArcFace s=64"]
+        assert handles[0].get_linestyle() != handles[1].get_linestyle()
+    fpr, tpr = np.array([0.01, 0.1, 1.0]), np.array([0.5, 0.9, 1.0])
+    roc = plots.plot_roc({"ArcFace full margin": (fpr, tpr), "ArcFace warm-up": (fpr, tpr)})
+    assert _line_style(_by_gid(roc, "roc:ArcFace full margin")) != _line_style(_by_gid(roc, "roc:ArcFace warm-up"))
+
+
+def test_one_colour_per_loss_across_the_plotting_functions():
+    history = {"loss": [2.0, 1.0], "accuracy": [0.5, 0.9]}
+    fpr, tpr = np.array([0.01, 0.1, 1.0]), np.array([0.5, 0.9, 1.0])
+    for name in ("softmax", "cosface", "arcface"):
+        label = {"softmax": "softmax", "cosface": "CosFace", "arcface": "ArcFace"}[name]
+        expected = plots.loss_color(name)
+        seen = {
+            "target logits": to_hex(_by_gid(plots.plot_target_logits([name]), f"target-logit:{name}").get_color()),
+            "history": to_hex(plots.plot_training_history({label: history, "other": history}).axes[0]
+                              .get_lines()[0].get_color()),
+            "roc": to_hex(_by_gid(plots.plot_roc({label: (fpr, tpr)}), f"roc:{label}").get_color()),
+        }
+        if name != "softmax":
+            seen["probability"] = to_hex(_by_gid(plots.plot_probability_vs_angle(loss=name),
+                                                 "probability:margin").get_color())
+        assert set(seen.values()) == {expected}, (name, seen)
+
+
+def test_fallback_jump_hand_values_and_mark():
+    # ArcFace m = 0.5: θ_t = π − 0.5 = 151.35°; before: cos π = −1; after: cos(π − 0.5) − 0.5·sin 0.5
+    theta_deg, before, after = plots.fallback_jump(s=1.0, m2=0.5)
+    assert theta_deg == pytest.approx(math.degrees(math.pi - 0.5))
+    assert before == pytest.approx(-1.0, abs=1e-6)
+    assert after == pytest.approx(-math.cos(0.5) - 0.5 * math.sin(0.5), abs=1e-6)  # −1.1173
+    assert plots.fallback_jump(s=16.0, m2=0.5)[2] == pytest.approx(16 * after, rel=1e-6)
+    assert plots.fallback_jump(m3=0.35) is None and plots.fallback_jump() is None  # no margin in angle
+    fig = plots.plot_target_logits(["cosface", "arcface"], s=2.0)
+    jump = _by_gid(fig, "fallback-jump")
+    np.testing.assert_allclose(jump.get_xdata(), [theta_deg] * 2)
+    np.testing.assert_allclose(jump.get_ydata(), [2 * before, 2 * after], atol=1e-5)
+    assert "fallback jump" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()][-1]
+    assert not any(a.get_gid() == "fallback-jump" for a in plots.plot_target_logits(mark_fallback=False)
+                   .axes[0].get_children())
+
+
 # ----------------------------------------------------------------------------- pure maths
 @pytest.mark.parametrize(
     "n_classes, p, expected",
@@ -236,7 +309,9 @@ def test_circle_points_lie_on_the_unit_circle_in_identity_colors():
         np.testing.assert_allclose(direction / np.linalg.norm(direction), centres[k] / 3.0, atol=1e-9)
     title = fig.axes[0].get_title()
     assert "ArcFace (s=16, m=0.5)" in title and "28.6°" in title
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["a", "b", "c", "d"]
+    # the identities, then every shaded band: the class sectors and the margin wedges
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "a", "b", "c", "d", "light sector: its class wins", "margin wedge, m = 28.6°"]
 
 
 def test_circle_rejects_bad_input():
