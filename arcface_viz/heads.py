@@ -36,9 +36,12 @@ Numerics (each point is a unit test):
 - Monotone fallback: cos(m1·θ + m2) rises again once m1·θ + m2 > π. Past that angle
   θ_t = (π − m2)/m1 the target becomes cos θ − m3 − δ with δ = max(u·sin θ_t, 1 + cos θ_t) and
   u = π − θ_t the total angular margin there. For ArcFace u = m2 and θ_t = π − m2, so
-  δ = m2·sin m2: the fallback of InsightFace's older code (pytorch-metric-learning has none). The max
+  δ = m2·sin m2: the fallback of InsightFace's older code and of pytorch-metric-learning's
+  ``ArcFaceLoss`` (since v1.7.0, October 2022, "keep cost function monotonically decreasing"). The max
   guarantees the fallback starts at or below the value −1 − m3 reached at θ_t, so the target logit
-  is non-increasing over the whole of [0, π] for every allowed margin.
+  is non-increasing over the whole of [0, π] for every allowed margin. It is monotone but not
+  continuous: δ = m2·sin m2, the first-order size of the angular margin at θ_t, exceeds the exact
+  drop 1 − cos m2 there, so the target jumps down at θ_t (m2 = 0.5: from −1 to −1.117, times s).
 """
 from __future__ import annotations
 
@@ -758,7 +761,8 @@ class ArcFaceHead(CombinedMarginHead):
     easy_margin : bool, default False
         If True the margin is applied only where cos θ_y > 0 (plain cos θ_y elsewhere), as
         InsightFace's option; the target logit then jumps up at 90° and is not monotone. If False,
-        the fallback cos θ_y − m·sin m past θ_y > π − m keeps it non-increasing on [0, π].
+        the fallback cos θ_y − m·sin m past θ_y > π − m (as in pytorch-metric-learning's
+        ``ArcFaceLoss``) keeps it non-increasing on [0, π]; it jumps down at π − m.
     """
 
     name = "arcface"

@@ -29,6 +29,7 @@ import json
 import math
 import numbers
 import threading
+import time
 
 import ipywidgets as widgets
 import numpy as np
@@ -201,7 +202,8 @@ class MarginExplorer(widgets.VBox):
         # (s = 63.5 gives "-95.2"), so that no later s pushes the y label off the image.
         widest_s = self.controls["s"].max - self.controls["s"].step
         self._panels["logits"].lay_out_with(lambda ax: plot_target_logits(None, widest_s, theta_probe_deg=0.0,
-                                                                           highlight="arcface", ax=ax))
+                                                                           highlight="arcface", ax=ax,
+                                                                           mark_fallback=False))
         self._panels["logits"].ax.clear()
         self.update("loss")
 
@@ -287,7 +289,8 @@ class MarginExplorer(widgets.VBox):
         if name == "logits":
             if rebuild:
                 panel.rebuild(lambda ax: plot_target_logits(None, p["s"], theta_probe_deg=probe,
-                                                            highlight={"loss": p["loss"], **m}, ax=ax),
+                                                            highlight={"loss": p["loss"], **m}, ax=ax,
+                                                            mark_fallback=False),
                               ("target-logit:highlight", "probe:line", "probe:marker"))
             else:
                 if changed == "s":
@@ -465,7 +468,9 @@ class TrainingLab(widgets.VBox):
         self.status.add_class("arcface-status")
         self.metrics = widgets.HTML("")
         self.metrics.add_class("arcface-metrics")
-        self.plot = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+        # Hidden until the first epoch gives it a picture: an empty Image shows a broken-image icon.
+        self.plot = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto",
+                                                                      display="none"))
         self.plot.add_class("arcface-embedding-plot")
         self.plot3d = widgets.Output(layout=widgets.Layout(display="none"))
         self.plot3d.add_class("arcface-embedding-plot")
@@ -556,6 +561,7 @@ class TrainingLab(widgets.VBox):
         from .models import FaceCNN
         from .training import embed, fit
 
+        started = time.perf_counter()  # the status reports the time from the click to the final plot
         c = {k: w.value for k, w in self.controls.items() if k not in ("train", "stop")}
         epochs = int(c["epochs"])
         self.progress.max, self.progress.value = epochs, 0
@@ -588,12 +594,15 @@ class TrainingLab(widgets.VBox):
             self.result = result
             self.metrics.value = html.escape(
                 explorer.training_summary(result.head.describe(), result.history["accuracy"][-1], stats))
-            self.status.value = html.escape(
-                f"Done: {result.epochs_done} epochs in {result.seconds:.1f} s"
-                + (" (stopped early)" if result.epochs_done < epochs else "")
-                + explorer.warmup_note(result.head, int(c["warmup"]), result.epochs_done))
             if frames:
                 self._show_embeddings(frames[-1][0], labels, frames[-1][1], head, frames=frames)
+            # Wall time from the click to the final plot (the 3-D animation takes seconds to build),
+            # next to the time spent in fit itself.
+            self.status.value = html.escape(
+                f"Done: {result.epochs_done} epochs in {time.perf_counter() - started:.1f} s "
+                f"(training {result.seconds:.1f} s)"
+                + (" (stopped early)" if result.epochs_done < epochs else "")
+                + explorer.warmup_note(result.head, int(c["warmup"]), result.epochs_done))
         except Exception as error:  # noqa: BLE001 -- any failure is reported in the widget, not as a traceback
             self.error = f"{type(error).__name__}: {error}"
             self.status.value = html.escape(f"Training failed: {self.error}")
