@@ -160,8 +160,9 @@ def mark_fallback_jump(ax: Axes, *, s: float = 1.0, m1: float = 1.0, m2: float =
     segment.set_gid("fallback-jump")
     ax.plot([theta_deg], [before], "o", mfc="white", mec=color, ms=5, zorder=6)
     if annotate:
-        ax.annotate(f"{before:.3g} → {after:.3g}\nat θ = {theta_deg:.1f}°", (theta_deg, after), xytext=(-8, -4),
-                    textcoords="offset points", ha="right", va="top", fontsize="small", color=color)
+        ax.annotate(f"step at θ = {theta_deg:.1f}°:\n{before:.3f} → {after:.3f}", (theta_deg, (before + after) / 2),
+                    xytext=(-8, 10), textcoords="offset points", ha="right", va="bottom", fontsize="small",
+                    color=color)
     return segment
 
 
