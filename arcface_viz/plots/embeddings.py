@@ -293,6 +293,7 @@ def plot_sphere_embeddings(emb3d, labels, centers=None, frames: Sequence | None 
                "zaxis": {**axis, "title": {"text": "e3"}}, "aspectmode": "cube",
                "camera": {"eye": {"x": 1.35, "y": 1.35, "z": 0.9}}},
         legend={"itemsizing": "constant"}, margin={"l": 0, "r": 0, "t": 60, "b": 0}, height=560)
+    # (an animated figure gets a bottom margin in _add_animation, for the slider's labels)
     # list(): a stacked (T, N, 3) array or tensor, or a generator, works like a list of frames
     frames = None if frames is None else list(frames)
     if frames:
@@ -321,7 +322,9 @@ def _add_animation(fig, frames, y, centers, n, names, colors, frame_labels) -> N
                            "args": [None, {"frame": {"duration": 400, "redraw": True}, "fromcurrent": False,
                                            "transition": {"duration": 0}}]},
                           {"label": "❚❚ pause", "method": "animate", "args": [[None], step_args]}]}],
-        sliders=[{"active": len(plotly_frames) - 1, "x": 0.3, "len": 0.68, "y": 0.06, "yanchor": "top",
+        # a bottom margin for the slider and its step labels: without one they are clipped
+        margin={"l": 0, "r": 0, "t": 60, "b": 110}, height=640,
+        sliders=[{"active": len(plotly_frames) - 1, "x": 0.3, "len": 0.68, "y": 0.0, "yanchor": "top",
                   "currentvalue": {"prefix": ""},
                   "steps": [{"label": f.name, "method": "animate", "args": [[f.name], step_args]}
                             for f in plotly_frames]}])
