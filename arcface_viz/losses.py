@@ -31,6 +31,8 @@ __all__ = [
     "M2_RANGE",
     "M3_RANGE",
     "CUSTOM_COLOR",
+    "CUSTOM_LABEL",
+    "INTERACTIVE_LOSSES",
     "get_loss",
 ]
 
@@ -52,6 +54,8 @@ M3_RANGE = (0.0, math.inf)
 
 #: Colour of a user-defined ("custom") margin in the explorer: not a loss of its own.
 CUSTOM_COLOR = "#e377c2"
+#: Display name of a user-defined margin in the explorer.
+CUSTOM_LABEL = "Custom"
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,9 @@ class Loss:
         The paper that defines the loss, with the equation used.
     extra : Mapping
         Other constructor defaults of the head (e.g. ``{"k": 3}`` sub-centres).
+    interactive : bool
+        Offered in the margin explorer and the training lab (sub-center ArcFace is not: its target
+        logit is ArcFace's, and its sub-centres do not show on a circle).
     """
 
     name: str
@@ -96,6 +103,7 @@ class Loss:
     default_s: float | None
     reference: str
     extra: Mapping[str, object] = field(default_factory=dict)
+    interactive: bool = True
 
     @property
     def default_m(self) -> float | None:
@@ -119,13 +127,16 @@ _ENTRIES = (
     Loss("combined", "Combined", "#9467bd", (1.0, 0.3, 0.2), None, None, None, True, DEFAULT_S,
          "J. Deng et al., CVPR 2019, eq. 4 (InsightFace's combined margin)"),
     Loss("subcenter", "Sub-center ArcFace", "#ff7f0e", (1.0, 0.5, 0.0), "m2", M2_RANGE, (0.0, 1.0, 0.01), True,
-         DEFAULT_S, 'J. Deng et al., "Sub-center ArcFace", ECCV 2020', MappingProxyType({"k": 3})),
+         DEFAULT_S, 'J. Deng et al., "Sub-center ArcFace", ECCV 2020', MappingProxyType({"k": 3}),
+         interactive=False),
 )
 
 #: Every loss by name, in the order the lessons introduce them.
 LOSSES: Mapping[str, Loss] = MappingProxyType({loss.name: loss for loss in _ENTRIES})
 #: The registered names, in order.
 LOSS_NAMES: tuple[str, ...] = tuple(LOSSES)
+#: The losses the margin explorer and the training lab offer, in order.
+INTERACTIVE_LOSSES: tuple[str, ...] = tuple(loss.name for loss in _ENTRIES if loss.interactive)
 
 
 def get_loss(name: str) -> Loss:

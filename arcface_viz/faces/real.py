@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .dataset import FaceDataset
-from .generate import _check_size
+from .._validation import check_size
 
 ATT_CREDIT = (
     "Faces: AT&T Laboratories Cambridge (ORL Database of Faces); "
@@ -76,7 +76,7 @@ def _image_files(folder: Path) -> list[Path]:
 
 
 def _load_folders(folders: list[Path], size: int | tuple[int, int] | None, credit: str) -> FaceDataset:
-    size_hw = None if size is None else _check_size(size)
+    size_hw = None if size is None else check_size("size", size)
     images, labels = [], []
     for label, folder in enumerate(folders):
         for file in _image_files(folder):
@@ -181,7 +181,7 @@ def load_olivetti(
     """
     from sklearn.datasets import fetch_olivetti_faces
 
-    size_hw = None if size is None else _check_size(size)
+    size_hw = None if size is None else check_size("size", size)
     if data_home is not None and not download_if_missing and not Path(data_home).is_dir():
         # Checked here because scikit-learn would first create the (empty) folder.
         raise FileNotFoundError(

@@ -12,7 +12,8 @@ from .colors import LOSS_COLORS, identity_colors, loss_color
 from .embeddings import angles_to_centers, plot_circle_embeddings, plot_sphere_embeddings
 from .evaluation import plot_angle_histograms, plot_roc, plot_training_history
 from .faces import plot_face_grid
-from .margins import plot_decision_boundaries, plot_probability_vs_angle, plot_target_logits
+from .margins import (plot_decision_boundaries, plot_probability_vs_angle, plot_target_logits,
+                      update_decision_boundaries, update_probability_vs_angle, update_target_logits)
 from .renderer import use_offline_html_renderer
 
 __all__ = [
@@ -29,5 +30,8 @@ __all__ = [
     "plot_sphere_embeddings",
     "plot_target_logits",
     "plot_training_history",
+    "update_decision_boundaries",
+    "update_probability_vs_angle",
+    "update_target_logits",
     "use_offline_html_renderer",
 ]

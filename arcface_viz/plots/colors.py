@@ -10,18 +10,12 @@ import colorsys
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-# Colours for the loss curves (not identities): softmax is black because the paper draws the
-# baseline as the reference every margin is compared with.
-LOSS_COLORS: dict[str, str] = {
-    "softmax": "#222222",
-    "normface": "#7f7f7f",
-    "sphereface": "#1f77b4",
-    "cosface": "#2ca02c",
-    "arcface": "#d62728",
-    "combined": "#9467bd",
-    "subcenter": "#ff7f0e",
-    "custom": "#e377c2",
-}
+from .._validation import check_int
+from ..losses import CUSTOM_COLOR, LOSSES
+
+#: Colour of each loss's curves, from the registry (:mod:`arcface_viz.losses`), plus ``"custom"``:
+#: softmax is black because the paper draws the baseline as the reference every margin is compared with.
+LOSS_COLORS: dict[str, str] = {**{name: loss.color for name, loss in LOSSES.items()}, "custom": CUSTOM_COLOR}
 
 
 def identity_colors(n: int) -> list[str]:
@@ -46,11 +40,7 @@ def identity_colors(n: int) -> list[str]:
     ValueError
         If ``n`` is negative.
     """
-    if isinstance(n, bool) or not isinstance(n, int) and not hasattr(n, "__index__"):
-        raise TypeError(f"n must be an int (number of identities), got {type(n).__name__}")
-    n = int(n)
-    if n < 0:
-        raise ValueError(f"n must be >= 0 (number of identities), got {n}")
+    n = check_int("n", n, minimum=0, fix="pass the number of identities")
     if n <= 10:
         tab10 = colormaps["tab10"]
         return [to_hex(tab10(k)) for k in range(n)]
@@ -63,5 +53,5 @@ def identity_colors(n: int) -> list[str]:
 
 
 def loss_color(name: str) -> str:
-    """The colour of a loss's curve (``LOSS_COLORS``), ``"custom"``'s colour for unknown names."""
-    return LOSS_COLORS.get(str(name).lower(), LOSS_COLORS["custom"])
+    """The registry colour of a loss, by name (case-insensitive); ``"custom"``'s colour for any other name."""
+    return LOSS_COLORS.get(str(name).lower(), CUSTOM_COLOR)

@@ -1,8 +1,6 @@
 """Figures of results: target-angle histograms, verification ROC, training history (matplotlib)."""
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -13,22 +11,33 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ._common import degree_axis, figure_and_axes, labels_array, to_numpy
-from .colors import LOSS_COLORS, identity_colors
+from .._validation import check_loss, check_real
+from ..losses import LOSSES
+from .colors import identity_colors
 
 _FARS = (1e-3, 1e-2, 1e-1)
 
 
-def _series_colors(names: Sequence[str], sequential: bool = False) -> list[str]:
-    """A loss's own colour when a name starts with a loss name, otherwise a distinct colour per series."""
+def _series_colors(names: Sequence[str], losses: Sequence[str] | None = None, sequential: bool = False) -> list[str]:
+    """One colour per series: the registry colour of its loss when ``losses`` names them, else distinct colours.
+
+    ``losses`` gives each series' loss name (registry names, in the order of ``names``); without it a
+    series whose name *is* a registered loss name or label (``"arcface"``, ``"ArcFace"``) takes that
+    loss's colour. Names are never parsed: ``"ArcFace s=16"`` and ``"ArcFace s=64"`` get two colours.
+    """
     if sequential:  # ordered stages (epochs): light to dark
         cmap = colormaps["viridis"]
         return [to_hex(cmap(0.85 * i / max(len(names) - 1, 1))) for i in range(len(names))]
+    if losses is not None:
+        losses = list(losses)
+        if len(losses) != len(names):
+            raise ValueError(f"losses={losses!r}: {len(losses)} names for {len(names)} series; "
+                             "give one loss name per series, in order")
+        return [LOSSES[check_loss(f"losses[{i}]", loss)].color for i, loss in enumerate(losses)]
+    by_label = {loss.label.lower(): loss.color for loss in LOSSES.values()}
+    by_label.update({name: loss.color for name, loss in LOSSES.items()})
     fallback = identity_colors(len(names))
-    colors = []
-    for i, name in enumerate(names):
-        key = str(name).split(" ")[0].split("(")[0].lower()
-        colors.append(LOSS_COLORS.get(key, fallback[i]))
-    return colors
+    return [by_label.get(str(name).lower(), fallback[i]) for i, name in enumerate(names)]
 
 
 def _target_angles(value, name: str) -> np.ndarray:
@@ -71,10 +80,7 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
     matplotlib.figure.Figure
         x: θ in degrees over [0, 180]; y: number of embeddings. Each stage's mean is a dashed line.
     """
-    if isinstance(bin_width_deg, bool) or not isinstance(bin_width_deg, numbers.Real):
-        raise TypeError(f"bin_width_deg must be a number of degrees, got {bin_width_deg!r}")
-    if not (math.isfinite(bin_width_deg) and bin_width_deg > 0):
-        raise ValueError(f"bin_width_deg must be a finite number > 0 degrees, got {bin_width_deg}")
+    bin_width_deg = check_real("bin_width_deg", bin_width_deg, low=0.0, low_open=True, fix="pass a bin width in degrees, e.g. 3")
     bins = np.arange(0.0, 180.0 + bin_width_deg, bin_width_deg)
     fig, ax = figure_and_axes(ax, (7.0, 4.2))
     if isinstance(angles, Mapping):
@@ -147,7 +153,8 @@ def _roc_series(results, tpr) -> dict[str, tuple[np.ndarray, np.ndarray, str]]:
     return series
 
 
-def plot_roc(results, tpr=None, *, log_far: bool = True, title: str | None = None, ax: Axes | None = None) -> Figure:
+def plot_roc(results, tpr=None, *, log_far: bool = True, title: str | None = None, ax: Axes | None = None,
+             losses: Sequence[str] | None = None) -> Figure:
     """Verification ROC: true accept rate (TAR) against false accept rate (FAR).
 
     Parameters
@@ -162,6 +169,9 @@ def plot_roc(results, tpr=None, *, log_far: bool = True, title: str | None = Non
         Points at FAR = 0 cannot be drawn on it and are left out.
     title : str, optional
     ax : matplotlib Axes, optional
+    losses : sequence of str, optional
+        The loss (registry name) of each series, in order: its line takes that loss's colour.
+        Without it a series named exactly as a loss (``"arcface"`` or ``"ArcFace"``) does.
 
     Returns
     -------
@@ -170,7 +180,7 @@ def plot_roc(results, tpr=None, *, log_far: bool = True, title: str | None = Non
     """
     series = _roc_series(results, tpr)
     fig, ax = figure_and_axes(ax, (6.0, 4.6))
-    colors = _series_colors(list(series))
+    colors = _series_colors(list(series), losses)
     smallest = 1.0
     for (name, (fpr, tpr_values, suffix)), color in zip(series.items(), colors):
         keep = fpr > 0 if log_far else np.ones_like(fpr, dtype=bool)
@@ -205,7 +215,7 @@ def _history_of(value, name: str) -> Mapping[str, Sequence[float]]:
     return history
 
 
-def plot_training_history(history, *, title: str | None = None) -> Figure:
+def plot_training_history(history, *, title: str | None = None, losses: Sequence[str] | None = None) -> Figure:
     """Training loss and train accuracy per epoch, for one run or several runs side by side.
 
     Parameters
@@ -215,6 +225,8 @@ def plot_training_history(history, *, title: str | None = None) -> Figure:
         TrainResult itself, or several of them by name (e.g. ``{"softmax": r1, "ArcFace": r2}``).
     title : str, optional
         Default: the head's ``describe()`` for a single TrainResult, else "Training history".
+    losses : sequence of str, optional
+        The loss (registry name) of each run, in order, for its colour (as in :func:`plot_roc`).
 
     Returns
     -------
@@ -231,7 +243,7 @@ def plot_training_history(history, *, title: str | None = None) -> Figure:
         raise TypeError("history must be a TrainResult, a history dict or a non-empty mapping of them")
     fig = Figure(figsize=(10.0, 3.8), layout="constrained")
     loss_ax, acc_ax = fig.subplots(1, 2)
-    colors = _series_colors(list(runs))
+    colors = _series_colors(list(runs), losses)
     for (name, run), color in zip(runs.items(), colors):
         loss = to_numpy(run["loss"], "loss", ndim=1)
         if loss.size == 0:
