@@ -329,11 +329,19 @@ def target_logit(
         if low < 0 or high > math.pi + 1e-6:  # float32 π is 8.7e-8 above math.pi
             bad = low if low < 0 else high
             raise ValueError(f"theta={bad:g} is outside [0, π] radians: convert degrees with torch.deg2rad")
-    cos_y = torch.cos(theta)
+    plain = theta.detach()
     with torch.no_grad():
-        value, extra_slope = _target_and_slope(cos_y, 1.0, m1, m2, m3, easy_margin)
-    # the analytic slope instead of autograd through sqrt: finite at θ = 0 and π, where d sqrt is not
-    return s * (value + (extra_slope + 1.0) * (cos_y - cos_y.detach()))
+        # without grad: with no margin the value is the cosine itself, which must not carry a slope too
+        value, extra_slope = _target_and_slope(torch.cos(plain), 1.0, m1, m2, m3, easy_margin)
+        # d target/d θ = −(d target/d cos θ)·sin θ, analytic instead of autograd through sqrt (infinite
+        # at θ = 0 and π). Below θ = SIN_FLOOR that slope divided by a floored sin θ, so the product
+        # would fall to 0 at θ = 0: there use the exact −m1·sin(m1·θ + m2) (−sin θ past θ_t).
+        slope = (extra_slope + 1.0).mul_(torch.sin(plain)).neg_()
+        near_zero = plain < SIN_FLOOR
+        if bool(near_zero.any()):
+            exact = torch.where(plain <= _threshold(m1, m2), -m1 * torch.sin(m1 * plain + m2), -torch.sin(plain))
+            slope = torch.where(near_zero, exact, slope)
+    return s * (value + slope * (theta - plain))
 
 
 def _apply_margin(
