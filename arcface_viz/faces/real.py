@@ -43,20 +43,63 @@ def _require_folder(path: str | os.PathLike) -> Path:
     return folder
 
 
+#: Pillow modes that hold one 16-bit grey channel: 16-bit PNGs open as "I;16", PGMs with a maxval
+#: above 255 as "I" with the values already stretched to 0..65535 (Pillow >= 9.3).
+_WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_WIDE_GREY_MAX = 65535.0
+_ALPHA_MODES = ("LA", "La", "PA", "RGBA", "RGBa")  # (LAB's "A" band is a colour, not an alpha)
+
+
+def _to_grey(image: Image.Image, file: Path, size: tuple[int, int] | None) -> np.ndarray:
+    """Grey pixels float32 (H, W) in [0, 1] from any Pillow image mode, or a ValueError naming the file.
+
+    8-bit and lower depths, palettes, RGB, CMYK and opaque alpha go through Pillow's grey conversion
+    ("L"). 16-bit grey is divided by 65535 instead: Pillow's conversion to "L" clips it at 255, so a
+    16-bit face would load almost white. Transparent pixels are refused: their colour is undefined.
+    """
+    if image.mode in _ALPHA_MODES or "transparency" in image.info:
+        try:
+            alpha = np.asarray(image.convert("RGBA").getchannel("A"))
+        except ValueError:
+            raise ValueError(f"{file}: Pillow cannot read the transparency of mode {image.mode}; "
+                             "save it as a grey or RGB PNG") from None
+        if alpha.min() < 255:
+            raise ValueError(f"{file} has transparent pixels, whose colour is undefined; flatten it onto a "
+                             "background (e.g. in an image editor) and save it without alpha")
+    if image.mode in _WIDE_GREY_MODES or image.mode == "F":
+        values = np.asarray(image, dtype=np.float32)
+        top = 1.0 if image.mode == "F" else _WIDE_GREY_MAX
+        if not (np.isfinite(values).all() and 0.0 <= values.min() and values.max() <= top):
+            raise ValueError(f"{file}: mode {image.mode} pixels span {values.min():g}..{values.max():g}, outside the "
+                             "grey range (0..65535 for integers, 0..1 for floats); save it as an 8- or 16-bit grey PNG")
+        if image.mode != "F":
+            values = values / np.float32(_WIDE_GREY_MAX)
+        if size is not None and values.shape != size:
+            # resize in Pillow's float mode "F" so that the 16 bits survive; Lanczos can overshoot
+            resized = Image.fromarray(values).resize((size[1], size[0]), Image.Resampling.LANCZOS)
+            values = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+        return values
+    try:
+        grey = image.convert("L")
+    except ValueError:
+        raise ValueError(f"{file}: Pillow cannot convert image mode {image.mode} to grey; "
+                         "save it as a grey or RGB PNG") from None
+    if size is not None and grey.size != (size[1], size[0]):
+        # Lanczos averages over the source pixels, so downscaling does not alias.
+        grey = grey.resize((size[1], size[0]), Image.Resampling.LANCZOS)
+    return np.asarray(grey, dtype=np.float32) / np.float32(255.0)
+
+
 def _read_grey(file: Path, size: tuple[int, int] | None) -> np.ndarray:
-    """Decode one image with Pillow to uint8 grey (H, W), resized to ``size`` = (H, W) if given."""
+    """Decode one image with Pillow to float32 grey (H, W) in [0, 1], resized to ``size`` = (H, W) if given."""
     try:
         with Image.open(file) as image:
             image.load()  # decode now: a truncated file fails here, not later
-            grey = image.convert("L")
+            return _to_grey(image, file, size)
     except UnidentifiedImageError:
         raise ValueError(f"{file} is not an image Pillow can read (expected {', '.join(IMAGE_SUFFIXES)})") from None
     except (OSError, SyntaxError) as error:  # Pillow raises these for truncated or damaged files
         raise ValueError(f"{file} is damaged or truncated ({error})") from None
-    if size is not None and grey.size != (size[1], size[0]):
-        # Lanczos averages over the source pixels, so downscaling does not alias.
-        grey = grey.resize((size[1], size[0]), Image.Resampling.LANCZOS)
-    return np.asarray(grey, dtype=np.uint8)
 
 
 def _image_files(folder: Path) -> list[Path]:
@@ -88,7 +131,7 @@ def _load_folders(folders: list[Path], size: int | tuple[int, int] | None, credi
                 )
             images.append(pixels)
             labels.append(label)
-    stacked = np.stack(images).astype(np.float32)[:, None] / np.float32(255.0)
+    stacked = np.stack(images)[:, None]
     return FaceDataset(stacked, np.asarray(labels, dtype=np.int64), [f.name for f in folders], None, credit)
 
 
@@ -127,6 +170,9 @@ def load_image_folder(
 ) -> FaceDataset:
     """Load faces stored as one sub-folder per identity (PNG, JPEG or PGM, converted to grey).
 
+    Any bit depth (1 to 16 bits; 16-bit grey keeps its precision, divided by 65535), palettes, RGB,
+    CMYK and opaque alpha are read; images with transparent pixels are refused.
+
     Parameters
     ----------
     path : folder whose sub-folders (natural order: id2 before id10) are the identities.
@@ -142,8 +188,8 @@ def load_image_folder(
     FileNotFoundError, NotADirectoryError
         Missing folder.
     ValueError
-        No sub-folders, an empty one, a non-image or damaged file (named), mixed sizes without
-        ``size``, size <= 0.
+        No sub-folders, an empty one, a non-image or damaged file (named), transparent pixels or a
+        colour mode Pillow cannot make grey (named), mixed sizes without ``size``, size <= 0.
     """
     root = _require_folder(path)
     folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),

@@ -1,0 +1,142 @@
+"""Real-face loaders against faults from replayed public reports (issue 14) and the first run of a
+new user (issue 19): every bit depth and colour mode, missing subject folders, a refused download,
+and the Olivetti cache under data/. Images are written in tmp_path; no network."""
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import arcface_viz.faces.real as real
+from arcface_viz.faces import load_att_faces, load_image_folder
+
+H, W = 16, 32  # 512 pixels: every level of a depth <= 9 bits appears equally often
+
+
+def _ramp(levels: int) -> np.ndarray:
+    """(H, W) integers from 0 to levels-1 whose mean is exactly (levels-1)/2.
+
+    Each level equally often when there are at most H·W of them; otherwise a ramp over the first half
+    of the pixels and its mirror image (v -> levels-1-v) over the second.
+    """
+    if levels <= H * W:
+        return (np.arange(H * W) * levels // (H * W)).reshape(H, W)
+    half = np.arange(H * W // 2) * levels // (H * W // 2)
+    return np.concatenate([half, levels - 1 - half[::-1]]).reshape(H, W)
+
+
+def _png(path: Path, values: np.ndarray, bit_depth: int, colour_type: int = 0) -> Path:
+    """A PNG written byte by byte (not by Pillow): grey (type 0) or grey + alpha (type 4) at any depth."""
+    rows = []
+    for row in values:
+        if bit_depth == 16:
+            raw = row.astype(">u2").tobytes()
+        elif bit_depth == 8:
+            raw = row.astype(np.uint8).tobytes()
+        else:  # pack 1, 2 or 4-bit samples, most significant first
+            bits = np.unpackbits(row.astype(np.uint8)[:, None], axis=1)[:, 8 - bit_depth:]
+            raw = np.packbits(bits.ravel()).tobytes()
+        rows.append(b"\0" + raw)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    height, width = values.shape[:2]
+    header = struct.pack(">IIBBBBB", width if colour_type == 0 else width // 2, height, bit_depth, colour_type, 0, 0, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def _pgm(path: Path, values: np.ndarray, maxval: int, ascii_: bool = False) -> Path:
+    """A PGM written byte by byte: binary P5 (1 or 2 bytes per sample) or ASCII P2."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head = f"{'P2' if ascii_ else 'P5'}\n{values.shape[1]} {values.shape[0]}\n{maxval}\n".encode()
+    if ascii_:
+        body = " ".join(map(str, values.ravel())).encode() + b"\n"
+    else:
+        body = values.astype(">u2" if maxval > 255 else np.uint8).tobytes()
+    path.write_bytes(head + body)
+    return path
+
+
+def _mean_of_one(loader, root: Path, **kwargs) -> float:
+    return float(loader(root, **kwargs).images.double().mean())
+
+
+# --------------------------------------------------------------------------- fault 1: bit depths and modes
+@pytest.mark.parametrize("depth", [1, 2, 4, 8, 16])
+def test_grey_png_of_any_bit_depth_loads_a_ramp_with_mean_one_half(tmp_path, depth):
+    _png(tmp_path / "faces" / "id1" / "ramp.png", _ramp(2**depth), depth)
+    assert _mean_of_one(load_image_folder, tmp_path / "faces") == pytest.approx(0.5, abs=1e-6)
+
+
+@pytest.mark.parametrize("maxval, ascii_", [(65535, False), (65535, True), (1023, False), (4095, False),
+                                             (255, False), (15, False)])
+def test_pgm_of_any_maxval_loads_a_ramp_with_mean_one_half(tmp_path, maxval, ascii_):
+    _pgm(tmp_path / "att" / "s1" / "1.pgm", _ramp(maxval + 1), maxval, ascii_)
+    assert _mean_of_one(load_att_faces, tmp_path / "att") == pytest.approx(0.5, abs=1e-6)
+    assert _mean_of_one(load_image_folder, tmp_path / "att") == pytest.approx(0.5, abs=1e-6)
+
+
+def test_16_bit_faces_keep_their_precision_and_resize_in_float(tmp_path):
+    # the reported fault: Pillow's 16 -> 8-bit conversion clips, so this ramp loaded with mean ~0.998
+    ramp = _ramp(65536).astype(np.uint16)
+    (tmp_path / "png" / "id1").mkdir(parents=True)
+    Image.fromarray(ramp).save(tmp_path / "png" / "id1" / "a.png")  # Pillow writes mode I;16 as a 16-bit PNG
+    _pgm(tmp_path / "att" / "s1" / "1.pgm", ramp, 65535)
+    for loader, root in ((load_image_folder, tmp_path / "png"), (load_att_faces, tmp_path / "att")):
+        data = loader(root)
+        assert float(data.images.double().mean()) == pytest.approx(0.5, abs=1e-6)
+        np.testing.assert_array_equal(data.images[0, 0].numpy(), ramp.astype(np.float32) / np.float32(65535))
+        small = loader(root, size=(8, 16)).images
+        assert small.shape == (1, 1, 8, 16) and 0.0 <= float(small.min()) and float(small.max()) <= 1.0
+        assert float(small.double().mean()) == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I;16B", "I;16L", "I;16N"])
+def test_every_16_bit_grey_mode_is_divided_by_65535(tmp_path, mode):
+    ramp = _ramp(H * W).astype(np.uint16) * 128
+    image = Image.frombytes(mode, (W, H), ramp.astype(">u2" if mode == "I;16B" else "<u2").tobytes())
+    np.testing.assert_array_equal(real._to_grey(image, tmp_path / "x.png", None), ramp / np.float32(65535))
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "P", "RGB", "RGBA", "CMYK", "LA", "YCbCr"])
+def test_8_bit_modes_load_like_pillows_grey_conversion(tmp_path, mode):
+    rng = np.random.default_rng(3)
+    rgb = Image.fromarray(rng.integers(0, 256, size=(H, W, 3), dtype=np.uint8))
+    image = rgb.convert(mode)
+    suffix = ".jpg" if mode in ("CMYK", "YCbCr") else ".png"
+    path = tmp_path / "faces" / "id1" / f"face{suffix}"
+    path.parent.mkdir(parents=True)
+    image.save(path)
+    with Image.open(path) as reopened:
+        expected = np.asarray(reopened.convert("L"), dtype=np.float32) / np.float32(255)
+    np.testing.assert_array_equal(load_image_folder(tmp_path / "faces").images[0, 0].numpy(), expected)
+
+
+def test_transparent_pixels_are_refused_and_opaque_alpha_is_fine(tmp_path):
+    grey_alpha = np.stack([_ramp(256), np.full((H, W), 255)], axis=-1).reshape(H, 2 * W)
+    _png(tmp_path / "ok" / "id1" / "a.png", grey_alpha, 8, colour_type=4)
+    assert _mean_of_one(load_image_folder, tmp_path / "ok") == pytest.approx(0.5, abs=1e-6)
+    grey_alpha[0, 1] = 0  # one transparent pixel
+    _png(tmp_path / "bad" / "id1" / "a.png", grey_alpha, 8, colour_type=4)
+    with pytest.raises(ValueError, match=r"a\.png has transparent pixels.*flatten"):
+        load_image_folder(tmp_path / "bad")
+    palette = Image.fromarray(_ramp(16).astype(np.uint8) * 17).convert("P")
+    (tmp_path / "pal" / "id1").mkdir(parents=True)
+    palette.save(tmp_path / "pal" / "id1" / "p.png", transparency=0)
+    with pytest.raises(ValueError, match="transparent pixels"):
+        load_image_folder(tmp_path / "pal")
+
+
+def test_modes_pillow_cannot_make_grey_are_refused_by_name(tmp_path):
+    with pytest.raises(ValueError, match=r"x\.png: Pillow cannot convert image mode LAB to grey"):
+        real._to_grey(Image.new("LAB", (4, 4)), tmp_path / "x.png", None)
+    with pytest.raises(ValueError, match=r"mode I pixels span -5..70000, outside"):
+        real._to_grey(Image.fromarray(np.array([[-5, 70000]], dtype=np.int32)), tmp_path / "x.png", None)
