@@ -146,9 +146,12 @@ def load_att_faces(path: str | os.PathLike, size: int | tuple[int, int] | None =
     Returns
     -------
     FaceDataset
-        400 images float32 (N, 1, H, W) in [0, 1]; label X-1 for folder ``sX`` (numeric order,
-        so s10 comes after s9); identities ``["s1", ..., "s40"]``; credit to AT&T Laboratories
-        Cambridge and Samaria & Harter (1994).
+        Images float32 (N, 1, H, W) in [0, 1] (400 for the full set). Each image's label is the rank of
+        its folder among the ``sX`` folders present, in numeric order (s10 after s9), and
+        ``identities[label]`` is that folder's name. With all of s1 ... s40 present, folder ``sX`` has
+        label X-1, as Olivetti's target; if some are missing the later labels shift down (s1, s3, s10
+        give labels 0, 1, 2), so map labels to subjects through ``identities``. Credit to AT&T
+        Laboratories Cambridge and Samaria & Harter (1994).
 
     Raises
     ------

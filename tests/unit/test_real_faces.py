@@ -140,3 +140,24 @@ def test_modes_pillow_cannot_make_grey_are_refused_by_name(tmp_path):
         real._to_grey(Image.new("LAB", (4, 4)), tmp_path / "x.png", None)
     with pytest.raises(ValueError, match=r"mode I pixels span -5..70000, outside"):
         real._to_grey(Image.fromarray(np.array([[-5, 70000]], dtype=np.int32)), tmp_path / "x.png", None)
+
+
+# --------------------------------------------------------------------------- fault 5: missing subject folders
+def test_att_labels_with_missing_folders_follow_the_folders_present(tmp_path):
+    # s2, s4..s9 missing: labels are the rank among the folders present (0, 1, 2), not X-1 (0, 2, 9),
+    # and identities[label] names the folder
+    for k, grey in ((10, 200), (1, 20), (3, 90)):
+        _pgm(tmp_path / "att" / f"s{k}" / "1.pgm", np.full((H, W), grey), 255)
+        _pgm(tmp_path / "att" / f"s{k}" / "2.pgm", np.full((H, W), grey), 255)
+    data = load_att_faces(tmp_path / "att")
+    assert data.identities == ["s1", "s3", "s10"]
+    assert data.labels.tolist() == [0, 0, 1, 1, 2, 2]
+    for image, label in zip(data.images, data.labels.tolist()):
+        grey = {"s1": 20, "s3": 90, "s10": 200}[data.identities[label]]
+        assert float(image.mean()) == pytest.approx(grey / 255)
+
+
+def test_att_docstring_says_what_the_labels_are():
+    doc = " ".join(load_att_faces.__doc__.split())
+    assert "label X-1 for folder" not in doc  # false as soon as a folder is missing
+    assert "rank of its folder" in doc and "identities[label]" in doc
