@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import tempfile
+import urllib.error
 import warnings
 from pathlib import Path
 
@@ -224,7 +225,9 @@ def load_olivetti(
     Raises
     ------
     FileNotFoundError
-        When the data is absent and ``download_if_missing`` is False.
+        When the data is absent and ``download_if_missing`` is False, or the download failed (the
+        message says whether the server refused it or could not be reached, and how else to get
+        the faces).
     ValueError
         size <= 0.
     """
@@ -237,6 +240,7 @@ def load_olivetti(
             f"Olivetti data folder {data_home} does not exist; call with download_if_missing=True on a "
             "machine with internet, or see data/README.md"
         )
+    where = data_home or "the scikit-learn data folder"
     try:
         bunch = fetch_olivetti_faces(data_home=data_home, download_if_missing=download_if_missing)
     except PermissionError:
@@ -249,9 +253,22 @@ def load_olivetti(
             for file in Path(data_home).glob("olivetti*.pkz"):
                 shutil.copy2(file, tmp)
             bunch = fetch_olivetti_faces(data_home=tmp, download_if_missing=False)
+    except urllib.error.HTTPError as error:  # before OSError: HTTPError is one
+        raise FileNotFoundError(
+            f"Olivetti faces: the download server refused the request (HTTP {error.code}: {error.reason}), "
+            f"so they are not in {where}. Get them another way: copy olivetti_py3.pkz from a machine where "
+            f"scikit-learn downloaded it into {where}, or use the AT&T folder att_faces/ with "
+            "load_att_faces (see data/README.md)"
+        ) from None
+    except urllib.error.URLError as error:
+        raise FileNotFoundError(
+            f"Olivetti faces: could not reach the download server ({error.reason}), so they are not in {where}. "
+            f"Connect to the internet and retry, or copy olivetti_py3.pkz from another machine into {where}, or "
+            "use the AT&T folder att_faces/ with load_att_faces (see data/README.md)"
+        ) from None
     except OSError as error:
         raise FileNotFoundError(
-            f"Olivetti faces not found in {data_home or 'the scikit-learn data folder'} ({error}); "
+            f"Olivetti faces not found in {where} ({error}); "
             "call with download_if_missing=True on a machine with internet, or see data/README.md"
         ) from None
     images = np.asarray(bunch.images, dtype=np.float32)

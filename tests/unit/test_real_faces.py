@@ -4,6 +4,7 @@ and the Olivetti cache under data/. Images are written in tmp_path; no network."
 from __future__ import annotations
 
 import struct
+import urllib.error
 import zlib
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from PIL import Image
 
 import arcface_viz.faces.real as real
-from arcface_viz.faces import load_att_faces, load_image_folder
+from arcface_viz.faces import load_att_faces, load_image_folder, load_olivetti
 
 H, W = 16, 32  # 512 pixels: every level of a depth <= 9 bits appears equally often
 
@@ -161,3 +162,33 @@ def test_att_docstring_says_what_the_labels_are():
     doc = " ".join(load_att_faces.__doc__.split())
     assert "label X-1 for folder" not in doc  # false as soon as a folder is missing
     assert "rank of its folder" in doc and "identities[label]" in doc
+
+
+# --------------------------------------------------------------------------- fault 3: a refused download
+def _refuse(code: int, reason: str):
+    def fetch(data_home=None, download_if_missing=True, **kwargs):
+        raise urllib.error.HTTPError("https://ndownloader.figshare.com/files/5976027", code, reason, {}, None)
+    return fetch
+
+
+def test_refused_olivetti_download_says_the_server_refused_and_what_else_to_do(tmp_path, monkeypatch):
+    import sklearn.datasets
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_olivetti_faces", _refuse(403, "Forbidden"))
+    with pytest.raises(FileNotFoundError) as caught:
+        load_olivetti(tmp_path / "sk", download_if_missing=True)
+    message = str(caught.value)
+    assert "refused" in message and "HTTP 403: Forbidden" in message
+    assert "download_if_missing=True" not in message  # the caller already asked for the download
+    assert "olivetti_py3.pkz" in message and "att_faces" in message and "data/README.md" in message
+
+
+def test_unreachable_olivetti_server_says_so(tmp_path, monkeypatch):
+    import sklearn.datasets
+
+    def offline(data_home=None, download_if_missing=True, **kwargs):
+        raise urllib.error.URLError(OSError(101, "Network is unreachable"))
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_olivetti_faces", offline)
+    with pytest.raises(FileNotFoundError, match=r"could not reach the download server.*Network is unreachable"):
+        load_olivetti(tmp_path / "sk", download_if_missing=True)
