@@ -22,12 +22,18 @@ ATT_CREDIT = (
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the repository holding arcface_viz/ and data/
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pgm")
 
-HOW_TO_GET_FACES = (
-    "Real faces not found. Put the AT&T/ORL faces (folders att_faces/s1 ... s40) in a folder and set "
-    "the environment variable ARCFACE_VIZ_DATA to it, or place them in <project>/data/ or ../shared/data. "
-    "With internet access, sklearn.datasets.fetch_olivetti_faces(data_home=...) downloads the 64x64 "
-    "version, which load_olivetti(data_home=...) reads. See data/README.md. Using toy faces instead."
-)
+#: scikit-learn's data_home for the Olivetti faces, inside a data folder (as data/README.md documents).
+OLIVETTI_HOME = Path("olivetti") / "sklearn_data_home"
+#: What proves each kind of real faces is in a data folder: the AT&T folder, or scikit-learn's cache file.
+REAL_FACE_MARKERS = {"att": Path("att_faces"), "olivetti": OLIVETTI_HOME / "olivetti_py3.pkz"}
+_HOW_TO_GET = {
+    "att": "Put the AT&T/ORL faces (folders att_faces/s1 ... s40) in a data folder: set the environment "
+           "variable ARCFACE_VIZ_DATA to it, or use <project>/data/ or ../shared/data. data/README.md says "
+           "where to get them and under which terms.",
+    "olivetti": "With internet access, `python -m arcface_viz compare --data olivetti` downloads them through "
+                "scikit-learn into <project>/data/olivetti/sklearn_data_home (as does "
+                "sklearn.datasets.fetch_olivetti_faces(data_home=that folder)). See data/README.md.",
+}
 
 
 def _natural_key(name: str) -> list:
@@ -282,15 +288,51 @@ def load_olivetti(
     return FaceDataset(np.clip(images, 0.0, 1.0)[:, None], labels, names, None, ATT_CREDIT)
 
 
-def find_real_faces() -> Path | None:
-    """Folder holding ``att_faces/``: ``$ARCFACE_VIZ_DATA``, then ``<project>/data``, then ``../shared/data``.
-
-    Returns None, with a :class:`UserWarning` saying how to get the faces, when none has them.
-    """
+def data_folders() -> list[Path]:
+    """The folders searched for real faces, in order: ``$ARCFACE_VIZ_DATA`` (when set), ``<project>/data``,
+    ``../shared/data`` beside the project."""
     candidates = [os.environ.get("ARCFACE_VIZ_DATA"), PROJECT_ROOT / "data", PROJECT_ROOT.parent / "shared" / "data"]
-    looked = [Path(c).expanduser() for c in candidates if c]
+    return [Path(c).expanduser() for c in candidates if c]
+
+
+def olivetti_download_home() -> Path:
+    """Where a download of the Olivetti faces goes: ``olivetti/sklearn_data_home`` in the first data
+    folder (``$ARCFACE_VIZ_DATA`` when set, else ``<project>/data``, which git ignores)."""
+    return data_folders()[0] / OLIVETTI_HOME
+
+
+def find_real_faces(kind: str = "att", *, warn: bool = True) -> Path | None:
+    """The first data folder (see :func:`data_folders`) holding real faces of one kind.
+
+    Parameters
+    ----------
+    kind : {"att", "olivetti"}, default "att"
+        "att": the folder must hold ``att_faces/`` (read it with ``load_att_faces(root / "att_faces")``).
+        "olivetti": it must hold scikit-learn's cache ``olivetti/sklearn_data_home/olivetti_py3.pkz``
+        (read it with ``load_olivetti(root / OLIVETTI_HOME, download_if_missing=False)``); no
+        ``att_faces/`` needed.
+    warn : bool, default True
+        Warn, saying where it looked and how to get the faces, when none has them. It says nothing
+        about what the caller does next.
+
+    Returns
+    -------
+    Path or None
+        The data folder, or None when none of them has this kind of faces.
+
+    Raises
+    ------
+    ValueError
+        ``kind`` is not "att" or "olivetti".
+    """
+    if kind not in REAL_FACE_MARKERS:
+        raise ValueError(f"kind={kind!r}: choose 'att' (AT&T/ORL folders) or 'olivetti' (scikit-learn's cache)")
+    marker = REAL_FACE_MARKERS[kind]
+    looked = data_folders()
     for candidate in looked:
-        if (candidate / "att_faces").is_dir():
+        if (candidate / marker).is_dir() if kind == "att" else (candidate / marker).is_file():
             return candidate
-    warnings.warn(f"{HOW_TO_GET_FACES} (Looked for att_faces/ in: {', '.join(map(str, looked))}.)", stacklevel=2)
+    if warn:
+        warnings.warn(f"Real faces ({kind}) not found. {_HOW_TO_GET[kind]} (Looked for {marker.as_posix()}"
+                      f"{'/' if kind == 'att' else ''} in: {', '.join(map(str, looked))}.)", stacklevel=2)
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 import urllib.error
+import warnings
 import zlib
 from pathlib import Path
 
@@ -192,3 +193,119 @@ def test_unreachable_olivetti_server_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(sklearn.datasets, "fetch_olivetti_faces", offline)
     with pytest.raises(FileNotFoundError, match=r"could not reach the download server.*Network is unreachable"):
         load_olivetti(tmp_path / "sk", download_if_missing=True)
+
+
+# --------------------------------------------------------------------------- issue 19: real faces for a new user
+def _data_layout(tmp_path: Path, monkeypatch) -> Path:
+    """A project at tmp_path/project with nothing in data/, no ../shared/data, ARCFACE_VIZ_DATA unset."""
+    monkeypatch.delenv("ARCFACE_VIZ_DATA", raising=False)
+    monkeypatch.setattr(real, "PROJECT_ROOT", tmp_path / "project")
+    (tmp_path / "project" / "data").mkdir(parents=True)
+    return tmp_path / "project" / "data"
+
+
+def _fake_olivetti_cache(home: Path) -> None:
+    """scikit-learn's cache file as fetch_olivetti_faces writes it: joblib of (400, 4096) uint8."""
+    import joblib
+
+    home.mkdir(parents=True, exist_ok=True)
+    faces = np.random.default_rng(0).integers(0, 256, size=(400, 4096), dtype=np.uint8)
+    joblib.dump(faces, home / "olivetti_py3.pkz", compress=6)
+
+
+def test_find_real_faces_finds_the_olivetti_cache_without_att_faces(tmp_path, monkeypatch):
+    data = _data_layout(tmp_path, monkeypatch)
+    _fake_olivetti_cache(data / "olivetti" / "sklearn_data_home")
+    assert real.find_real_faces("olivetti") == data
+    with pytest.warns(UserWarning) as caught:
+        assert real.find_real_faces("att") is None
+    message = str(caught[0].message)
+    assert "Looked for att_faces/ in:" in message and "data/README.md" in message
+    assert "toy faces" not in message  # the finder does not know what the caller does next
+    with pytest.raises(ValueError, match="kind='lfw'"):
+        real.find_real_faces("lfw")
+
+
+def test_compare_olivetti_reads_the_documented_cache_under_data(tmp_path, monkeypatch, capsys):
+    from arcface_viz import compare
+
+    data = _data_layout(tmp_path, monkeypatch)
+    _fake_olivetti_cache(data / "olivetti" / "sklearn_data_home")  # where data/README.md's command puts it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dataset, description = compare._load_real("olivetti", (32, 32))
+    assert dataset.images.shape == (400, 1, 32, 32) and dataset.n_identities == 40
+    assert str(data / "olivetti" / "sklearn_data_home") in description
+    assert "download" not in capsys.readouterr().out
+
+
+def _fake_download(calls: list):
+    """Stands for scikit-learn's fetch on a machine with internet: writes the cache, then reads it."""
+    import sklearn.datasets
+
+    original = sklearn.datasets.fetch_olivetti_faces
+
+    def fetch(data_home=None, download_if_missing=True, **kwargs):
+        calls.append((Path(data_home), download_if_missing))
+        if download_if_missing and not (Path(data_home) / "olivetti_py3.pkz").exists():
+            _fake_olivetti_cache(Path(data_home))
+        return original(data_home=data_home, download_if_missing=False)
+    return fetch
+
+
+def test_compare_olivetti_downloads_into_data_when_missing_and_says_so(tmp_path, monkeypatch, capsys):
+    import sklearn.datasets
+
+    from arcface_viz import compare
+
+    data = _data_layout(tmp_path, monkeypatch)
+    calls = []
+    monkeypatch.setattr(sklearn.datasets, "fetch_olivetti_faces", _fake_download(calls))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dataset, _ = compare._load_real("olivetti", (16, 16))
+    home = data / "olivetti" / "sklearn_data_home"
+    assert calls == [(home, True)] and (home / "olivetti_py3.pkz").is_file() and len(dataset) == 400
+    out = capsys.readouterr().out
+    assert f"downloading it through scikit-learn into {home}" in out and f"saved in {home}" in out
+    compare._load_real("olivetti", (16, 16))  # the second run reads the cache offline
+    assert calls[-1] == (home, False) and "downloading" not in capsys.readouterr().out
+
+
+def test_compare_olivetti_download_goes_to_arcface_viz_data_when_set(tmp_path, monkeypatch, capsys):
+    import sklearn.datasets
+
+    from arcface_viz import compare
+
+    _data_layout(tmp_path, monkeypatch)
+    monkeypatch.setenv("ARCFACE_VIZ_DATA", str(tmp_path / "mine"))
+    calls = []
+    monkeypatch.setattr(sklearn.datasets, "fetch_olivetti_faces", _fake_download(calls))
+    compare._load_real("olivetti", (16, 16))
+    assert calls == [(tmp_path / "mine" / "olivetti" / "sklearn_data_home", True)]
+
+
+def test_compare_refused_download_and_missing_att_fail_without_a_contradicting_warning(tmp_path, monkeypatch, capsys):
+    import sklearn.datasets
+
+    from arcface_viz import compare
+    from arcface_viz.cli import UsageError
+
+    _data_layout(tmp_path, monkeypatch)
+    monkeypatch.setattr(sklearn.datasets, "fetch_olivetti_faces", _refuse(403, "Forbidden"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning (e.g. "using toy faces instead") would fail here
+        with pytest.raises(UsageError, match=r"--data olivetti: .*refused.*HTTP 403"):
+            compare._load_real("olivetti", (16, 16))
+        assert "downloading it through scikit-learn" in capsys.readouterr().out
+        with pytest.raises(UsageError, match=r"--data att: AT&T faces not found.*ARCFACE_VIZ_DATA.*--data olivetti"):
+            compare._load_real("att", (16, 16))
+
+
+def test_data_readme_documents_the_paths_the_code_searches_and_the_source_and_terms():
+    readme = (Path(__file__).resolve().parents[2] / "data" / "README.md").read_text()
+    text = " ".join(readme.split())
+    assert f'data_home="data/{real.OLIVETTI_HOME.as_posix()}"' in text
+    assert "--data olivetti" in text
+    for fact in ("AT&T Laboratories Cambridge", "Samaria", "Harter", "1994", "cam-orl.co.uk", "No formal licence"):
+        assert fact in text, fact
