@@ -156,19 +156,36 @@ def load_data(args, settings: dict) -> tuple[dict, str, str]:
     return splits, description, dataset.credit
 
 
+def _load_olivetti(size: tuple[int, int]):
+    """Olivetti faces from scikit-learn's cache in a data folder, downloaded there first when missing."""
+    root = faces.find_real_faces("olivetti", warn=False)
+    if root is not None:
+        home, download = root / faces.OLIVETTI_HOME, False
+    else:
+        home, download = faces.olivetti_download_home(), True
+        looked = ", ".join(str(folder / faces.OLIVETTI_HOME) for folder in faces.data_folders())
+        print(f"--data olivetti: no scikit-learn Olivetti cache in {looked}; downloading it through "
+              f"scikit-learn into {home} (needs internet; a few MB)", flush=True)
+    try:
+        dataset = faces.load_olivetti(home, download_if_missing=download, size=size)
+    except FileNotFoundError as error:
+        raise UsageError(f"--data olivetti: {error}") from None
+    if download:
+        print(f"--data olivetti: saved in {home}; later runs read it from there, offline", flush=True)
+    return dataset, f"Olivetti faces ({home}), {size[0]}×{size[1]}"
+
+
 def _load_real(data: str, size: tuple[int, int]):
-    if data in ("att", "olivetti"):
-        root = faces.find_real_faces()
+    if data == "att":
+        root = faces.find_real_faces("att", warn=False)
         if root is None:
-            raise UsageError(f"--data {data}: real faces not found; set ARCFACE_VIZ_DATA to the folder holding "
-                             "att_faces/ (see data/README.md) or pass --data PATH")
-        if data == "att":
-            return faces.load_att_faces(root / "att_faces", size=size), f"AT&T/ORL faces ({root / 'att_faces'}), {size[0]}×{size[1]}"
-        home = root / "olivetti" / "sklearn_data_home"
-        try:
-            return faces.load_olivetti(home, download_if_missing=False, size=size), f"Olivetti faces, {size[0]}×{size[1]}"
-        except FileNotFoundError as error:
-            raise UsageError(f"--data olivetti: {error}") from None
+            looked = ", ".join(str(folder / "att_faces") for folder in faces.data_folders())
+            raise UsageError(f"--data att: AT&T faces not found (looked in {looked}); set ARCFACE_VIZ_DATA to the "
+                             "folder holding att_faces/ (data/README.md says where to get them), or use "
+                             "--data olivetti, which scikit-learn can download")
+        return faces.load_att_faces(root / "att_faces", size=size), f"AT&T/ORL faces ({root / 'att_faces'}), {size[0]}×{size[1]}"
+    if data == "olivetti":
+        return _load_olivetti(size)
     path = Path(data)
     if not path.is_dir():
         raise UsageError(f"--data {data!r}: not toy, att, olivetti or an existing folder of identity sub-folders")

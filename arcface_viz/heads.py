@@ -32,7 +32,9 @@ Numerics (each point is a unit test):
   class centre, where the true derivative of sqrt or acos is infinite. For m1 ≠ 1 the angle is
   atan2(sin θ, cos θ) and the derivative m1·sin(m1·θ + m2)/sin θ shares that floor.
 - Logits and margin are float32 (float64 when the inputs are float64); float16/bfloat16 inputs
-  are upcast, as their spacing near 1 (~1e-3) would swallow any clamp near |cos θ| = 1.
+  are upcast, as their spacing near 1 (~1e-3) would swallow any clamp near |cos θ| = 1. Their
+  gradient goes back in their own dtype, so for half-precision cosines sin θ is floored at their
+  closest cosine below 1 (2^-5 for float16) and float16 takes s·(32·m1 + 1) <= 65504.
 - Monotone fallback: cos(m1·θ + m2) rises again once m1·θ + m2 > π. Past that angle
   θ_t = (π − m2)/m1 the target becomes cos θ − m3 − δ with δ = max(u·sin θ_t, 1 + cos θ_t) and
   u = π − θ_t the total angular margin there. For ArcFace u = m2 and θ_t = π − m2, so
@@ -81,6 +83,29 @@ SIN_FLOOR = 1e-4
 #: The heads' names: the registry's, in its order (arcface_viz.losses).
 HEAD_NAMES = LOSS_NAMES
 
+
+def _sin_floor(dtype: torch.dtype) -> float:
+    """The floor on sin θ for cosines given in ``dtype``.
+
+    SIN_FLOOR for float32/float64. For float16 and bfloat16, the sin θ of their closest cosine below 1
+    (2^-5 and ~0.088): every cosine they can hold other than ±1 has a larger sin θ, so the floor
+    changes the slope only at cos θ = ±1 exactly, and there keeps it small enough for float16.
+    """
+    if dtype in (torch.float16, torch.bfloat16):
+        below_one = 1.0 - torch.finfo(dtype).eps / 2
+        return math.sqrt((1.0 - below_one) * (1.0 + below_one))
+    return SIN_FLOOR
+
+
+def _float16_scale_limit(m1: float) -> float:
+    """Largest s for which float16 cosines get a finite gradient (upstream gradient of size <= 1).
+
+    The slope of the target logit in cos θ is at most s·(m1/sin θ + 1) (the + 1: cos θ·sin m2/sin θ +
+    cos m2 can exceed 1/sin θ by up to 1), with sin θ >= 2^-5 in float16, and must stay <= 65504.
+    """
+    return float(torch.finfo(torch.float16).max) / (m1 / _sin_floor(torch.float16) + 1.0)
+
+
 #: F.normalize's default: the heads' own normalisation clamps norms at the same value.
 _NORM_EPS = 1e-12
 
@@ -95,7 +120,7 @@ def _threshold(m1: float, m2: float) -> float:
 
 
 def _target_and_slope(
-    cos_r: Tensor, r: float, m1: float, m2: float, m3: float, easy_margin: bool
+    cos_r: Tensor, r: float, m1: float, m2: float, m3: float, easy_margin: bool, sin_floor: float = SIN_FLOOR
 ) -> tuple[Tensor, Tensor]:
     """From r·cos θ: r·(cos(m1·θ + m2) − m3) with the monotone fallback, and r·(d target/d cos θ − 1).
 
@@ -103,7 +128,7 @@ def _target_and_slope(
     plain cosines. Working in that scale keeps (r − r·cos θ) exact where it is small (Sterbenz), so
     sin θ·r = sqrt((r − r·cos θ)(r + r·cos θ)) has full precision up to |cos θ| = 1 in float32;
     rescaling first would round. ``cos_r`` is float32 or float64 of any shape; both results have its
-    dtype. Only in the derivative m1·sin(m1·θ + m2)/sin θ is sin θ floored at SIN_FLOOR, so the slope
+    dtype. Only in the derivative m1·sin(m1·θ + m2)/sin θ is sin θ floored at ``sin_floor``, so the slope
     stays finite at |cos θ| = 1 where the true one is infinite. The slope comes back minus 1 because
     the plain logit r·cos θ already carries r of it. Written with few tensor operations: on B target
     cosines each costs more in dispatch than in arithmetic. The value may be ``cos_r`` itself.
@@ -113,7 +138,7 @@ def _target_and_slope(
         extra_slope = torch.zeros_like(cos_r)
     else:
         sin_r = ((r - cos_r) * (r + cos_r)).clamp_(min=0.0).sqrt_()  # r·sin θ
-        floored_sin_r = sin_r.clamp(min=r * SIN_FLOOR)
+        floored_sin_r = sin_r.clamp(min=r * sin_floor)
         if m1 == 1.0:  # cos(θ + m2) = cos θ·cos m2 − sin θ·sin m2: no acos
             value = torch.add(cos_r * math.cos(m2), sin_r, alpha=-math.sin(m2))
             extra_slope = torch.div(cos_r, floored_sin_r).mul_(r * math.sin(m2)).add_(r * (math.cos(m2) - 1.0))
@@ -146,9 +171,10 @@ class _MarginDelta(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, cos_y: Tensor, s: float, m1: float, m2: float, m3: float, easy_margin: bool) -> Tensor:
+    def forward(ctx, cos_y: Tensor, s: float, m1: float, m2: float, m3: float, easy_margin: bool,
+                sin_floor: float) -> Tensor:
         # plain cosines: the margin in their own scale (r = 1), then times s
-        value, extra_slope = _target_and_slope(cos_y, 1.0, m1, m2, m3, easy_margin)
+        value, extra_slope = _target_and_slope(cos_y, 1.0, m1, m2, m3, easy_margin, sin_floor)
         ctx.save_for_backward(extra_slope.mul_(s))
         return (value - cos_y).mul_(s)
 
@@ -156,7 +182,7 @@ class _MarginDelta(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
         (extra_slope,) = ctx.saved_tensors
-        return grad * extra_slope, None, None, None, None, None
+        return grad * extra_slope, None, None, None, None, None, None
 
 
 class _NormalizedMarginLinear(torch.autograd.Function):
@@ -251,24 +277,33 @@ def target_logit(
         raise TypeError(f"theta={theta!r}: expected angles as a number, array or tensor; pass radians in [0, π]")
     check_angles("theta", theta)
     theta = torch.as_tensor(theta, dtype=torch.float64)
-    cos_y = torch.cos(theta)
+    plain = theta.detach()
     with torch.no_grad():
-        value, extra_slope = _target_and_slope(cos_y, 1.0, m1, m2, m3, easy_margin)
-    # the analytic slope instead of autograd through sqrt: finite at θ = 0 and π, where d sqrt is not
-    return s * (value + (extra_slope + 1.0) * (cos_y - cos_y.detach()))
+        # without grad: with no margin the value is the cosine itself, which must not carry a slope too
+        value, extra_slope = _target_and_slope(torch.cos(plain), 1.0, m1, m2, m3, easy_margin)
+        # d target/d θ = −(d target/d cos θ)·sin θ, analytic instead of autograd through sqrt (infinite
+        # at θ = 0 and π). Below θ = SIN_FLOOR that slope divided by a floored sin θ, so the product
+        # would fall to 0 at θ = 0: there use the exact −m1·sin(m1·θ + m2) (−sin θ past θ_t).
+        slope = (extra_slope + 1.0).mul_(torch.sin(plain)).neg_()
+        near_zero = plain < SIN_FLOOR
+        if bool(near_zero.any()):
+            exact = torch.where(plain <= _threshold(m1, m2), -m1 * torch.sin(m1 * plain + m2), -torch.sin(plain))
+            slope = torch.where(near_zero, exact, slope)
+    return s * (value + slope * (theta - plain))
 
 
 def _apply_margin(
-    logits: Tensor, cos_y: Tensor, labels: Tensor, s: float, m1: float, m2: float, m3: float, easy_margin: bool
+    logits: Tensor, cos_y: Tensor, labels: Tensor, s: float, m1: float, m2: float, m3: float, easy_margin: bool,
+    sin_floor: float = SIN_FLOOR,
 ) -> Tensor:
     """Turn the target entries of ``logits`` (= s·cos θ) into margin logits, in place.
 
     ``cos_y`` (B,) must be computed independently of ``logits`` (not gathered from it). Adding
     s·(target − cos θ_y) with ``index_put_(accumulate=True)`` costs O(B) forward and passes the
     (B, C) gradient through untouched, where a scatter would copy it; the gradient of the target
-    entry is still exact: s + s·(d target/d cos θ_y − 1).
+    entry is still exact: s + s·(d target/d cos θ_y − 1). ``sin_floor``: see :func:`_sin_floor`.
     """
-    delta = _MarginDelta.apply(cos_y, s, m1, m2, m3, easy_margin)
+    delta = _MarginDelta.apply(cos_y, s, m1, m2, m3, easy_margin, sin_floor)
     rows = torch.arange(logits.shape[0], device=logits.device)
     return logits.index_put_((rows, labels), delta, accumulate=True)
 
@@ -289,7 +324,7 @@ def margin_logits(
     ----------
     cos : Tensor, shape (B, C), floating
         cos θ between each unit embedding and each unit class centre (dimensionless, in [-1, 1]).
-        float16/bfloat16 are upcast to float32.
+        float16/bfloat16 are upcast to float32; their gradient comes back in their dtype.
     labels : Tensor, shape (B,), any integer dtype (int32 and int64 give identical results), or None
         Target class of each row, in [0, C-1]. ``None`` applies no margin (inference).
     s : float
@@ -309,7 +344,11 @@ def margin_logits(
     Tensor, shape (B, C)
         float32 (float64 when ``cos`` is float64). Target entries s·(cos(m1·θ_y + m2) − m3), with the
         monotone fallback cos θ_y − m3 − δ past θ_y > (π − m2)/m1 (see the module docstring);
-        all other entries s·cos θ_j.
+        all other entries s·cos θ_j. The gradient with respect to ``cos`` is finite in every dtype
+        for an upstream gradient of size <= 1 (as cross-entropy's): the slope s·m1·sin(m1·θ + m2)/sin θ
+        floors sin θ at 1e-4 (``SIN_FLOOR``) for float32/float64 and, for float16/bfloat16, at the
+        sin θ of their closest cosine below 1 (2^-5 for float16), which changes it only at cos θ = ±1
+        exactly. float16 holds at most 65504: there s·(32·m1 + 1) <= 65504 (s <= 1984 for m1 = 1).
 
     Raises
     ------
@@ -318,7 +357,8 @@ def margin_logits(
         (numpy scalars are fine); ``easy_margin`` not a bool.
     ValueError
         ``cos`` not 2-D or not finite; labels not (B,), outside [0, C-1] (−1 included) or on another
-        device; s outside [1e-3, 1e4]; m1 < 1; m2 outside [0, π); m3 < 0; s·(1 + m3 + π) beyond float32 (inf logits).
+        device; s outside [1e-3, 1e4]; m1 < 1; m2 outside [0, π); m3 < 0; s·(1 + m3 + π) beyond float32 (inf logits);
+        float16 cosines that require a gradient with s·(32·m1 + 1) > 65504 (an angular margin only).
 
     Notes
     -----
@@ -333,13 +373,20 @@ def margin_logits(
     if not bool(torch.isfinite(cos).all()):
         raise ValueError("cos contains NaN or inf: check the embeddings and class centres upstream")
     check_labels(labels, cos.shape[0], cos.shape[1], cos.device)
+    sin_floor = _sin_floor(cos.dtype)
+    if (labels is not None and cos.dtype == torch.float16 and cos.requires_grad and (m1, m2) != (1.0, 0.0)
+            and s > _float16_scale_limit(m1)):
+        raise ValueError(
+            f"s={s:g}, m1={m1:g}: with float16 cosines the gradient would overflow float16 (max 65504) near "
+            f"cos θ = ±1; use s <= {_float16_scale_limit(m1):.0f}, or pass cos.float() (float32 cosines)"
+        )
     cos = cos.float() if cos.dtype in (torch.float16, torch.bfloat16) else cos
     logits = s * cos
     if labels is None:
         return logits
     labels = labels.long()
     cos_y = cos.gather(1, labels.unsqueeze(1)).squeeze(1)
-    return _apply_margin(logits, cos_y, labels, s, m1, m2, m3, easy_margin)
+    return _apply_margin(logits, cos_y, labels, s, m1, m2, m3, easy_margin, sin_floor)
 
 
 # --------------------------------------------------------------------------- heads
