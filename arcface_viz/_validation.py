@@ -136,15 +136,23 @@ def check_scale(s: object, name: str = "s") -> float:
 
 
 def check_margins(m1: object, m2: object, m3: object) -> tuple[float, float, float]:
-    """(m1, m2, m3) as floats within the registry's M1_RANGE, M2_RANGE (radians, open at π) and M3_RANGE."""
-    return (
-        check_real("m1", m1, low=M1_RANGE[0], high=M1_RANGE[1],
-                   fix="the multiplicative margin is >= 1 (1 means none; SphereFace uses 1.35)"),
-        check_real("m2", m2, low=M2_RANGE[0], high=M2_RANGE[1], high_open=True,
-                   fix="the additive angular margin is in radians (ArcFace uses 0.5 = 28.6°)"),
-        check_real("m3", m3, low=M3_RANGE[0], high=M3_RANGE[1],
-                   fix="the additive cosine margin is >= 0 (CosFace uses 0.35)"),
-    )
+    """(m1, m2, m3) as floats within the registry's M1_RANGE (open at 0), M2_RANGE (radians, open at π) and M3_RANGE.
+
+    m1 < 1 is accepted only with m2 >= (1 − m1)·π: then m1·θ + m2 >= θ for every θ in [0, π], so the
+    angular part never rewards the target (ArcFace, Deng et al. 2019, Table 1: CM2 = (0.9, 0.4, 0.15)).
+    """
+    m1 = check_real("m1", m1, low=M1_RANGE[0], high=M1_RANGE[1], low_open=True,
+                    fix="the multiplicative margin is > 0 (1 means none; SphereFace uses 1.35)")
+    m2 = check_real("m2", m2, low=M2_RANGE[0], high=M2_RANGE[1], high_open=True,
+                    fix="the additive angular margin is in radians (ArcFace uses 0.5 = 28.6°)")
+    m3 = check_real("m3", m3, low=M3_RANGE[0], high=M3_RANGE[1],
+                    fix="the additive cosine margin is >= 0 (CosFace uses 0.35)")
+    if m1 < 1.0 and m2 < (1.0 - m1) * math.pi:
+        raise ValueError(message(
+            "m1", m1, f"below 1 with m2={m2:g}, m1·θ + m2 < θ for θ > m2/(1 − m1) = {m2 / (1.0 - m1):.3g} rad, "
+            "where the margin would reward the target",
+            f"use m2 >= (1 − m1)·π = {(1.0 - m1) * math.pi:.3g} (the paper's CM2 is m1=0.9, m2=0.4) or m1 >= 1"))
+    return m1, m2, m3
 
 
 def check_margin(loss: str | Loss, m: object, name: str = "m") -> float:

@@ -357,7 +357,7 @@ def margin_logits(
         (numpy scalars are fine); ``easy_margin`` not a bool.
     ValueError
         ``cos`` not 2-D or not finite; labels not (B,), outside [0, C-1] (−1 included) or on another
-        device; s outside [1e-3, 1e4]; m1 < 1; m2 outside [0, π); m3 < 0; s·(1 + m3 + π) beyond float32 (inf logits);
+        device; s outside [1e-3, 1e4]; m1 <= 0, or m1 < 1 with m2 < (1 − m1)·π; m2 outside [0, π); m3 < 0; s·(1 + m3 + π) beyond float32 (inf logits);
         float16 cosines that require a gradient with s·(32·m1 + 1) > 65504 (an angular margin only).
 
     Notes

@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_S",
     "S_RANGE",
     "M1_RANGE",
+    "EXPLORER_SLIDERS",
     "M2_RANGE",
     "M3_RANGE",
     "CUSTOM_COLOR",
@@ -45,8 +46,12 @@ DEFAULT_S = 16.0
 
 #: Legal scales: far beyond any useful value (16 to 64), well inside float32 for s².
 S_RANGE = (1e-3, 1e4)
-#: Legal multiplicative angular margin m1 (1 means none): [1, inf).
-M1_RANGE = (1.0, math.inf)
+#: Legal multiplicative angular margin m1 (1 means none): (0, inf). Below 1 only together with
+#: m2 >= (1 − m1)·π, so that m1·θ + m2 >= θ on all of [0, π] and the margin never rewards the target:
+#: the paper's second combined margin (m1, m2, m3) = (0.9, 0.4, 0.15) is one such setting.
+M1_RANGE = (0.0, math.inf)
+#: (min, max, step) of the explorer's m1, m2 and m3 sliders (the combined form, any loss).
+EXPLORER_SLIDERS = {"m1": (0.8, 2.0, 0.05), "m2": (0.0, 1.0, 0.01), "m3": (0.0, 0.6, 0.01)}
 #: Legal additive angular margin m2 in radians: [0, π) (m2 = π would turn the target around).
 M2_RANGE = (0.0, math.pi)
 #: Legal additive cosine margin m3: [0, inf) (a negative margin would reward the target class).

@@ -40,7 +40,7 @@ from PIL import Image
 
 from . import explorer, heads
 from ._validation import check_degrees, check_fraction, check_int, check_loss, check_real
-from .losses import INTERACTIVE_LOSSES, LOSSES, MARGIN_NAMES
+from .losses import EXPLORER_SLIDERS, INTERACTIVE_LOSSES, LOSSES, MARGIN_NAMES
 from .plots import plot_circle_embeddings, plot_decision_boundaries, plot_probability_vs_angle, plot_target_logits
 from .plots import plot_sphere_embeddings
 from .plots.margins import update_decision_boundaries, update_probability_vs_angle, update_target_logits
@@ -48,7 +48,6 @@ from .plots.margins import update_decision_boundaries, update_probability_vs_ang
 _PANEL_DPI = 80
 _LOSS_OPTIONS = [(explorer.label(k), k) for k in (*INTERACTIVE_LOSSES, "custom")]
 #: (min, max, step) of each margin's slider: the teaching range of the loss whose single margin it is.
-_MARGIN_SLIDERS = {loss.main_margin: loss.m_slider for loss in reversed(LOSSES.values()) if loss.main_margin}
 #: The explorer's scale slider (min, max, step) and the lab's (both cover the lessons' 16 and the paper's 64).
 _S_SLIDER = (1.0, 64.0, 0.5)
 _LAB_S_SLIDER = (1.0, 64.0, 1.0)
@@ -251,13 +250,14 @@ class MarginExplorer(widgets.VBox):
         s = _slider_value("s", s, *_S_SLIDER[:2])
         theta_deg = _slider_value("theta_deg", theta_deg, 0.0, 180.0)
         n_classes = _slider_value("n_classes", n_classes, 2, 100, integral=True)
-        margin_sliders = {name: dict(zip(("min", "max", "step"), _MARGIN_SLIDERS[name])) for name in MARGIN_NAMES}
+        margin_sliders = {name: dict(zip(("min", "max", "step"), EXPLORER_SLIDERS[name])) for name in MARGIN_NAMES}
         slider = {"continuous_update": True, "style": {"description_width": "90px"},
                   "layout": widgets.Layout(width="330px")}
         self.controls = {
             "loss": widgets.Dropdown(options=_LOSS_OPTIONS, value=loss, description="loss",
                                      style={"description_width": "90px"}, layout=widgets.Layout(width="330px")),
-            # Ranges keep the margins non-negative (m1 >= 1): a negative margin would reward the target.
+            # Ranges keep m2 and m3 non-negative (a negative margin would reward the target); m1 reaches
+            # 0.8 for the paper's second combined margin (0.9, 0.4, 0.15).
             "s": widgets.FloatSlider(value=s, min=_S_SLIDER[0], max=_S_SLIDER[1], step=_S_SLIDER[2],
                                      description="scale s", **slider),
             "m1": widgets.FloatSlider(value=m1, **margin_sliders["m1"], description="m1 (×θ)", **slider),

@@ -240,3 +240,12 @@ def test_training_lab_needs_two_identities_with_images():
     with pytest.raises(ValueError, match=r"identities \[1\] \(Ben\) have no images.*relabel\(\)"):
         training_lab(faces.subset(faces.labels != 1))  # failed only after training, in angle_stats
     assert training_lab(faces.subset(faces.labels != 1).relabel()).dataset.n_identities == 2
+
+
+def test_margin_explorer_accepts_the_papers_second_combined_margin():
+    # ArcFace (Deng et al. 2019), Table 1, CM2 = (0.9, 0.4, 0.15): m1 below 1 must be reachable
+    app = margin_explorer(loss="combined")
+    for name, value in (("m1", 0.9), ("m2", 0.4), ("m3", 0.15)):
+        app.controls[name].value = value
+        assert app.controls[name].value == pytest.approx(value)
+    assert app.error is None, app.error
