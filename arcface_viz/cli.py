@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-SUBCOMMAND_MODULES = ("arcface_viz.compare", "arcface_viz.assignments")
+SUBCOMMAND_MODULES = ("arcface_viz.compare", "arcface_viz.teaching.assignments")
 
 
 class UsageError(Exception):

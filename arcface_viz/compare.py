@@ -18,7 +18,6 @@ import math
 import platform
 import shlex
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,25 +25,16 @@ import sklearn
 import torch
 
 import arcface_viz
-from arcface_viz import faces, metrics, report
+from arcface_viz import experiment, faces, metrics, report
+from arcface_viz._validation import check_int, check_margin, check_real, check_scale
 from arcface_viz.cli import UsageError
-from arcface_viz.heads import HEAD_NAMES, make_head
-from arcface_viz.models import FaceCNN
-from arcface_viz.training import accuracy, embed, fit
+from arcface_viz.losses import LOSS_NAMES, LOSSES
+from arcface_viz.training import accuracy, embed
 
 # Settings that train from scratch on these small problems (8 toy identities in 2-D, 30 AT&T
-# subjects): the paper's s=64 is for ~10^5 identities and 512-D features (see DESIGN.md).
-HEAD_DEFAULTS = {
-    "normface": {"s": 16.0},
-    "sphereface": {"s": 16.0, "m1": 1.35},
-    "cosface": {"s": 16.0, "m": 0.35},
-    "arcface": {"s": 10.0, "m": 0.3},
-    "combined": {"s": 16.0, "m1": 1.0, "m2": 0.2, "m3": 0.1},
-    "subcenter": {"s": 16.0, "m": 0.3, "k": 3},
-}
+# subjects). The heads' s and m are the registry's defaults (arcface_viz.losses) unless --scale/--margin.
 TOY = {"dim": 2, "epochs": 24, "lr": 5e-3, "batch_size": 64, "warmup": 8, "augment": False, "test_identities": 4}
 REAL = {"dim": 64, "epochs": 60, "lr": 5e-3, "batch_size": 64, "warmup": 10, "augment": True, "test_identities": 10}
-MAX_PAIRS = 300_000  # cap on "all pairs" of the unseen identities (ROC); enough for TAR@FAR=1e-3
 
 
 def register(subparsers) -> None:
@@ -55,7 +45,7 @@ def register(subparsers) -> None:
         description=__doc__.split("\n\n")[0],
     )
     p.add_argument("--data", default="toy", help="toy, att, olivetti, or a folder of identity sub-folders (default toy)")
-    p.add_argument("--losses", default="softmax,arcface", help=f"comma-separated, from: {', '.join(HEAD_NAMES)}")
+    p.add_argument("--losses", default="softmax,arcface", help=f"comma-separated, from: {', '.join(LOSS_NAMES)}")
     p.add_argument("--dim", type=int, help="embedding dimension (default 2 for toy, 64 for real faces)")
     p.add_argument("--epochs", type=int, help="epochs per run (default 24 toy, 60 real)")
     p.add_argument("--seeds", type=int, default=1, help="runs per loss with seeds 0..N-1 (default 1)")
@@ -64,8 +54,11 @@ def register(subparsers) -> None:
     p.add_argument("--size", help="image size HxW or N for real faces (default 48x40); toy faces are 32x32")
     p.add_argument("--identities", type=int, default=8, help="toy: training identities (default 8)")
     p.add_argument("--test-identities", type=int, help="identities held out for verification (default 4 toy, 10 real)")
-    p.add_argument("--scale", type=float, help="s of the normalised heads (default 16)")
-    p.add_argument("--margin", type=float, help="m of arcface/cosface/subcenter (default 0.3 / 0.35 / 0.3)")
+    p.add_argument("--scale", type=float, help="s of the normalised heads (default: each loss's, 16)")
+    p.add_argument("--margin", type=float,
+                   help="the single margin m of " + ", ".join(n for n, loss in LOSSES.items() if loss.main_margin)
+                   + " (default: each loss's: " + ", ".join(f"{loss.default_m:g}" for loss in LOSSES.values()
+                                                            if loss.main_margin) + ")")
     p.add_argument("--warmup", type=int, help="margin warm-up epochs (default 8 toy, 10 real)")
     p.add_argument("--lr", type=float, help="Adam learning rate, decayed to 0 along a cosine (default 5e-3)")
     p.add_argument("--batch-size", type=int, help="batch size (default 64)")
@@ -79,11 +72,11 @@ def register(subparsers) -> None:
 # --------------------------------------------------------------------------- arguments
 def _losses(text: str) -> list[str]:
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in HEAD_NAMES]
+    unknown = [n for n in names if n not in LOSS_NAMES]
     if not names or unknown:
-        raise UsageError(f"--losses {text!r}: unknown {unknown or 'empty list'}; use names from {', '.join(HEAD_NAMES)}")
+        raise UsageError(f"--losses={text!r}: unknown {unknown or 'empty list'}; use names from {', '.join(LOSS_NAMES)}")
     if len(set(names)) != len(names):
-        raise UsageError(f"--losses {text!r} names a loss twice")
+        raise UsageError(f"--losses={text!r}: names a loss twice; give each loss once")
     return names
 
 
@@ -101,7 +94,7 @@ def _size(text: str | None) -> tuple[int, int]:
     return parts[0], parts[1]
 
 
-def _settings(args) -> dict:
+def _settings(args, losses: list[str]) -> dict:
     """Resolve defaults that depend on the data, and check every number."""
     defaults = TOY if args.data == "toy" else REAL
     s = {key: defaults[key] for key in defaults}
@@ -109,33 +102,22 @@ def _settings(args) -> dict:
                        ("batch_size", args.batch_size), ("augment", args.augment), ("test_identities", args.test_identities)):
         if value is not None:
             s[key] = value
-    for key, minimum in (("dim", 1), ("epochs", 1), ("batch_size", 1), ("test_identities", 2)):
-        if s[key] < minimum:
-            raise UsageError(f"--{key.replace('_', '-')} must be >= {minimum}, got {s[key]}")
-    if s["warmup"] < 0:
-        raise UsageError(f"--warmup must be >= 0, got {s['warmup']}")
-    if not (math.isfinite(s["lr"]) and s["lr"] > 0):
-        raise UsageError(f"--lr must be a positive number, got {s['lr']}")
-    if args.seeds < 1:
-        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
-    if args.identities < 2:
-        raise UsageError(f"--identities must be >= 2, got {args.identities}")
-    if args.scale is not None and not (math.isfinite(args.scale) and args.scale > 0):
-        raise UsageError(f"--scale must be a positive number, got {args.scale}")
-    if args.margin is not None and not (math.isfinite(args.margin) and 0 <= args.margin < math.pi / 2):
-        raise UsageError(f"--margin must be in [0, π/2) radians, got {args.margin}")
+    try:  # the package's own checks, named by the option: the same message as from Python, exit code 2
+        for key, minimum in (("dim", 1), ("epochs", 1), ("batch_size", 1), ("test_identities", 2), ("warmup", 0)):
+            s[key] = check_int(f"--{key.replace('_', '-')}", s[key], minimum=minimum)
+        s["lr"] = check_real("--lr", s["lr"], low=0.0, low_open=True, fix="pass a positive learning rate, e.g. 5e-3")
+        check_int("--seeds", args.seeds, minimum=1, fix="pass how many runs per loss")
+        check_int("--identities", args.identities, minimum=2, fix="a softmax needs at least 2 identities")
+        if args.scale is not None:
+            check_scale(args.scale, name="--scale")
+        if args.margin is not None:
+            for name in losses:
+                if LOSSES[name].main_margin is not None:
+                    check_margin(name, args.margin, name="--margin")
+    except (TypeError, ValueError) as error:
+        raise UsageError(str(error)) from None
     s["size"] = (32, 32) if args.data == "toy" else _size(args.size)
     return s
-
-
-def head_kwargs(name: str, scale: float | None, margin: float | None) -> dict:
-    """Constructor arguments of head ``name``: the small-problem defaults, then --scale/--margin."""
-    kwargs = dict(HEAD_DEFAULTS.get(name, {}))
-    if scale is not None and "s" in kwargs:
-        kwargs["s"] = scale
-    if margin is not None and "m" in kwargs:
-        kwargs["m"] = margin
-    return kwargs
 
 
 def _out_dir(text: str, force: bool) -> Path:
@@ -174,19 +156,36 @@ def load_data(args, settings: dict) -> tuple[dict, str, str]:
     return splits, description, dataset.credit
 
 
+def _load_olivetti(size: tuple[int, int]):
+    """Olivetti faces from scikit-learn's cache in a data folder, downloaded there first when missing."""
+    root = faces.find_real_faces("olivetti", warn=False)
+    if root is not None:
+        home, download = root / faces.OLIVETTI_HOME, False
+    else:
+        home, download = faces.olivetti_download_home(), True
+        looked = ", ".join(str(folder / faces.OLIVETTI_HOME) for folder in faces.data_folders())
+        print(f"--data olivetti: no scikit-learn Olivetti cache in {looked}; downloading it through "
+              f"scikit-learn into {home} (needs internet; a few MB)", flush=True)
+    try:
+        dataset = faces.load_olivetti(home, download_if_missing=download, size=size)
+    except FileNotFoundError as error:
+        raise UsageError(f"--data olivetti: {error}") from None
+    if download:
+        print(f"--data olivetti: saved in {home}; later runs read it from there, offline", flush=True)
+    return dataset, f"Olivetti faces ({home}), {size[0]}×{size[1]}"
+
+
 def _load_real(data: str, size: tuple[int, int]):
-    if data in ("att", "olivetti"):
-        root = faces.find_real_faces()
+    if data == "att":
+        root = faces.find_real_faces("att", warn=False)
         if root is None:
-            raise UsageError(f"--data {data}: real faces not found; set ARCFACE_VIZ_DATA to the folder holding "
-                             "att_faces/ (see data/README.md) or pass --data PATH")
-        if data == "att":
-            return faces.load_att_faces(root / "att_faces", size=size), f"AT&T/ORL faces ({root / 'att_faces'}), {size[0]}×{size[1]}"
-        home = root / "olivetti" / "sklearn_data_home"
-        try:
-            return faces.load_olivetti(home, download_if_missing=False, size=size), f"Olivetti faces, {size[0]}×{size[1]}"
-        except FileNotFoundError as error:
-            raise UsageError(f"--data olivetti: {error}") from None
+            looked = ", ".join(str(folder / "att_faces") for folder in faces.data_folders())
+            raise UsageError(f"--data att: AT&T faces not found (looked in {looked}); set ARCFACE_VIZ_DATA to the "
+                             "folder holding att_faces/ (data/README.md says where to get them), or use "
+                             "--data olivetti, which scikit-learn can download")
+        return faces.load_att_faces(root / "att_faces", size=size), f"AT&T/ORL faces ({root / 'att_faces'}), {size[0]}×{size[1]}"
+    if data == "olivetti":
+        return _load_olivetti(size)
     path = Path(data)
     if not path.is_dir():
         raise UsageError(f"--data {data!r}: not toy, att, olivetti or an existing folder of identity sub-folders")
@@ -198,46 +197,16 @@ def _load_real(data: str, size: tuple[int, int]):
         raise UsageError(f"--data {data!r}: {error}") from None
 
 
-def all_pairs(labels: np.ndarray, seed: int, limit: int = MAX_PAIRS) -> np.ndarray:
-    """Every unordered pair (i < j) of images, or a random ``limit`` of them; (P, 2) int64."""
-    i, j = np.triu_indices(len(labels), k=1)
-    pairs = np.stack([i, j], axis=1).astype(np.int64)
-    if len(pairs) > limit:
-        pairs = pairs[np.sort(np.random.default_rng(seed).choice(len(pairs), limit, replace=False))]
-    return pairs
-
-
-def balanced_pairs(dataset, seed: int) -> np.ndarray:
-    """As many genuine pairs as exist (at most 3,000) and as many impostor pairs, for the 10-fold accuracy."""
-    counts = np.bincount(dataset.labels.numpy())
-    genuine = int(sum(c * (c - 1) // 2 for c in counts))
-    return faces.make_pairs(dataset, 2 * min(genuine, 3000), seed=seed)
-
-
 # --------------------------------------------------------------------------- one run
 def evaluate(result, splits: dict, pairs: np.ndarray, roc_pairs: np.ndarray) -> dict:
     """Every metric of one trained model; values JSON-ready, plus the objects the figures need."""
-    test = splits["test"]
-    test_emb = embed(result.model, test)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # n/a TAR@FAR is reported as None in the table
-        folds = metrics.verification(test_emb, test.labels, pairs)
-        roc = metrics.verification(test_emb, test.labels, roc_pairs)
-    labels = test.labels.numpy()
-    first = np.unique(labels, return_index=True)[1]  # gallery: the first image of each unseen identity
-    probe = np.setdiff1d(np.arange(len(labels)), first)
+    open_set = experiment.evaluate_open_set(result.model, splits["test"], pairs=pairs, roc_pairs=roc_pairs)
+    folds, roc, test_emb = open_set.folds, open_set.roc, open_set.embeddings
     closed = splits.get("heldout", splits["train"])
     closed_emb = embed(result.model, closed)
     angles = metrics.angle_stats(closed_emb, closed.labels, result.head.centers)
     values = {
-        "verification_accuracy": folds.accuracy_mean,
-        "verification_accuracy_std": folds.accuracy_std,
-        "tar_at_far_1e-1": roc.tar_at_far[1e-1],
-        "tar_at_far_1e-2": roc.tar_at_far[1e-2],
-        "tar_at_far_1e-3": roc.tar_at_far[1e-3],
-        "eer": roc.eer,
-        "auc": roc.auc,
-        "rank1_unseen": metrics.rank1(test_emb[first], labels[first], test_emb[probe], labels[probe]),
+        **open_set.metrics(),
         "mean_angle_to_center_deg": math.degrees(angles.mean_target_angle),
         "min_center_angle_deg": math.degrees(angles.min_center_angle),
         "mean_center_angle_deg": math.degrees(angles.mean_center_angle),
@@ -250,14 +219,12 @@ def evaluate(result, splits: dict, pairs: np.ndarray, roc_pairs: np.ndarray) -> 
 
 
 def train_one(name: str, kwargs: dict, settings: dict, train, seed: int, progress: bool):
-    """Build FaceCNN + head with ``seed`` and train with the run's settings."""
-    torch.manual_seed(seed)
-    model = FaceCNN(settings["dim"])
-    head = make_head(name, settings["dim"], train.n_identities, **kwargs)
+    """Train FaceCNN + head ``name`` (constructor arguments ``kwargs``) with the run's settings, via the experiment recipe."""
     warmup = settings["warmup"] if name != "softmax" else 0
-    return fit(model, head, train, epochs=settings["epochs"], batch_size=settings["batch_size"], lr=settings["lr"],
-               margin_warmup_epochs=min(warmup, settings["epochs"]), augment=settings["augment"], seed=seed,
-               progress=progress, lr_schedule="cosine")
+    return experiment.train(name, train, dim=settings["dim"], head_options=kwargs, seed=seed, epochs=settings["epochs"],
+                            batch_size=settings["batch_size"], lr=settings["lr"],
+                            margin_warmup_epochs=min(warmup, settings["epochs"]), augment=settings["augment"],
+                            progress=progress, lr_schedule="cosine")
 
 
 # --------------------------------------------------------------------------- summary
@@ -322,15 +289,15 @@ def run(args) -> int:
     """Run the comparison described by the parsed ``args``; returns the exit code (0)."""
     start = time.perf_counter()
     losses = _losses(args.losses)
-    settings = _settings(args)
+    settings = _settings(args, losses)
     out = _out_dir(args.out, args.force)
     splits, description, credit = load_data(args, settings)
     test = splits["test"]
-    pairs = balanced_pairs(test, seed=args.split_seed)
-    roc_pairs = all_pairs(test.labels.numpy(), seed=args.split_seed)
+    pairs = experiment.balanced_pairs(test, seed=args.split_seed)
+    roc_pairs = experiment.all_pairs(test.labels.numpy(), seed=args.split_seed)
     runs, figure_inputs = [], {}
     for name in losses:
-        kwargs = head_kwargs(name, args.scale, args.margin)
+        kwargs = experiment.head_kwargs(name, args.scale, args.margin)
         for seed in range(args.seeds):
             result = train_one(name, kwargs, settings, splits["train"], seed, progress=not args.quiet)
             evaluated = evaluate(result, splits, pairs, roc_pairs)
@@ -409,4 +376,4 @@ def _figures(out: Path, inputs: dict, splits: dict, settings: dict) -> list[tupl
         histories[title] = result
         verifications[title] = roc
         angle_sets[title] = angles
-    return report.write_figures(out, views, histories, verifications, angle_sets)
+    return report.write_figures(out, views, histories, verifications, angle_sets, losses=list(inputs))

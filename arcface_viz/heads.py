@@ -32,7 +32,9 @@ Numerics (each point is a unit test):
   class centre, where the true derivative of sqrt or acos is infinite. For m1 ≠ 1 the angle is
   atan2(sin θ, cos θ) and the derivative m1·sin(m1·θ + m2)/sin θ shares that floor.
 - Logits and margin are float32 (float64 when the inputs are float64); float16/bfloat16 inputs
-  are upcast, as their spacing near 1 (~1e-3) would swallow any clamp near |cos θ| = 1.
+  are upcast, as their spacing near 1 (~1e-3) would swallow any clamp near |cos θ| = 1. Their
+  gradient goes back in their own dtype, so for half-precision cosines sin θ is floored at their
+  closest cosine below 1 (2^-5 for float16) and float16 takes s·(32·m1 + 1) <= 65504.
 - Monotone fallback: cos(m1·θ + m2) rises again once m1·θ + m2 > π. Past that angle
   θ_t = (π − m2)/m1 the target becomes cos θ − m3 − δ with δ = max(u·sin θ_t, 1 + cos θ_t) and
   u = π − θ_t the total angular margin there. For ArcFace u = m2 and θ_t = π − m2, so
@@ -47,13 +49,15 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
+
+from ._validation import (check_angles, check_bool, check_choice, check_head_parameters, check_int, check_labels,
+                          check_margins, check_real, check_scale)
+from .losses import LOSS_NAMES, LOSSES, S_RANGE
 
 __all__ = [
     "HEAD_NAMES",
@@ -68,10 +72,9 @@ __all__ = [
     "ArcFaceHead",
     "CombinedMarginHead",
     "SubCenterArcFaceHead",
+    "head_class",
     "make_head",
 ]
-
-HEAD_NAMES = ("softmax", "normface", "sphereface", "cosface", "arcface", "combined", "subcenter")
 
 #: Floor on sin θ where the derivative divides by it: the slope of the target logit with respect
 #: to cos θ is at most ~1/SIN_FLOOR, and differs from the true one only for θ < 1e-4 rad, which
@@ -79,87 +82,38 @@ HEAD_NAMES = ("softmax", "normface", "sphereface", "cosface", "arcface", "combin
 SIN_FLOOR = 1e-4
 
 
-# --------------------------------------------------------------------------- validation
-#: Allowed scales: far beyond any useful value (16 to 64), well inside float32 for s².
-S_RANGE = (1e-3, 1e4)
+# --------------------------------------------------------------------------- registry
+#: The heads' names: the registry's, in its order (arcface_viz.losses).
+HEAD_NAMES = LOSS_NAMES
+
+
+def _sin_floor(dtype: torch.dtype) -> float:
+    """The floor on sin θ for cosines given in ``dtype``.
+
+    SIN_FLOOR for float32/float64. For float16 and bfloat16, the sin θ of their closest cosine below 1
+    (2^-5 and ~0.088): every cosine they can hold other than ±1 has a larger sin θ, so the floor
+    changes the slope only at cos θ = ±1 exactly, and there keeps it small enough for float16.
+    """
+    if dtype in (torch.float16, torch.bfloat16):
+        below_one = 1.0 - torch.finfo(dtype).eps / 2
+        return math.sqrt((1.0 - below_one) * (1.0 + below_one))
+    return SIN_FLOOR
+
+
+def _float16_scale_limit(m1: float) -> float:
+    """Largest s for which float16 cosines get a finite gradient (upstream gradient of size <= 1).
+
+    The slope of the target logit in cos θ is at most s·(m1/sin θ + 1) (the + 1: cos θ·sin m2/sin θ +
+    cos m2 can exceed 1/sin θ by up to 1), with sin θ >= 2^-5 in float16, and must stay <= 65504.
+    """
+    return float(torch.finfo(torch.float16).max) / (m1 / _sin_floor(torch.float16) + 1.0)
+
 
 #: F.normalize's default: the heads' own normalisation clamps norms at the same value.
 _NORM_EPS = 1e-12
 
-#: Largest |target logit|/s: |cos − m3 − δ| <= 1 + m3 + π (δ <= π). s·(1 + m3 + π) must stay below
-#: the float32 maximum, or the logits overflow to inf without an error.
-_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
-
-
-def _real(name: str, value: float, hint: str) -> float:
-    """``value`` as a float: Python and numpy real numbers; bool, str, tensors and the like raise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}={value!r}: pass a plain number ({hint}); use float(...) on a tensor")
-    return float(value)
-
-
-def _check_scale(s: float) -> float:
-    s = _real("s", s, "typical 16 for few identities, 64 in the paper")
-    if not math.isfinite(s) or s <= 0:
-        raise ValueError(f"s={s!r}: the scale must be a finite number > 0 (typical 16 for few identities, 64 in the paper)")
-    if not S_RANGE[0] <= s <= S_RANGE[1]:
-        # the margin is computed on s·cos θ in float32, where s² must neither overflow nor underflow
-        raise ValueError(f"s={s!r}: the scale must lie in [{S_RANGE[0]:g}, {S_RANGE[1]:g}] "
-                         "(typical 16 for few identities, 64 in the paper)")
-    return s
-
-
-def _check_range(s: float, m3: float) -> None:
-    if s * (1.0 + m3 + math.pi) >= _FLOAT32_MAX:
-        raise ValueError(f"s={s:g}, m3={m3:g}: logits up to s·(1 + m3 + π) overflow float32 to inf; "
-                         "use s <= 64 and m3 <= 1 (CosFace uses 0.35)")
-
-
-def _check_margins(m1: float, m2: float, m3: float) -> tuple[float, float, float]:
-    for name, value in (("m1", m1), ("m2", m2), ("m3", m3)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-            raise TypeError(f"{name}={value!r}: margins must be finite real numbers (radians for m2)")
-    if m1 < 1:
-        raise ValueError(f"m1={m1!r}: the multiplicative margin must be >= 1 (1 means none; SphereFace uses 1.35)")
-    if not 0 <= m2 < math.pi:
-        raise ValueError(f"m2={m2!r}: the additive angular margin must lie in [0, pi) radians (ArcFace uses 0.5)")
-    if m3 < 0:
-        raise ValueError(f"m3={m3!r}: the additive cosine margin must be >= 0 (CosFace uses 0.35)")
-    return float(m1), float(m2), float(m3)
-
-
-def _check_flag(easy_margin: bool) -> bool:
-    # bool("False") is True: a string here would silently switch the margin off below 90°
-    if not isinstance(easy_margin, (bool, np.bool_)):
-        raise TypeError(f"easy_margin={easy_margin!r}: pass True or False")
-    return bool(easy_margin)
-
-
-def _check_int(name: str, value: int, minimum: int, hint: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name}={value!r}: {hint}")
-    return int(value)
-
-
-def _check_labels(labels: Tensor | None, batch: int, n_classes: int, device: torch.device) -> None:
-    if labels is None:
-        return
-    if not isinstance(labels, Tensor):
-        raise TypeError(f"labels of type {type(labels).__name__}: pass a torch integer tensor of shape ({batch},)")
-    if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
-        raise TypeError(f"labels of dtype {labels.dtype}: class labels must be integers; use labels.long()")
-    if labels.shape != (batch,):
-        raise ValueError(f"labels of shape {tuple(labels.shape)}: expected ({batch},), one class index per embedding")
-    if labels.device != device:
-        raise ValueError(f"labels on {labels.device} but embeddings/cosines on {device}: move both to one device")
-    if batch:
-        low, high = (int(v) for v in torch.aminmax(labels))
-        if low < 0 or high >= n_classes:
-            bad = low if low < 0 else high
-            raise ValueError(
-                f"label {bad} is outside [0, {n_classes - 1}] for {n_classes} classes: relabel to 0..C-1 "
-                "(-1 'ignore' labels are not supported; drop those samples)"
-            )
+_NORMFACE, _SPHEREFACE, _COSFACE, _ARCFACE, _COMBINED, _SUBCENTER = (
+    LOSSES[name] for name in ("normface", "sphereface", "cosface", "arcface", "combined", "subcenter"))
 
 
 # --------------------------------------------------------------------------- the formula
@@ -169,7 +123,7 @@ def _threshold(m1: float, m2: float) -> float:
 
 
 def _target_and_slope(
-    cos_r: Tensor, r: float, m1: float, m2: float, m3: float, easy_margin: bool
+    cos_r: Tensor, r: float, m1: float, m2: float, m3: float, easy_margin: bool, sin_floor: float = SIN_FLOOR
 ) -> tuple[Tensor, Tensor]:
     """From r·cos θ: r·(cos(m1·θ + m2) − m3) with the monotone fallback, and r·(d target/d cos θ − 1).
 
@@ -177,7 +131,7 @@ def _target_and_slope(
     plain cosines. Working in that scale keeps (r − r·cos θ) exact where it is small (Sterbenz), so
     sin θ·r = sqrt((r − r·cos θ)(r + r·cos θ)) has full precision up to |cos θ| = 1 in float32;
     rescaling first would round. ``cos_r`` is float32 or float64 of any shape; both results have its
-    dtype. Only in the derivative m1·sin(m1·θ + m2)/sin θ is sin θ floored at SIN_FLOOR, so the slope
+    dtype. Only in the derivative m1·sin(m1·θ + m2)/sin θ is sin θ floored at ``sin_floor``, so the slope
     stays finite at |cos θ| = 1 where the true one is infinite. The slope comes back minus 1 because
     the plain logit r·cos θ already carries r of it. Written with few tensor operations: on B target
     cosines each costs more in dispatch than in arithmetic. The value may be ``cos_r`` itself.
@@ -187,7 +141,7 @@ def _target_and_slope(
         extra_slope = torch.zeros_like(cos_r)
     else:
         sin_r = ((r - cos_r) * (r + cos_r)).clamp_(min=0.0).sqrt_()  # r·sin θ
-        floored_sin_r = sin_r.clamp(min=r * SIN_FLOOR)
+        floored_sin_r = sin_r.clamp(min=r * sin_floor)
         if m1 == 1.0:  # cos(θ + m2) = cos θ·cos m2 − sin θ·sin m2: no acos
             value = torch.add(cos_r * math.cos(m2), sin_r, alpha=-math.sin(m2))
             extra_slope = torch.div(cos_r, floored_sin_r).mul_(r * math.sin(m2)).add_(r * (math.cos(m2) - 1.0))
@@ -220,9 +174,10 @@ class _MarginDelta(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, cos_y: Tensor, s: float, m1: float, m2: float, m3: float, easy_margin: bool) -> Tensor:
+    def forward(ctx, cos_y: Tensor, s: float, m1: float, m2: float, m3: float, easy_margin: bool,
+                sin_floor: float) -> Tensor:
         # plain cosines: the margin in their own scale (r = 1), then times s
-        value, extra_slope = _target_and_slope(cos_y, 1.0, m1, m2, m3, easy_margin)
+        value, extra_slope = _target_and_slope(cos_y, 1.0, m1, m2, m3, easy_margin, sin_floor)
         ctx.save_for_backward(extra_slope.mul_(s))
         return (value - cos_y).mul_(s)
 
@@ -230,7 +185,7 @@ class _MarginDelta(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
         (extra_slope,) = ctx.saved_tensors
-        return grad * extra_slope, None, None, None, None, None
+        return grad * extra_slope, None, None, None, None, None, None
 
 
 class _NormalizedMarginLinear(torch.autograd.Function):
@@ -318,38 +273,40 @@ def target_logit(
     -----
     Source: ArcFace (Deng et al., CVPR 2019), eq. 4 and Fig. 4 (target logit curves).
     """
-    s = _check_scale(s)
-    m1, m2, m3 = _check_margins(m1, m2, m3)
-    easy_margin = _check_flag(easy_margin)
-    try:
-        theta = torch.as_tensor(theta, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        raise TypeError(f"theta={theta!r}: pass angles in radians as a number, array or tensor") from None
-    if theta.numel():
-        low, high = (float(v) for v in torch.aminmax(theta.detach()))
-        if math.isnan(low) or math.isnan(high):
-            raise ValueError("theta contains NaN: pass angles in radians in [0, π]")
-        if low < 0 or high > math.pi + 1e-6:  # float32 π is 8.7e-8 above math.pi
-            bad = low if low < 0 else high
-            raise ValueError(f"theta={bad:g} is outside [0, π] radians: convert degrees with torch.deg2rad")
-    cos_y = torch.cos(theta)
+    s = check_scale(s)
+    m1, m2, m3 = check_margins(m1, m2, m3)
+    easy_margin = check_bool("easy_margin", easy_margin)
+    if isinstance(theta, (str, bytes)):
+        raise TypeError(f"theta={theta!r}: expected angles as a number, array or tensor; pass radians in [0, π]")
+    check_angles("theta", theta)
+    theta = torch.as_tensor(theta, dtype=torch.float64)
+    plain = theta.detach()
     with torch.no_grad():
-        value, extra_slope = _target_and_slope(cos_y, 1.0, m1, m2, m3, easy_margin)
-    # the analytic slope instead of autograd through sqrt: finite at θ = 0 and π, where d sqrt is not
-    return s * (value + (extra_slope + 1.0) * (cos_y - cos_y.detach()))
+        # without grad: with no margin the value is the cosine itself, which must not carry a slope too
+        value, extra_slope = _target_and_slope(torch.cos(plain), 1.0, m1, m2, m3, easy_margin)
+        # d target/d θ = −(d target/d cos θ)·sin θ, analytic instead of autograd through sqrt (infinite
+        # at θ = 0 and π). Below θ = SIN_FLOOR that slope divided by a floored sin θ, so the product
+        # would fall to 0 at θ = 0: there use the exact −m1·sin(m1·θ + m2) (−sin θ past θ_t).
+        slope = (extra_slope + 1.0).mul_(torch.sin(plain)).neg_()
+        near_zero = plain < SIN_FLOOR
+        if bool(near_zero.any()):
+            exact = torch.where(plain <= _threshold(m1, m2), -m1 * torch.sin(m1 * plain + m2), -torch.sin(plain))
+            slope = torch.where(near_zero, exact, slope)
+    return s * (value + slope * (theta - plain))
 
 
 def _apply_margin(
-    logits: Tensor, cos_y: Tensor, labels: Tensor, s: float, m1: float, m2: float, m3: float, easy_margin: bool
+    logits: Tensor, cos_y: Tensor, labels: Tensor, s: float, m1: float, m2: float, m3: float, easy_margin: bool,
+    sin_floor: float = SIN_FLOOR,
 ) -> Tensor:
     """Turn the target entries of ``logits`` (= s·cos θ) into margin logits, in place.
 
     ``cos_y`` (B,) must be computed independently of ``logits`` (not gathered from it). Adding
     s·(target − cos θ_y) with ``index_put_(accumulate=True)`` costs O(B) forward and passes the
     (B, C) gradient through untouched, where a scatter would copy it; the gradient of the target
-    entry is still exact: s + s·(d target/d cos θ_y − 1).
+    entry is still exact: s + s·(d target/d cos θ_y − 1). ``sin_floor``: see :func:`_sin_floor`.
     """
-    delta = _MarginDelta.apply(cos_y, s, m1, m2, m3, easy_margin)
+    delta = _MarginDelta.apply(cos_y, s, m1, m2, m3, easy_margin, sin_floor)
     rows = torch.arange(logits.shape[0], device=logits.device)
     return logits.index_put_((rows, labels), delta, accumulate=True)
 
@@ -370,7 +327,7 @@ def margin_logits(
     ----------
     cos : Tensor, shape (B, C), floating
         cos θ between each unit embedding and each unit class centre (dimensionless, in [-1, 1]).
-        float16/bfloat16 are upcast to float32.
+        float16/bfloat16 are upcast to float32; their gradient comes back in their dtype.
     labels : Tensor, shape (B,), any integer dtype (int32 and int64 give identical results), or None
         Target class of each row, in [0, C-1]. ``None`` applies no margin (inference).
     s : float
@@ -390,7 +347,11 @@ def margin_logits(
     Tensor, shape (B, C)
         float32 (float64 when ``cos`` is float64). Target entries s·(cos(m1·θ_y + m2) − m3), with the
         monotone fallback cos θ_y − m3 − δ past θ_y > (π − m2)/m1 (see the module docstring);
-        all other entries s·cos θ_j.
+        all other entries s·cos θ_j. The gradient with respect to ``cos`` is finite in every dtype
+        for an upstream gradient of size <= 1 (as cross-entropy's): the slope s·m1·sin(m1·θ + m2)/sin θ
+        floors sin θ at 1e-4 (``SIN_FLOOR``) for float32/float64 and, for float16/bfloat16, at the
+        sin θ of their closest cosine below 1 (2^-5 for float16), which changes it only at cos θ = ±1
+        exactly. float16 holds at most 65504: there s·(32·m1 + 1) <= 65504 (s <= 1984 for m1 = 1).
 
     Raises
     ------
@@ -399,31 +360,36 @@ def margin_logits(
         (numpy scalars are fine); ``easy_margin`` not a bool.
     ValueError
         ``cos`` not 2-D or not finite; labels not (B,), outside [0, C-1] (−1 included) or on another
-        device; s outside [1e-3, 1e4]; m1 < 1; m2 outside [0, π); m3 < 0; s·(1 + m3 + π) beyond float32 (inf logits).
+        device; s outside [1e-3, 1e4]; m1 <= 0, or m1 < 1 with m2 < (1 − m1)·π; m2 outside [0, π); m3 < 0; s·(1 + m3 + π) beyond float32 (inf logits);
+        float16 cosines that require a gradient with s·(32·m1 + 1) > 65504 (an angular margin only).
 
     Notes
     -----
     Sources: ArcFace eq. 3 (m2) and eq. 4 (combined form), Deng et al., CVPR 2019 (arXiv 1801.07698);
     CosFace (Wang et al., CVPR 2018); SphereFace (Liu et al., CVPR 2017); NormFace (Wang et al., 2017).
     """
-    s = _check_scale(s)
-    m1, m2, m3 = _check_margins(m1, m2, m3)
-    _check_range(s, m3)
-    easy_margin = _check_flag(easy_margin)
+    s, m1, m2, m3, easy_margin = check_head_parameters(s, m1, m2, m3, easy_margin)
     if not isinstance(cos, Tensor) or not cos.is_floating_point():
         raise TypeError(f"cos of type {getattr(cos, 'dtype', type(cos).__name__)}: pass a floating tensor (B, C)")
     if cos.dim() != 2:
         raise ValueError(f"cos of shape {tuple(cos.shape)}: expected (B, C) cosines")
     if not bool(torch.isfinite(cos).all()):
         raise ValueError("cos contains NaN or inf: check the embeddings and class centres upstream")
-    _check_labels(labels, cos.shape[0], cos.shape[1], cos.device)
+    check_labels(labels, cos.shape[0], cos.shape[1], cos.device)
+    sin_floor = _sin_floor(cos.dtype)
+    if (labels is not None and cos.dtype == torch.float16 and cos.requires_grad and (m1, m2) != (1.0, 0.0)
+            and s > _float16_scale_limit(m1)):
+        raise ValueError(
+            f"s={s:g}, m1={m1:g}: with float16 cosines the gradient would overflow float16 (max 65504) near "
+            f"cos θ = ±1; use s <= {_float16_scale_limit(m1):.0f}, or pass cos.float() (float32 cosines)"
+        )
     cos = cos.float() if cos.dtype in (torch.float16, torch.bfloat16) else cos
     logits = s * cos
     if labels is None:
         return logits
     labels = labels.long()
     cos_y = cos.gather(1, labels.unsqueeze(1)).squeeze(1)
-    return _apply_margin(logits, cos_y, labels, s, m1, m2, m3, easy_margin)
+    return _apply_margin(logits, cos_y, labels, s, m1, m2, m3, easy_margin, sin_floor)
 
 
 # --------------------------------------------------------------------------- heads
@@ -434,8 +400,8 @@ class _Head(nn.Module):
 
     def __init__(self, in_features: int, out_features: int) -> None:
         super().__init__()
-        self.in_features = _check_int("in_features", in_features, 1, "must be a positive int")
-        self.out_features = _check_int("out_features", out_features, 1, "must be a positive int")
+        self.in_features = check_int("in_features", in_features, minimum=1, fix="pass the embedding dimension D")
+        self.out_features = check_int("out_features", out_features, minimum=1, fix="pass the number of classes C")
         self._margin_factor = 1.0
 
     # margin warm-up ---------------------------------------------------------
@@ -446,9 +412,8 @@ class _Head(nn.Module):
 
     @margin_factor.setter
     def margin_factor(self, value: float) -> None:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
-            raise ValueError(f"margin_factor={value!r}: must be a number in [0, 1]")
-        self._margin_factor = float(value)
+        self._margin_factor = check_real("margin_factor", value, low=0.0, high=1.0,
+                                         fix="pass the fraction of the margins to apply (1 = all)")
 
     def effective_margins(self) -> tuple[float, float, float]:
         """(m1, m2, m3) after warm-up scaling: (1 + f·(m1 − 1), f·m2, f·m3) with f = margin_factor."""
@@ -476,7 +441,7 @@ class _Head(nn.Module):
         if embeddings.numel() and not all(math.isfinite(v) for v in torch.aminmax(embeddings.detach())):
             # one reduction (NaN propagates to min and max) is ~10x cheaper than isfinite().all()
             raise ValueError("embeddings contain NaN or inf: check the backbone (learning rate, input scaling)")
-        _check_labels(labels, embeddings.shape[0], self.out_features, embeddings.device)
+        check_labels(labels, embeddings.shape[0], self.out_features, embeddings.device)
 
     def _compute_dtype(self, embeddings: Tensor) -> torch.dtype:
         return torch.promote_types(torch.promote_types(embeddings.dtype, self.weight.dtype), torch.float32)
@@ -613,17 +578,14 @@ class CombinedMarginHead(_Head):
         self,
         in_features: int,
         out_features: int,
-        s: float = 16.0,
-        m1: float = 1.0,
-        m2: float = 0.3,
-        m3: float = 0.2,
+        s: float = _COMBINED.default_s,
+        m1: float = _COMBINED.margins[0],
+        m2: float = _COMBINED.margins[1],
+        m3: float = _COMBINED.margins[2],
         easy_margin: bool = False,
     ) -> None:
         super().__init__(in_features, out_features)
-        self.s = _check_scale(s)
-        self.m1, self.m2, self.m3 = _check_margins(m1, m2, m3)
-        _check_range(self.s, self.m3)
-        self.easy_margin = _check_flag(easy_margin)
+        self.s, self.m1, self.m2, self.m3, self.easy_margin = check_head_parameters(s, m1, m2, m3, easy_margin)
         self.weight = nn.Parameter(torch.empty(out_features * self._n_sub, in_features))
         nn.init.normal_(self.weight, std=0.01)
 
@@ -694,7 +656,7 @@ class NormFaceHead(CombinedMarginHead):
 
     name = "normface"
 
-    def __init__(self, in_features: int, out_features: int, s: float = 16.0) -> None:
+    def __init__(self, in_features: int, out_features: int, s: float = _NORMFACE.default_s) -> None:
         super().__init__(in_features, out_features, s=s, m1=1.0, m2=0.0, m3=0.0)
 
     def describe(self) -> str:
@@ -717,7 +679,8 @@ class SphereFaceHead(CombinedMarginHead):
 
     name = "sphereface"
 
-    def __init__(self, in_features: int, out_features: int, s: float = 16.0, m1: float = 1.35) -> None:
+    def __init__(self, in_features: int, out_features: int, s: float = _SPHEREFACE.default_s,
+                 m1: float = _SPHEREFACE.default_m) -> None:
         super().__init__(in_features, out_features, s=s, m1=m1, m2=0.0, m3=0.0)
 
     def describe(self) -> str:
@@ -737,7 +700,8 @@ class CosFaceHead(CombinedMarginHead):
 
     name = "cosface"
 
-    def __init__(self, in_features: int, out_features: int, s: float = 16.0, m: float = 0.35) -> None:
+    def __init__(self, in_features: int, out_features: int, s: float = _COSFACE.default_s,
+                 m: float = _COSFACE.default_m) -> None:
         super().__init__(in_features, out_features, s=s, m1=1.0, m2=0.0, m3=m)
 
     @property
@@ -768,7 +732,8 @@ class ArcFaceHead(CombinedMarginHead):
     name = "arcface"
 
     def __init__(
-        self, in_features: int, out_features: int, s: float = 16.0, m: float = 0.5, easy_margin: bool = False
+        self, in_features: int, out_features: int, s: float = _ARCFACE.default_s, m: float = _ARCFACE.default_m,
+        easy_margin: bool = False,
     ) -> None:
         super().__init__(in_features, out_features, s=s, m1=1.0, m2=m, m3=0.0, easy_margin=easy_margin)
 
@@ -810,8 +775,9 @@ class SubCenterArcFaceHead(ArcFaceHead):
 
     name = "subcenter"
 
-    def __init__(self, in_features: int, out_features: int, s: float = 16.0, m: float = 0.5, k: int = 3) -> None:
-        k = _check_int("k", k, 1, "the number of sub-centres per class must be an int >= 1 (paper: 3)")
+    def __init__(self, in_features: int, out_features: int, s: float = _SUBCENTER.default_s,
+                 m: float = _SUBCENTER.default_m, k: int = _SUBCENTER.extra["k"]) -> None:
+        k = check_int("k", k, minimum=1, fix="pass the number of sub-centres per class (paper: 3)")
         self._n_sub = k
         super().__init__(in_features, out_features, s=s, m=m)
         self.k = k
@@ -864,15 +830,15 @@ class SubCenterArcFaceHead(ArcFaceHead):
         return f"Sub-center ArcFace (s={self.s:g}, m={self.m2:g}, k={self.k}){self._warmup_note()}"
 
 
-_HEADS: dict[str, type[_Head]] = {
-    "softmax": SoftmaxHead,
-    "normface": NormFaceHead,
-    "sphereface": SphereFaceHead,
-    "cosface": CosFaceHead,
-    "arcface": ArcFaceHead,
-    "combined": CombinedMarginHead,
-    "subcenter": SubCenterArcFaceHead,
-}
+#: Each registered loss's head class, by its ``name`` (adding a loss: a registry entry plus its class).
+_HEADS: dict[str, type[_Head]] = {cls.name: cls for cls in (SoftmaxHead, NormFaceHead, SphereFaceHead, CosFaceHead,
+                                                            ArcFaceHead, CombinedMarginHead, SubCenterArcFaceHead)}
+assert set(_HEADS) == set(LOSS_NAMES), "every registered loss needs its head class, and no head its own name"
+
+
+def head_class(name: str) -> type[_Head]:
+    """The head class of a registered loss, by case-insensitive name (e.g. :class:`ArcFaceHead` for "arcface")."""
+    return _HEADS[check_choice("name", name, HEAD_NAMES)]
 
 
 def make_head(name: str, in_features: int, out_features: int, **kwargs: object) -> _Head:
@@ -901,14 +867,11 @@ def make_head(name: str, in_features: int, out_features: int, **kwargs: object) 
     TypeError
         ``name`` not a str; a keyword the head does not take (the message lists those it does).
     """
-    if not isinstance(name, str):
-        raise TypeError(f"head name {name!r}: pass a str, one of {', '.join(HEAD_NAMES)}")
-    key = name.lower()
-    if key not in _HEADS:
-        raise ValueError(f"head name {name!r} is unknown: choose one of {', '.join(HEAD_NAMES)}")
-    cls = _HEADS[key]
+    cls = head_class(name)
+    key = cls.name
     accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "in_features", "out_features")]
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
-        raise TypeError(f"{key!r} head does not take {', '.join(unknown)}; it accepts: {', '.join(accepted)}")
+        raise TypeError(f"{unknown[0]}={kwargs[unknown[0]]!r}: the {key!r} head does not take "
+                        f"{', '.join(unknown)}; it accepts: {', '.join(accepted)}")
     return cls(in_features, out_features, **kwargs)

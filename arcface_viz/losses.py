@@ -28,9 +28,12 @@ __all__ = [
     "DEFAULT_S",
     "S_RANGE",
     "M1_RANGE",
+    "EXPLORER_SLIDERS",
     "M2_RANGE",
     "M3_RANGE",
     "CUSTOM_COLOR",
+    "CUSTOM_LABEL",
+    "INTERACTIVE_LOSSES",
     "get_loss",
 ]
 
@@ -43,8 +46,12 @@ DEFAULT_S = 16.0
 
 #: Legal scales: far beyond any useful value (16 to 64), well inside float32 for s².
 S_RANGE = (1e-3, 1e4)
-#: Legal multiplicative angular margin m1 (1 means none): [1, inf).
-M1_RANGE = (1.0, math.inf)
+#: Legal multiplicative angular margin m1 (1 means none): (0, inf). Below 1 only together with
+#: m2 >= (1 − m1)·π, so that m1·θ + m2 >= θ on all of [0, π] and the margin never rewards the target:
+#: the paper's second combined margin (m1, m2, m3) = (0.9, 0.4, 0.15) is one such setting.
+M1_RANGE = (0.0, math.inf)
+#: (min, max, step) of the explorer's m1, m2 and m3 sliders (the combined form, any loss).
+EXPLORER_SLIDERS = {"m1": (0.8, 2.0, 0.05), "m2": (0.0, 1.0, 0.01), "m3": (0.0, 0.6, 0.01)}
 #: Legal additive angular margin m2 in radians: [0, π) (m2 = π would turn the target around).
 M2_RANGE = (0.0, math.pi)
 #: Legal additive cosine margin m3: [0, inf) (a negative margin would reward the target class).
@@ -52,6 +59,8 @@ M3_RANGE = (0.0, math.inf)
 
 #: Colour of a user-defined ("custom") margin in the explorer: not a loss of its own.
 CUSTOM_COLOR = "#e377c2"
+#: Display name of a user-defined margin in the explorer.
+CUSTOM_LABEL = "Custom"
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,9 @@ class Loss:
         The paper that defines the loss, with the equation used.
     extra : Mapping
         Other constructor defaults of the head (e.g. ``{"k": 3}`` sub-centres).
+    interactive : bool
+        Offered in the margin explorer and the training lab (sub-center ArcFace is not: its target
+        logit is ArcFace's, and its sub-centres do not show on a circle).
     """
 
     name: str
@@ -96,6 +108,7 @@ class Loss:
     default_s: float | None
     reference: str
     extra: Mapping[str, object] = field(default_factory=dict)
+    interactive: bool = True
 
     @property
     def default_m(self) -> float | None:
@@ -119,13 +132,16 @@ _ENTRIES = (
     Loss("combined", "Combined", "#9467bd", (1.0, 0.3, 0.2), None, None, None, True, DEFAULT_S,
          "J. Deng et al., CVPR 2019, eq. 4 (InsightFace's combined margin)"),
     Loss("subcenter", "Sub-center ArcFace", "#ff7f0e", (1.0, 0.5, 0.0), "m2", M2_RANGE, (0.0, 1.0, 0.01), True,
-         DEFAULT_S, 'J. Deng et al., "Sub-center ArcFace", ECCV 2020', MappingProxyType({"k": 3})),
+         DEFAULT_S, 'J. Deng et al., "Sub-center ArcFace", ECCV 2020', MappingProxyType({"k": 3}),
+         interactive=False),
 )
 
 #: Every loss by name, in the order the lessons introduce them.
 LOSSES: Mapping[str, Loss] = MappingProxyType({loss.name: loss for loss in _ENTRIES})
 #: The registered names, in order.
 LOSS_NAMES: tuple[str, ...] = tuple(LOSSES)
+#: The losses the margin explorer and the training lab offer, in order.
+INTERACTIVE_LOSSES: tuple[str, ...] = tuple(loss.name for loss in _ENTRIES if loss.interactive)
 
 
 def get_loss(name: str) -> Loss:

@@ -55,7 +55,8 @@ def _sphere_png(embeddings: np.ndarray, labels: np.ndarray, centers, identities:
     return fig
 
 
-def write_figures(out: Path, views: dict, histories: dict, verifications: dict, angle_sets: dict) -> list[tuple[str, str]]:
+def write_figures(out: Path, views: dict, histories: dict, verifications: dict, angle_sets: dict,
+                  losses: list[str] | None = None) -> list[tuple[str, str]]:
     """Write the PNG (and 3-D HTML) figures of one seed; return (caption, file name) pairs.
 
     Parameters
@@ -71,6 +72,9 @@ def write_figures(out: Path, views: dict, histories: dict, verifications: dict, 
         Per loss, for the ROC.
     angle_sets : dict[str, AngleStats]
         Per loss, for the target-angle histograms.
+    losses : list of str, optional
+        The registry name of each entry of ``histories`` and ``verifications``, in order: their
+        curves take the loss's colour.
     """
     figures = []
     for name, view in views.items():
@@ -90,9 +94,9 @@ def write_figures(out: Path, views: dict, histories: dict, verifications: dict, 
         figures.append((f"{view['title']}: {view['what']}", _save(fig, out / f"{stem}.png")))
     fig = plots.plot_angle_histograms(angle_sets, title="Angle between each embedding and its class centre")
     figures.append(("Target angle θ_y (degrees) per loss", _save(fig, out / "angles.png")))
-    fig = plots.plot_roc(verifications, title="Verification on identities never seen in training")
+    fig = plots.plot_roc(verifications, title="Verification on identities never seen in training", losses=losses)
     figures.append(("ROC on unseen identities (TAR against FAR)", _save(fig, out / "roc.png")))
-    fig = plots.plot_training_history(histories)
+    fig = plots.plot_training_history(histories, losses=losses)
     figures.append(("Training loss and accuracy per epoch", _save(fig, out / "history.png")))
     return figures
 

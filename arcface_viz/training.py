@@ -21,7 +21,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 import arcface_viz
+from arcface_viz._validation import check_callable, check_choice, check_int, check_real
 from arcface_viz.heads import make_head
+from arcface_viz.losses import get_loss
 from arcface_viz.models import FaceCNN
 
 OPTIMIZERS = ("adam", "sgd")
@@ -63,12 +65,6 @@ class TrainResult:
 
 
 # --------------------------------------------------------------------------- argument checks
-def _positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
-
-
 def _images_labels(data) -> tuple[torch.Tensor, torch.Tensor]:
     """(images (N, C, H, W) float32, labels (N,) int64) from a FaceDataset or an (images, labels) pair."""
     if hasattr(data, "images") and hasattr(data, "labels"):
@@ -92,16 +88,14 @@ def _images_labels(data) -> tuple[torch.Tensor, torch.Tensor]:
 def _check_fit_args(model, head, labels, epochs, batch_size, lr, optimizer, margin_warmup_epochs, seed, callback):
     if not isinstance(model, nn.Module) or not isinstance(head, nn.Module):
         raise TypeError("model and head must be torch.nn.Module instances (e.g. FaceCNN and heads.make_head(...))")
-    _positive_int(epochs, "epochs")
-    _positive_int(batch_size, "batch_size")
-    _positive_int(margin_warmup_epochs, "margin_warmup_epochs", minimum=0)
-    _positive_int(seed, "seed", minimum=0)
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer={optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable as callback(epoch, result), got {type(callback).__name__}")
+    check_int("epochs", epochs, minimum=1, fix="pass the number of passes over the data")
+    check_int("batch_size", batch_size, minimum=1, fix="pass images per step, e.g. 64")
+    check_int("margin_warmup_epochs", margin_warmup_epochs, minimum=0, fix="pass 0 for the full margin from the start")
+    check_int("seed", seed, minimum=0, fix="pass a seed >= 0")
+    check_real("lr", lr, low=0.0, low_open=True, fix="pass a positive learning rate, e.g. 1e-3")
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    if callback is not None:
+        check_callable("callback", callback, "pass a function called as callback(epoch, result)")
     n_classes = getattr(head, "out_features", None)
     if n_classes is None:
         raise TypeError("head has no out_features: build it with arcface_viz.heads.make_head")
@@ -221,8 +215,7 @@ def fit(
     """
     images, labels = _images_labels(train)
     _check_fit_args(model, head, labels, epochs, batch_size, lr, optimizer, margin_warmup_epochs, seed, callback)
-    if lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule={lr_schedule!r}: choose one of {', '.join(LR_SCHEDULES)}")
+    check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
     device = next(model.parameters()).device
     images, labels = images.to(device), labels.to(device)
     params = list(model.parameters()) + list(head.parameters())
@@ -324,8 +317,8 @@ def head_config(head: nn.Module) -> dict:
             continue
         if param == "bias":
             kwargs[param] = head.linear.bias is not None
-        elif param == "m":  # the single margin is m3 for CosFace and m2 for the ArcFace family
-            kwargs[param] = head.m3 if name == "cosface" else head.m2
+        elif param == "m":  # the loss's single margin: which of m1, m2, m3 it is comes from the registry
+            kwargs[param] = getattr(head, get_loss(name).main_margin)
         else:
             kwargs[param] = getattr(head, param)
     return {
@@ -407,7 +400,7 @@ def embed(model: nn.Module, dataset_or_images, batch_size: int = EVAL_BATCH) -> 
         If the input is neither a dataset nor a 4-D tensor.
     """
     images = _images(dataset_or_images)
-    _positive_int(batch_size, "batch_size")
+    check_int("batch_size", batch_size, minimum=1, fix="pass images per chunk, e.g. 256")
     device = next(model.parameters()).device
     with _EvalMode(model):
         return F.normalize(_forward_chunks(model, images, batch_size, device), dim=1)

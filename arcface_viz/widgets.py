@@ -2,7 +2,7 @@
 
 - :func:`margin_explorer` -- sliders for s, m1, m2, m3, a loss preset selector, a θ probe and the
   number of classes; three matplotlib panels (target logits, decision boundaries, probability) and
-  a text readout from :func:`arcface_viz.explorer.explorer_readout`.
+  a text readout from :func:`explorer_readout`.
 - :func:`training_lab` -- trains a small CNN with a chosen loss in a background thread via
   :func:`arcface_viz.training.fit`, with a progress bar, a live embedding plot and final metrics.
 
@@ -27,9 +27,9 @@ import html
 import io
 import json
 import math
-import numbers
 import threading
 import time
+from collections.abc import Mapping
 
 import ipywidgets as widgets
 import numpy as np
@@ -39,25 +39,114 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from . import explorer
+from . import explorer, heads
+from ._validation import check_degrees, check_fraction, check_int, check_loss, check_real
+from .losses import EXPLORER_SLIDERS, INTERACTIVE_LOSSES, LOSSES, MARGIN_NAMES
 from .plots import plot_circle_embeddings, plot_decision_boundaries, plot_probability_vs_angle, plot_target_logits
 from .plots import plot_sphere_embeddings
-from .plots.margins import (DEFAULT_CONFIGS, THETA_GRID_DEG, bound_note, logits_title, logits_ylabel, logits_ylim,
-                            logits_yticks, probability_title)
+from .plots.margins import update_decision_boundaries, update_probability_vs_angle, update_target_logits
 
 _PANEL_DPI = 80
-_LOSS_OPTIONS = [(explorer.LOSS_LABELS[k], k) for k in (*explorer.LOSS_PRESETS, "custom")]
-_BOUNDARY_GRID_DEG = np.linspace(0.0, 180.0, 181)  # plot_decision_boundaries' default resolution
+_LOSS_OPTIONS = [(explorer.label(k), k) for k in (*INTERACTIVE_LOSSES, "custom")]
+#: (min, max, step) of each margin's slider: the teaching range of the loss whose single margin it is.
+#: The explorer's scale slider (min, max, step) and the lab's (both cover the lessons' 16 and the paper's 64).
+_S_SLIDER = (1.0, 64.0, 0.5)
+_LAB_S_SLIDER = (1.0, 64.0, 1.0)
 
 
-def _in_range(name: str, value, low: float, high: float, integral: bool = False) -> float:
+def _slider_value(name: str, value, low: float, high: float, integral: bool = False) -> float:
     """An initial slider value, checked: a slider would clamp a value outside its range silently."""
-    kind = numbers.Integral if integral else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise TypeError(f"{name}={value!r}: pass {'an int' if integral else 'a number'} in [{low:g}, {high:g}]")
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{name}={value!r}: the slider covers [{low:g}, {high:g}]; pick a value in that range")
-    return int(value) if integral else float(value)
+    fix = f"the slider covers [{low:g}, {high:g}]; pick a value in that range"
+    if integral:
+        return check_int(name, value, minimum=int(low), maximum=int(high), fix=fix)
+    return check_real(name, value, low=low, high=high, fix=fix)
+
+
+# ----------------------------------------------------------------------------- the widgets' text
+def explorer_readout(loss: str, s: float, m1: float, m2: float, m3: float, theta_deg: float,
+                     n_classes: int) -> str:
+    """The margin explorer's text line: target logit and probability at the probe angle.
+
+    Parameters
+    ----------
+    loss : str
+        Loss name for the label (a registered loss or ``"custom"``).
+    s, m1, m2, m3 : float
+        Scale and margins (m2 in radians), within the registry's ranges.
+    theta_deg : float
+        Probe angle in degrees, [0, 180].
+    n_classes : int
+        Number of classes C >= 2 (the other C−1 centres are taken at 90°).
+
+    Returns
+    -------
+    str
+        e.g. ``"θ = 60.0°: target logit 0.38, probability 0.172 | without margin: logit 8.00,
+        probability 0.997 | ArcFace (s=16, m=0.5), C = 8, other classes at 90°"``. The first part up
+        to the first ``|`` always has this form (tests and the browser test parse it).
+
+    Raises
+    ------
+    TypeError, ValueError
+        A value of the wrong type or outside its range (messages from :mod:`arcface_viz._validation`).
+    """
+    name = check_loss("loss", loss, custom=True)
+    m1, m2, m3 = explorer.margins_for("custom", m1=m1, m2=m2, m3=m3)
+    theta_deg = check_degrees("theta_deg", theta_deg)
+    theta = math.radians(theta_deg)
+    prob = float(explorer.target_probability(theta, s=s, m1=m1, m2=m2, m3=m3, n_classes=n_classes))
+    logit = float(heads.target_logit(theta, s=s, m1=m1, m2=m2, m3=m3))
+    plain = float(heads.target_logit(theta, s=s))
+    plain_prob = float(explorer.target_probability(theta, s=s, n_classes=n_classes))
+    return (f"θ = {theta_deg:.1f}°: target logit {logit:.2f}, probability {prob:.3f} | "
+            f"without margin: logit {plain:.2f}, probability {plain_prob:.3f} | "
+            f"{explorer.describe(name, s, m1, m2, m3)}, C = {int(n_classes)}, other classes at 90°")
+
+
+def training_summary(description: str, accuracy: float, stats) -> str:
+    """The training lab's final line, e.g. ``"ArcFace (s=16, m=0.5): train accuracy 97.5%, mean
+    angle to centre 12.3°, min angle between centres 41.0°"``.
+
+    Parameters
+    ----------
+    description : str
+        The head's ``describe()``.
+    accuracy : float
+        Final train accuracy as a fraction in [0, 1].
+    stats : AngleStats or Mapping
+        :class:`arcface_viz.metrics.AngleStats` (radians) or a mapping with ``target_angles`` and
+        ``min_center_angle`` in radians.
+    """
+    accuracy = check_fraction("accuracy", accuracy)
+    get = stats.get if isinstance(stats, Mapping) else lambda key: getattr(stats, key)
+    mean_angle = math.degrees(float(np.mean(get("target_angles"))))
+    min_center = float(get("min_center_angle"))
+    centre_text = "n/a (one class)" if math.isnan(min_center) else f"{math.degrees(min_center):.1f}°"
+    return (f"{description}: train accuracy {100 * accuracy:.1f}%, mean angle to centre "
+            f"{mean_angle:.1f}°, min angle between centres {centre_text}")
+
+
+def warmup_note(head, warmup_epochs: int, epochs_done: int) -> str:
+    """What the training lab adds when the margin warm-up outlasted the run, else ``""``.
+
+    Parameters
+    ----------
+    head : a head from :func:`arcface_viz.heads.make_head`
+        After training: its ``margin_factor`` (in [0, 1]) and nominal margins ``m1, m2, m3``.
+    warmup_epochs, epochs_done : int
+        The warm-up length asked for and the epochs actually trained.
+
+    Returns
+    -------
+    str
+        ``""`` when the full margin was reached or the head has none (softmax, NormFace); else e.g.
+        ``" The margin reached only 50% of its value: the warm-up (4 epochs) is longer than the run
+        (2 epochs)."``
+    """
+    if (head.m1, head.m2, head.m3) == (1.0, 0.0, 0.0) or head.margin_factor == 1.0:
+        return ""
+    return (f" The margin reached only {100 * head.margin_factor:.0f}% of its value: the warm-up "
+            f"({warmup_epochs} epochs) is longer than the run ({epochs_done} epochs).")
 
 
 def render_png(fig: Figure) -> bytes:
@@ -146,7 +235,7 @@ class MarginExplorer(widgets.VBox):
         ``"loss"`` (Dropdown: softmax ... combined, custom), ``"s"``, ``"m1"``, ``"m2"`` (radians),
         ``"m3"``, ``"theta"`` (probe, degrees), ``"n_classes"`` (IntSlider).
     readout : ipywidgets.HTML
-        Plain text from :func:`arcface_viz.explorer.explorer_readout`, or ``"Invalid settings: ..."``.
+        Plain text from :func:`explorer_readout`, or ``"Invalid settings: ..."``.
     error : str or None
         The message shown when the settings could not be drawn.
     figures : dict[str, matplotlib.figure.Figure]
@@ -157,21 +246,24 @@ class MarginExplorer(widgets.VBox):
     """
 
     def __init__(self, loss: str = "arcface", s: float = 16.0, theta_deg: float = 60.0, n_classes: int = 8):
-        loss = explorer._loss_name(loss)
+        loss = check_loss("loss", loss, custom=True)
         m1, m2, m3 = explorer.margins_for(loss)
-        s = _in_range("s", s, 1.0, 64.0)
-        theta_deg = _in_range("theta_deg", theta_deg, 0.0, 180.0)
-        n_classes = _in_range("n_classes", n_classes, 2, 100, integral=True)
+        s = _slider_value("s", s, *_S_SLIDER[:2])
+        theta_deg = _slider_value("theta_deg", theta_deg, 0.0, 180.0)
+        n_classes = _slider_value("n_classes", n_classes, 2, 100, integral=True)
+        margin_sliders = {name: dict(zip(("min", "max", "step"), EXPLORER_SLIDERS[name])) for name in MARGIN_NAMES}
         slider = {"continuous_update": True, "style": {"description_width": "90px"},
                   "layout": widgets.Layout(width="330px")}
         self.controls = {
             "loss": widgets.Dropdown(options=_LOSS_OPTIONS, value=loss, description="loss",
                                      style={"description_width": "90px"}, layout=widgets.Layout(width="330px")),
-            # Ranges keep the margins non-negative (m1 >= 1): a negative margin would reward the target.
-            "s": widgets.FloatSlider(value=s, min=1.0, max=64.0, step=0.5, description="scale s", **slider),
-            "m1": widgets.FloatSlider(value=m1, min=1.0, max=2.0, step=0.05, description="m1 (×θ)", **slider),
-            "m2": widgets.FloatSlider(value=m2, min=0.0, max=1.0, step=0.01, description="m2 (rad)", **slider),
-            "m3": widgets.FloatSlider(value=m3, min=0.0, max=0.6, step=0.01, description="m3 (cos)", **slider),
+            # Ranges keep m2 and m3 non-negative (a negative margin would reward the target); m1 reaches
+            # 0.8 for the paper's second combined margin (0.9, 0.4, 0.15).
+            "s": widgets.FloatSlider(value=s, min=_S_SLIDER[0], max=_S_SLIDER[1], step=_S_SLIDER[2],
+                                     description="scale s", **slider),
+            "m1": widgets.FloatSlider(value=m1, **margin_sliders["m1"], description="m1 (×θ)", **slider),
+            "m2": widgets.FloatSlider(value=m2, **margin_sliders["m2"], description="m2 (rad)", **slider),
+            "m3": widgets.FloatSlider(value=m3, **margin_sliders["m3"], description="m3 (cos)", **slider),
             "theta": widgets.FloatSlider(value=theta_deg, min=0.0, max=180.0, step=1.0, description="probe θ (°)",
                                          readout_format=".0f", **slider),
             "n_classes": widgets.IntSlider(value=n_classes, min=2, max=100, description="classes C", **slider),
@@ -250,7 +342,7 @@ class MarginExplorer(widgets.VBox):
         """
         p = self.settings
         try:
-            text = explorer.explorer_readout(p["loss"], p["s"], p["m1"], p["m2"], p["m3"], p["theta_deg"],
+            text = explorer_readout(p["loss"], p["s"], p["m1"], p["m2"], p["m3"], p["theta_deg"],
                                              p["n_classes"])
             for name in self._panels_for(changed):
                 self._draw(name, p, rebuild=self._needs_rebuild(name, changed), changed=changed)
@@ -284,31 +376,20 @@ class MarginExplorer(widgets.VBox):
     def _draw(self, name: str, p: dict, rebuild: bool, changed: str) -> None:
         panel = self._panels[name]
         m = {"m1": p["m1"], "m2": p["m2"], "m3": p["m3"]}
-        theta = np.radians(THETA_GRID_DEG)
         probe = p["theta_deg"]
         if name == "logits":
+            highlight = {"loss": p["loss"], **m}
             if rebuild:
-                panel.rebuild(lambda ax: plot_target_logits(None, p["s"], theta_probe_deg=probe,
-                                                            highlight={"loss": p["loss"], **m}, ax=ax,
-                                                            mark_fallback=False),
+                panel.rebuild(lambda ax: plot_target_logits(None, p["s"], theta_probe_deg=probe, highlight=highlight,
+                                                            ax=ax, mark_fallback=False),
                               ("target-logit:highlight", "probe:line", "probe:marker"))
             else:
+                # A new s moves the y axis, its labels and the title: draw the background again. (Drawing the
+                # y axis as a dynamic artist instead made every θ and m change ~50 % slower.)
+                update_target_logits(panel.ax, None, p["s"], theta_probe_deg=probe, highlight=highlight,
+                                     rescale=changed == "s")
                 if changed == "s":
-                    # The y axis, its labels and the title change: draw the background again. (Drawing the
-                    # y axis as a dynamic artist instead made every θ and m change ~50 % slower.)
-                    for key in DEFAULT_CONFIGS:
-                        panel.artist(f"target-logit:{key}").set_ydata(
-                            explorer.target_logit(theta, s=p["s"], **dict(zip(("m1", "m2", "m3"),
-                                                                              explorer.margins_for(key)))))
-                    panel.ax.set_ylim(*logits_ylim(p["s"]))
-                    panel.ax.set_yticks(logits_yticks(p["s"]))
-                    panel.ax.yaxis.label.set_text(logits_ylabel(p["s"]))
-                    panel.ax.title.set_text(logits_title(p["s"]))
                     panel.invalidate()
-                panel.artist("target-logit:highlight").set_ydata(explorer.target_logit(theta, s=p["s"], **m))
-                panel.artist("probe:line").set_xdata([probe, probe])
-                value = float(explorer.target_logit(np.radians(probe), s=p["s"], **m))
-                panel.artist("probe:marker").set_data([probe], [value])
         elif name == "boundary":
             if rebuild:
                 panel.rebuild(lambda ax: plot_decision_boundaries(p["loss"], s=p["s"], ax=ax, legend=False,
@@ -316,12 +397,7 @@ class MarginExplorer(widgets.VBox):
                               ("decision-regions", "boundary:class1", "boundary:class2", "boundary:none",
                                "label:class1", "label:class2"), dynamic_title=True)
             else:
-                panel.artist("decision-regions").set_data(
-                    explorer.decision_regions(np.radians(_BOUNDARY_GRID_DEG), **m))
-                boundary = np.degrees(explorer.decision_boundary(theta, **m))
-                panel.artist("boundary:class1").set_data(THETA_GRID_DEG, boundary)
-                panel.artist("boundary:class2").set_data(boundary, THETA_GRID_DEG)
-                panel.ax.title.set_text(self._boundary_title(p))
+                update_decision_boundaries(panel.ax, p["loss"], s=p["s"], title=self._boundary_title(p), **m)
         else:
             n = p["n_classes"]
             if rebuild:
@@ -330,16 +406,7 @@ class MarginExplorer(widgets.VBox):
                               ("probability:margin", "probability:no-margin", "chance", "probe:line", "probe:marker",
                                "bound-note"), dynamic_title=True)
             else:
-                panel.artist("probability:margin").set_ydata(
-                    explorer.target_probability(theta, s=p["s"], n_classes=n, **m))
-                panel.artist("probability:no-margin").set_ydata(
-                    explorer.target_probability(theta, s=p["s"], n_classes=n))
-                panel.artist("chance").set_ydata([1.0 / n, 1.0 / n])
-                panel.artist("probe:line").set_xdata([probe, probe])
-                value = float(explorer.target_probability(np.radians(probe), s=p["s"], n_classes=n, **m))
-                panel.artist("probe:marker").set_data([probe], [value])
-                panel.artist("bound-note").set_text(bound_note(p["s"], n, 0.9))
-                panel.ax.title.set_text(probability_title(p["loss"], p["s"], n_classes=n, **m))
+                update_probability_vs_angle(panel.ax, p["s"], None, n, loss=p["loss"], theta_probe_deg=probe, **m)
         self._built.add(name)
 
 
@@ -350,7 +417,7 @@ def margin_explorer(loss: str = "arcface", s: float = 16.0, theta_deg: float = 6
     Parameters
     ----------
     loss : str
-        Initial preset (``explorer.LOSS_PRESETS`` key or ``"custom"``); choosing a preset later sets
+        Initial preset (a loss of :data:`arcface_viz.losses.INTERACTIVE_LOSSES` or ``"custom"``); choosing a preset later sets
         the m1/m2/m3 sliders; moving a margin slider switches the selector to "custom".
     s : float
         Initial scale, in [1, 64].
@@ -373,31 +440,6 @@ def margin_explorer(loss: str = "arcface", s: float = 16.0, theta_deg: float = 6
 
 
 # ----------------------------------------------------------------------------- training lab
-# The single margin each loss exposes in the lab: (parameter name, slider min, max, step, default).
-_LAB_MARGIN = {
-    "softmax": None,
-    "normface": None,
-    "sphereface": ("m1", 1.0, 2.0, 0.05, 1.35),
-    "cosface": ("m", 0.0, 0.6, 0.01, 0.35),
-    "arcface": ("m", 0.0, 1.0, 0.01, 0.5),
-    "combined": None,  # fixed at the paper's (1, 0.3, 0.2)
-}
-
-
-def head_kwargs(loss: str, s: float, m: float | None) -> dict:
-    """Keyword arguments for ``heads.make_head(loss, ...)`` from the lab's loss, s and m controls.
-
-    Softmax takes none; NormFace and combined only ``s`` (combined keeps (1, 0.3, 0.2));
-    SphereFace gets ``m1=m``; CosFace and ArcFace ``m=m``.
-    """
-    if loss == "softmax":
-        return {}
-    spec = _LAB_MARGIN.get(loss)
-    if loss not in _LAB_MARGIN:
-        raise ValueError(f"loss {loss!r} is not offered in the training lab; use one of {sorted(_LAB_MARGIN)}")
-    return {"s": s} if spec is None else {"s": s, spec[0]: m}
-
-
 def _plotly_output(fig: go.Figure) -> dict:
     """An Output-widget display_data entry for a plotly figure (JupyterLab's plotly mimetype, offline)."""
     return {"output_type": "display_data", "metadata": {},
@@ -418,7 +460,7 @@ class TrainingLab(widgets.VBox):
     status : ipywidgets.HTML
         Plain text: "epoch 3/15: loss 1.234, train accuracy 80.1%", "Training failed: ...".
     metrics : ipywidgets.HTML
-        Plain text from :func:`arcface_viz.explorer.training_summary` after a run.
+        Plain text from :func:`training_summary` after a run.
     plot : ipywidgets.Image (2-D) and plot3d : ipywidgets.Output (3-D)
         The live embedding plot (circle PNG, or the plotly sphere with one frame per epoch at the end).
     result : TrainResult or None
@@ -445,13 +487,14 @@ class TrainingLab(widgets.VBox):
         self._plot_index = self._subset(dataset.labels, max_points_per_identity, seed)
         style = {"description_width": "110px"}
         layout = widgets.Layout(width="340px")
+        arcface = LOSSES["arcface"]
         self.controls = {
-            "loss": widgets.Dropdown(options=[(explorer.LOSS_LABELS[k], k) for k in _LAB_MARGIN], value="arcface",
+            "loss": widgets.Dropdown(options=[(explorer.label(k), k) for k in INTERACTIVE_LOSSES], value="arcface",
                                      description="loss", style=style, layout=layout),
-            "m": widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.01, description="margin m", style=style,
-                                     layout=layout),
-            "s": widgets.FloatSlider(value=16.0, min=1.0, max=64.0, step=1.0, description="scale s", style=style,
-                                     layout=layout),
+            "m": widgets.FloatSlider(value=arcface.default_m, min=arcface.m_slider[0], max=arcface.m_slider[1],
+                                     step=arcface.m_slider[2], description="margin m", style=style, layout=layout),
+            "s": widgets.FloatSlider(value=arcface.default_s, min=_LAB_S_SLIDER[0], max=_LAB_S_SLIDER[1],
+                                     step=_LAB_S_SLIDER[2], description="scale s", style=style, layout=layout),
             "dim": widgets.ToggleButtons(options=[("2-D", 2), ("3-D", 3)], value=2, description="embedding",
                                          style=style),
             "epochs": widgets.IntSlider(value=10, min=1, max=60, description="epochs", style=style, layout=layout),
@@ -498,12 +541,12 @@ class TrainingLab(widgets.VBox):
         return np.sort(np.concatenate(keep))
 
     def _on_loss(self, change) -> None:
-        spec = _LAB_MARGIN[change["new"]]
+        loss = LOSSES[change["new"]]
         slider = self.controls["m"]
-        if spec is None:
+        if loss.main_margin is None:
             slider.disabled = True
             return
-        _, low, high, step, default = spec
+        (low, high, step), default = loss.m_slider, loss.default_m
         # Widen first so that min <= value <= max holds at every intermediate step.
         slider.min, slider.max = min(low, slider.min), max(high, slider.max)
         slider.value, slider.step = default, step
@@ -556,10 +599,9 @@ class TrainingLab(widgets.VBox):
 
     def _run(self) -> None:
         # Imported here: widgets stay importable (and the explorer usable) without loading training code.
-        from .heads import make_head
+        from . import experiment
         from .metrics import angle_stats
-        from .models import FaceCNN
-        from .training import embed, fit
+        from .training import embed
 
         started = time.perf_counter()  # the status reports the time from the click to the final plot
         c = {k: w.value for k, w in self.controls.items() if k not in ("train", "stop")}
@@ -569,14 +611,8 @@ class TrainingLab(widgets.VBox):
         self.error = None
         frames = []
         try:
-            kwargs = head_kwargs(c["loss"], float(c["s"]), float(c["m"]))
-            torch.manual_seed(self.seed)
-            model = FaceCNN(embedding_dim=int(c["dim"]))
-            head = make_head(c["loss"], int(c["dim"]), self.dataset.n_identities, **kwargs)
             images = self.dataset.images[torch.as_tensor(self._plot_index)]
             labels = np.asarray(self.dataset.labels)[self._plot_index]
-            self.status.value = html.escape(f"Training {head.describe()} for {epochs} epochs ...")
-
             def on_epoch(epoch, result) -> bool:
                 emb = embed(result.model, images).numpy()
                 centres = result.head.centers.numpy() if hasattr(result.head, "centers") else None
@@ -585,24 +621,28 @@ class TrainingLab(widgets.VBox):
                 self.status.value = html.escape(
                     f"epoch {epoch}/{epochs}: loss {result.history['loss'][-1]:.3f}, "
                     f"train accuracy {100 * result.history['accuracy'][-1]:.1f}%")
-                self._show_embeddings(emb, labels, centres, head, frames=None)
+                self._show_embeddings(emb, labels, centres, result.head, frames=None)
                 return self._stop_requested
 
-            result = fit(model, head, self.dataset, epochs=epochs, margin_warmup_epochs=int(c["warmup"]),
-                         seed=self.seed, callback=on_epoch, progress=False)
+            kwargs = experiment.head_kwargs(c["loss"], float(c["s"]), float(c["m"]))
+            planned = heads.make_head(c["loss"], int(c["dim"]), self.dataset.n_identities, **kwargs).describe()
+            self.status.value = html.escape(f"Training {planned} for {epochs} epochs ...")
+            result = experiment.train(c["loss"], self.dataset, epochs=epochs, dim=int(c["dim"]), head_options=kwargs,
+                                      seed=self.seed, margin_warmup_epochs=int(c["warmup"]),
+                                      callback=on_epoch, progress=False)
             stats = angle_stats(embed(result.model, self.dataset), self.dataset.labels, result.head.centers)
             self.result = result
             self.metrics.value = html.escape(
-                explorer.training_summary(result.head.describe(), result.history["accuracy"][-1], stats))
+                training_summary(result.head.describe(), result.history["accuracy"][-1], stats))
             if frames:
-                self._show_embeddings(frames[-1][0], labels, frames[-1][1], head, frames=frames)
+                self._show_embeddings(frames[-1][0], labels, frames[-1][1], result.head, frames=frames)
             # Wall time from the click to the final plot (the 3-D animation takes seconds to build),
             # next to the time spent in fit itself.
             self.status.value = html.escape(
                 f"Done: {result.epochs_done} epochs in {time.perf_counter() - started:.1f} s "
                 f"(training {result.seconds:.1f} s)"
                 + (" (stopped early)" if result.epochs_done < epochs else "")
-                + explorer.warmup_note(result.head, int(c["warmup"]), result.epochs_done))
+                + warmup_note(result.head, int(c["warmup"]), result.epochs_done))
         except Exception as error:  # noqa: BLE001 -- any failure is reported in the widget, not as a traceback
             self.error = f"{type(error).__name__}: {error}"
             self.status.value = html.escape(f"Training failed: {self.error}")

@@ -21,7 +21,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from arcface_viz import compare
+from arcface_viz import compare, experiment
 from arcface_viz.faces import make_toy_faces, split_images
 from arcface_viz.heads import make_head
 from arcface_viz.models import FaceCNN
@@ -31,8 +31,7 @@ from arcface_viz.training import accuracy, fit
 def time_to_target(name: str, train, heldout, seed: int, max_epochs: int, target: float = 0.95):
     """(epochs, training seconds) until held-out accuracy >= target, or (None, seconds) if never."""
     settings = dict(compare.TOY, epochs=max_epochs)
-    torch.manual_seed(seed)
-    model, head = FaceCNN(2), make_head(name, 2, 8, **compare.head_kwargs(name, None, None))
+    model, head = experiment.build(name, 2, 8, seed=seed)
     eval_seconds, reached = [0.0], [None]
 
     def callback(epoch, result):
@@ -83,7 +82,7 @@ def main() -> None:
     print(f"toy faces: {len(train)} training / {len(heldout)} held-out images, 8 identities, 32x32, 2-D embeddings")
     for name in ("softmax", "arcface"):
         epochs, seconds = time_to_target(name, train, heldout, args.seed, args.max_epochs)
-        label = compare.HEAD_DEFAULTS.get(name, {})
+        label = experiment.head_kwargs(name)
         reached = f"{epochs} epochs, {seconds:.1f} s" if epochs else f"not reached in {args.max_epochs} epochs ({seconds:.1f} s)"
         print(f"  {name:8s} {label!s:24s} to 95 % held-out accuracy: {reached}")
     fit_rate, bare_rate = throughput(train)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import numbers
 import os
 import tempfile
 import warnings
@@ -12,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_bool, check_int, check_real, check_size
 from .dataset import FaceDataset
 from .toy import (
     EXPRESSIONS,
@@ -38,29 +38,6 @@ def cache_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return Path(__file__).resolve().parents[2] / "data" / "cache"
-
-
-def _check_size(size: int | tuple[int, int], name: str = "size", minimum: int = 1) -> tuple[int, int]:
-    """Validate an image size given as an int or (H, W); return (H, W)."""
-    pair = (size, size) if isinstance(size, numbers.Integral) and not isinstance(size, bool) else size
-    try:
-        h, w = pair  # type: ignore[misc]
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an int or a pair (H, W) of ints; got {size!r}") from None
-    for value in (h, w):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{name} must be an int or a pair (H, W) of ints; got {size!r}")
-        if value < minimum:
-            raise ValueError(f"{name} must be >= {minimum} pixels; got {size!r}")
-    return int(h), int(w)
-
-
-def _check_count(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}")
-    return int(value)
 
 
 def _generate(n_identities: int, per_identity: int, size: tuple[int, int], nuisance: float, seed: int):
@@ -208,15 +185,14 @@ def make_toy_faces(
         On non-integer counts or sizes, counts < 1, size < 8, nuisance outside [0, 1], seed < 0,
         ``cache`` not a bool, or images that would take more than ``MAX_BYTES`` as float32.
     """
-    n_identities = _check_count(n_identities, "n_identities", 1)
-    images_per_identity = _check_count(images_per_identity, "images_per_identity", 1)
-    size_hw = _check_size(size, minimum=8)
-    seed = _check_count(seed, "seed", 0)
-    if isinstance(nuisance, bool) or not isinstance(nuisance, numbers.Real) or not 0.0 <= float(nuisance) <= 1.0:
-        raise ValueError(f"nuisance must be a number in [0, 1]; got {nuisance!r}")
-    nuisance = float(nuisance)
-    if not isinstance(cache, (bool, np.bool_)):  # bool("no") is True: a string would silently cache
-        raise TypeError(f"cache={cache!r}: pass True or False")
+    n_identities = check_int("n_identities", n_identities, minimum=1, fix="pass how many people to draw")
+    images_per_identity = check_int("images_per_identity", images_per_identity, minimum=1,
+                                    fix="pass how many images of each person")
+    size_hw = check_size("size", size, minimum=8)
+    seed = check_int("seed", seed, minimum=0, fix="pass a seed >= 0")
+    nuisance = check_real("nuisance", nuisance, low=0.0, high=1.0,
+                          fix="pass the strength of pose, light and occlusion, 0 (none) to 1")
+    check_bool("cache", cache)  # bool("no") is True: a string would silently cache
     n_bytes = 4 * n_identities * images_per_identity * size_hw[0] * size_hw[1]  # the float32 images
     if n_bytes > MAX_BYTES:
         raise ValueError(

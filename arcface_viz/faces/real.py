@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import tempfile
+import urllib.error
 import warnings
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .dataset import FaceDataset
-from .generate import _check_size
+from .._validation import check_size
 
 ATT_CREDIT = (
     "Faces: AT&T Laboratories Cambridge (ORL Database of Faces); "
@@ -21,12 +22,18 @@ ATT_CREDIT = (
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the repository holding arcface_viz/ and data/
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pgm")
 
-HOW_TO_GET_FACES = (
-    "Real faces not found. Put the AT&T/ORL faces (folders att_faces/s1 ... s40) in a folder and set "
-    "the environment variable ARCFACE_VIZ_DATA to it, or place them in <project>/data/ or ../shared/data. "
-    "With internet access, sklearn.datasets.fetch_olivetti_faces(data_home=...) downloads the 64x64 "
-    "version, which load_olivetti(data_home=...) reads. See data/README.md. Using toy faces instead."
-)
+#: scikit-learn's data_home for the Olivetti faces, inside a data folder (as data/README.md documents).
+OLIVETTI_HOME = Path("olivetti") / "sklearn_data_home"
+#: What proves each kind of real faces is in a data folder: the AT&T folder, or scikit-learn's cache file.
+REAL_FACE_MARKERS = {"att": Path("att_faces"), "olivetti": OLIVETTI_HOME / "olivetti_py3.pkz"}
+_HOW_TO_GET = {
+    "att": "Put the AT&T/ORL faces (folders att_faces/s1 ... s40) in a data folder: set the environment "
+           "variable ARCFACE_VIZ_DATA to it, or use <project>/data/ or ../shared/data. data/README.md says "
+           "where to get them and under which terms.",
+    "olivetti": "With internet access, `python -m arcface_viz compare --data olivetti` downloads them through "
+                "scikit-learn into <project>/data/olivetti/sklearn_data_home (as does "
+                "sklearn.datasets.fetch_olivetti_faces(data_home=that folder)). See data/README.md.",
+}
 
 
 def _natural_key(name: str) -> list:
@@ -43,20 +50,63 @@ def _require_folder(path: str | os.PathLike) -> Path:
     return folder
 
 
+#: Pillow modes that hold one 16-bit grey channel: 16-bit PNGs open as "I;16", PGMs with a maxval
+#: above 255 as "I" with the values already stretched to 0..65535 (Pillow >= 9.3).
+_WIDE_GREY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_WIDE_GREY_MAX = 65535.0
+_ALPHA_MODES = ("LA", "La", "PA", "RGBA", "RGBa")  # (LAB's "A" band is a colour, not an alpha)
+
+
+def _to_grey(image: Image.Image, file: Path, size: tuple[int, int] | None) -> np.ndarray:
+    """Grey pixels float32 (H, W) in [0, 1] from any Pillow image mode, or a ValueError naming the file.
+
+    8-bit and lower depths, palettes, RGB, CMYK and opaque alpha go through Pillow's grey conversion
+    ("L"). 16-bit grey is divided by 65535 instead: Pillow's conversion to "L" clips it at 255, so a
+    16-bit face would load almost white. Transparent pixels are refused: their colour is undefined.
+    """
+    if image.mode in _ALPHA_MODES or "transparency" in image.info:
+        try:
+            alpha = np.asarray(image.convert("RGBA").getchannel("A"))
+        except ValueError:
+            raise ValueError(f"{file}: Pillow cannot read the transparency of mode {image.mode}; "
+                             "save it as a grey or RGB PNG") from None
+        if alpha.min() < 255:
+            raise ValueError(f"{file} has transparent pixels, whose colour is undefined; flatten it onto a "
+                             "background (e.g. in an image editor) and save it without alpha")
+    if image.mode in _WIDE_GREY_MODES or image.mode == "F":
+        values = np.asarray(image, dtype=np.float32)
+        top = 1.0 if image.mode == "F" else _WIDE_GREY_MAX
+        if not (np.isfinite(values).all() and 0.0 <= values.min() and values.max() <= top):
+            raise ValueError(f"{file}: mode {image.mode} pixels span {values.min():g}..{values.max():g}, outside the "
+                             "grey range (0..65535 for integers, 0..1 for floats); save it as an 8- or 16-bit grey PNG")
+        if image.mode != "F":
+            values = values / np.float32(_WIDE_GREY_MAX)
+        if size is not None and values.shape != size:
+            # resize in Pillow's float mode "F" so that the 16 bits survive; Lanczos can overshoot
+            resized = Image.fromarray(values).resize((size[1], size[0]), Image.Resampling.LANCZOS)
+            values = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+        return values
+    try:
+        grey = image.convert("L")
+    except ValueError:
+        raise ValueError(f"{file}: Pillow cannot convert image mode {image.mode} to grey; "
+                         "save it as a grey or RGB PNG") from None
+    if size is not None and grey.size != (size[1], size[0]):
+        # Lanczos averages over the source pixels, so downscaling does not alias.
+        grey = grey.resize((size[1], size[0]), Image.Resampling.LANCZOS)
+    return np.asarray(grey, dtype=np.float32) / np.float32(255.0)
+
+
 def _read_grey(file: Path, size: tuple[int, int] | None) -> np.ndarray:
-    """Decode one image with Pillow to uint8 grey (H, W), resized to ``size`` = (H, W) if given."""
+    """Decode one image with Pillow to float32 grey (H, W) in [0, 1], resized to ``size`` = (H, W) if given."""
     try:
         with Image.open(file) as image:
             image.load()  # decode now: a truncated file fails here, not later
-            grey = image.convert("L")
+            return _to_grey(image, file, size)
     except UnidentifiedImageError:
         raise ValueError(f"{file} is not an image Pillow can read (expected {', '.join(IMAGE_SUFFIXES)})") from None
     except (OSError, SyntaxError) as error:  # Pillow raises these for truncated or damaged files
         raise ValueError(f"{file} is damaged or truncated ({error})") from None
-    if size is not None and grey.size != (size[1], size[0]):
-        # Lanczos averages over the source pixels, so downscaling does not alias.
-        grey = grey.resize((size[1], size[0]), Image.Resampling.LANCZOS)
-    return np.asarray(grey, dtype=np.uint8)
 
 
 def _image_files(folder: Path) -> list[Path]:
@@ -76,7 +126,7 @@ def _image_files(folder: Path) -> list[Path]:
 
 
 def _load_folders(folders: list[Path], size: int | tuple[int, int] | None, credit: str) -> FaceDataset:
-    size_hw = None if size is None else _check_size(size)
+    size_hw = None if size is None else check_size("size", size)
     images, labels = [], []
     for label, folder in enumerate(folders):
         for file in _image_files(folder):
@@ -88,7 +138,7 @@ def _load_folders(folders: list[Path], size: int | tuple[int, int] | None, credi
                 )
             images.append(pixels)
             labels.append(label)
-    stacked = np.stack(images).astype(np.float32)[:, None] / np.float32(255.0)
+    stacked = np.stack(images)[:, None]
     return FaceDataset(stacked, np.asarray(labels, dtype=np.int64), [f.name for f in folders], None, credit)
 
 
@@ -103,9 +153,12 @@ def load_att_faces(path: str | os.PathLike, size: int | tuple[int, int] | None =
     Returns
     -------
     FaceDataset
-        400 images float32 (N, 1, H, W) in [0, 1]; label X-1 for folder ``sX`` (numeric order,
-        so s10 comes after s9); identities ``["s1", ..., "s40"]``; credit to AT&T Laboratories
-        Cambridge and Samaria & Harter (1994).
+        Images float32 (N, 1, H, W) in [0, 1] (400 for the full set). Each image's label is the rank of
+        its folder among the ``sX`` folders present, in numeric order (s10 after s9), and
+        ``identities[label]`` is that folder's name. With all of s1 ... s40 present, folder ``sX`` has
+        label X-1, as Olivetti's target; if some are missing the later labels shift down (s1, s3, s10
+        give labels 0, 1, 2), so map labels to subjects through ``identities``. Credit to AT&T
+        Laboratories Cambridge and Samaria & Harter (1994).
 
     Raises
     ------
@@ -127,6 +180,9 @@ def load_image_folder(
 ) -> FaceDataset:
     """Load faces stored as one sub-folder per identity (PNG, JPEG or PGM, converted to grey).
 
+    Any bit depth (1 to 16 bits; 16-bit grey keeps its precision, divided by 65535), palettes, RGB,
+    CMYK and opaque alpha are read; images with transparent pixels are refused.
+
     Parameters
     ----------
     path : folder whose sub-folders (natural order: id2 before id10) are the identities.
@@ -142,8 +198,8 @@ def load_image_folder(
     FileNotFoundError, NotADirectoryError
         Missing folder.
     ValueError
-        No sub-folders, an empty one, a non-image or damaged file (named), mixed sizes without
-        ``size``, size <= 0.
+        No sub-folders, an empty one, a non-image or damaged file (named), transparent pixels or a
+        colour mode Pillow cannot make grey (named), mixed sizes without ``size``, size <= 0.
     """
     root = _require_folder(path)
     folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
@@ -175,19 +231,22 @@ def load_olivetti(
     Raises
     ------
     FileNotFoundError
-        When the data is absent and ``download_if_missing`` is False.
+        When the data is absent and ``download_if_missing`` is False, or the download failed (the
+        message says whether the server refused it or could not be reached, and how else to get
+        the faces).
     ValueError
         size <= 0.
     """
     from sklearn.datasets import fetch_olivetti_faces
 
-    size_hw = None if size is None else _check_size(size)
+    size_hw = None if size is None else check_size("size", size)
     if data_home is not None and not download_if_missing and not Path(data_home).is_dir():
         # Checked here because scikit-learn would first create the (empty) folder.
         raise FileNotFoundError(
             f"Olivetti data folder {data_home} does not exist; call with download_if_missing=True on a "
             "machine with internet, or see data/README.md"
         )
+    where = data_home or "the scikit-learn data folder"
     try:
         bunch = fetch_olivetti_faces(data_home=data_home, download_if_missing=download_if_missing)
     except PermissionError:
@@ -200,9 +259,22 @@ def load_olivetti(
             for file in Path(data_home).glob("olivetti*.pkz"):
                 shutil.copy2(file, tmp)
             bunch = fetch_olivetti_faces(data_home=tmp, download_if_missing=False)
+    except urllib.error.HTTPError as error:  # before OSError: HTTPError is one
+        raise FileNotFoundError(
+            f"Olivetti faces: the download server refused the request (HTTP {error.code}: {error.reason}), "
+            f"so they are not in {where}. Get them another way: copy olivetti_py3.pkz from a machine where "
+            f"scikit-learn downloaded it into {where}, or use the AT&T folder att_faces/ with "
+            "load_att_faces (see data/README.md)"
+        ) from None
+    except urllib.error.URLError as error:
+        raise FileNotFoundError(
+            f"Olivetti faces: could not reach the download server ({error.reason}), so they are not in {where}. "
+            f"Connect to the internet and retry, or copy olivetti_py3.pkz from another machine into {where}, or "
+            "use the AT&T folder att_faces/ with load_att_faces (see data/README.md)"
+        ) from None
     except OSError as error:
         raise FileNotFoundError(
-            f"Olivetti faces not found in {data_home or 'the scikit-learn data folder'} ({error}); "
+            f"Olivetti faces not found in {where} ({error}); "
             "call with download_if_missing=True on a machine with internet, or see data/README.md"
         ) from None
     images = np.asarray(bunch.images, dtype=np.float32)
@@ -216,15 +288,51 @@ def load_olivetti(
     return FaceDataset(np.clip(images, 0.0, 1.0)[:, None], labels, names, None, ATT_CREDIT)
 
 
-def find_real_faces() -> Path | None:
-    """Folder holding ``att_faces/``: ``$ARCFACE_VIZ_DATA``, then ``<project>/data``, then ``../shared/data``.
-
-    Returns None, with a :class:`UserWarning` saying how to get the faces, when none has them.
-    """
+def data_folders() -> list[Path]:
+    """The folders searched for real faces, in order: ``$ARCFACE_VIZ_DATA`` (when set), ``<project>/data``,
+    ``../shared/data`` beside the project."""
     candidates = [os.environ.get("ARCFACE_VIZ_DATA"), PROJECT_ROOT / "data", PROJECT_ROOT.parent / "shared" / "data"]
-    looked = [Path(c).expanduser() for c in candidates if c]
+    return [Path(c).expanduser() for c in candidates if c]
+
+
+def olivetti_download_home() -> Path:
+    """Where a download of the Olivetti faces goes: ``olivetti/sklearn_data_home`` in the first data
+    folder (``$ARCFACE_VIZ_DATA`` when set, else ``<project>/data``, which git ignores)."""
+    return data_folders()[0] / OLIVETTI_HOME
+
+
+def find_real_faces(kind: str = "att", *, warn: bool = True) -> Path | None:
+    """The first data folder (see :func:`data_folders`) holding real faces of one kind.
+
+    Parameters
+    ----------
+    kind : {"att", "olivetti"}, default "att"
+        "att": the folder must hold ``att_faces/`` (read it with ``load_att_faces(root / "att_faces")``).
+        "olivetti": it must hold scikit-learn's cache ``olivetti/sklearn_data_home/olivetti_py3.pkz``
+        (read it with ``load_olivetti(root / OLIVETTI_HOME, download_if_missing=False)``); no
+        ``att_faces/`` needed.
+    warn : bool, default True
+        Warn, saying where it looked and how to get the faces, when none has them. It says nothing
+        about what the caller does next.
+
+    Returns
+    -------
+    Path or None
+        The data folder, or None when none of them has this kind of faces.
+
+    Raises
+    ------
+    ValueError
+        ``kind`` is not "att" or "olivetti".
+    """
+    if kind not in REAL_FACE_MARKERS:
+        raise ValueError(f"kind={kind!r}: choose 'att' (AT&T/ORL folders) or 'olivetti' (scikit-learn's cache)")
+    marker = REAL_FACE_MARKERS[kind]
+    looked = data_folders()
     for candidate in looked:
-        if (candidate / "att_faces").is_dir():
+        if (candidate / marker).is_dir() if kind == "att" else (candidate / marker).is_file():
             return candidate
-    warnings.warn(f"{HOW_TO_GET_FACES} (Looked for att_faces/ in: {', '.join(map(str, looked))}.)", stacklevel=2)
+    if warn:
+        warnings.warn(f"Real faces ({kind}) not found. {_HOW_TO_GET[kind]} (Looked for {marker.as_posix()}"
+                      f"{'/' if kind == 'att' else ''} in: {', '.join(map(str, looked))}.)", stacklevel=2)
     return None

@@ -1,18 +1,11 @@
 """Splits that face people use: identity-disjoint (open set), stratified (closed set), and pairs."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from .._validation import check_int, check_real
 from .dataset import FaceDataset
-
-
-def _check_seed(seed: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0; got {seed!r}")
-    return int(seed)
 
 
 def split_identities(dataset: FaceDataset, n_test_identities: int, seed: int = 0) -> tuple[FaceDataset, FaceDataset]:
@@ -32,18 +25,15 @@ def split_identities(dataset: FaceDataset, n_test_identities: int, seed: int = 0
 
     Raises
     ------
+    TypeError
+        ``n_test_identities`` or ``seed`` not an int.
     ValueError
         When ``n_test_identities`` is < 1 or leaves no identity for training.
     """
     present = np.unique(dataset.labels.numpy())
-    if isinstance(n_test_identities, bool) or not isinstance(n_test_identities, numbers.Integral):
-        raise TypeError(f"n_test_identities must be an int; got {n_test_identities!r}")
-    if not 1 <= n_test_identities < len(present):
-        raise ValueError(
-            f"n_test_identities must be between 1 and {len(present) - 1} (the dataset has {len(present)} "
-            f"identities and training needs at least one); got {n_test_identities}"
-        )
-    rng = np.random.default_rng(_check_seed(seed))
+    n_test_identities = check_int("n_test_identities", n_test_identities, minimum=1, maximum=len(present) - 1,
+                                  fix=f"the dataset has {len(present)} identities and training needs at least one")
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0, fix="pass a seed >= 0"))
     test_ids = rng.choice(present, size=n_test_identities, replace=False)
     is_test = np.isin(dataset.labels.numpy(), test_ids)
     return dataset.subset(~is_test).relabel(), dataset.subset(is_test).relabel()
@@ -59,12 +49,12 @@ def split_images(dataset: FaceDataset, test_fraction: float = 0.2, seed: int = 0
     ValueError
         ``test_fraction`` outside (0, 1), or too few images per identity to put one on each side.
     """
-    if not isinstance(test_fraction, numbers.Real) or not 0.0 < float(test_fraction) < 1.0:
-        raise ValueError(f"test_fraction must be a number in (0, 1); got {test_fraction!r}")
+    test_fraction = check_real("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True,
+                               fix="pass the share of each identity's images to hold out, e.g. 0.2")
     labels = dataset.labels.numpy()
     try:
         train_idx, test_idx = train_test_split(
-            np.arange(len(dataset)), test_size=float(test_fraction), stratify=labels, random_state=_check_seed(seed)
+            np.arange(len(dataset)), test_size=float(test_fraction), stratify=labels, random_state=check_int("seed", seed, minimum=0, fix="pass a seed >= 0")
         )
     except ValueError as error:
         raise ValueError(
@@ -97,8 +87,7 @@ def make_pairs(dataset: FaceDataset, n_pairs: int, seed: int = 0) -> np.ndarray:
         An identity with fewer than 2 images (named), fewer than 2 identities, or more pairs
         of a kind asked for than exist.
     """
-    if isinstance(n_pairs, bool) or not isinstance(n_pairs, numbers.Integral) or n_pairs < 2:
-        raise ValueError(f"n_pairs must be an int >= 2 (half genuine, half impostor); got {n_pairs!r}")
+    n_pairs = check_int("n_pairs", n_pairs, minimum=2, fix="pass an even count, half genuine and half impostor")
     labels = dataset.labels.numpy()
     ids, counts = np.unique(labels, return_counts=True)
     if len(ids) < 2:
@@ -120,7 +109,7 @@ def make_pairs(dataset: FaceDataset, n_pairs: int, seed: int = 0) -> np.ndarray:
             f"n_pairs={n_pairs} asks for {n_genuine} genuine and {n_impostor} impostor pairs, but this "
             f"dataset has only {max_genuine} genuine and {max_impostor} impostor pairs"
         )
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0, fix="pass a seed >= 0"))
     members = [np.flatnonzero(labels == k) for k in ids]
     genuine = _draw_pairs(rng, n_genuine, n, lambda m: _genuine_batch(rng, members, m), max_genuine,
                           lambda: _all_pairs(labels, same=True))

@@ -13,7 +13,8 @@ from .embeddings import angles_to_centers, plot_circle_embeddings, plot_sphere_e
 from .evaluation import plot_angle_histograms, plot_roc, plot_training_history
 from .faces import plot_face_grid
 from .margins import (fallback_jump, mark_fallback_jump, plot_decision_boundaries, plot_probability_vs_angle,
-                      plot_target_logits)
+                      plot_target_logits, update_decision_boundaries, update_probability_vs_angle,
+                      update_target_logits)
 from .renderer import use_offline_html_renderer
 
 __all__ = [
@@ -34,5 +35,8 @@ __all__ = [
     "plot_target_logits",
     "plot_training_history",
     "series_styles",
+    "update_decision_boundaries",
+    "update_probability_vs_angle",
+    "update_target_logits",
     "use_offline_html_renderer",
 ]

@@ -12,6 +12,7 @@ import colorsys
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
+from .._validation import check_int, check_loss
 from ..losses import CUSTOM_COLOR, LOSSES
 
 #: Colour of each loss's curves (from the registry), plus ``"custom"`` for a user-defined margin.
@@ -50,11 +51,7 @@ def identity_colors(n: int) -> list[str]:
     ValueError
         If ``n`` is negative.
     """
-    if isinstance(n, bool) or not isinstance(n, int) and not hasattr(n, "__index__"):
-        raise TypeError(f"n must be an int (number of identities), got {type(n).__name__}")
-    n = int(n)
-    if n < 0:
-        raise ValueError(f"n must be >= 0 (number of identities), got {n}")
+    n = check_int("n", n, minimum=0, fix="pass the number of identities")
     if n <= len(_IDENTITY_PALETTE):
         return _IDENTITY_PALETTE[:n]
     colors = []
@@ -94,11 +91,27 @@ def series_loss(name: str) -> str | None:
 SERIES_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))
 
 
-def series_styles(names) -> list[tuple[str, object]]:
+def series_styles(names, losses=None) -> list[tuple[str, object]]:
     """(colour, line style) per series: a loss's own colour, a new line style for each repeat of a loss.
 
-    Series whose names start with no loss name get colours no loss uses (then new line styles), so
-    that they are never mistaken for a loss.
+    Parameters
+    ----------
+    names : sequence of str
+        Series names (legend entries).
+    losses : sequence of str, optional
+        The loss (registry name) of each series, in order. Without it a series whose name starts
+        with a loss's name or label (:func:`series_loss`) belongs to that loss.
+
+    Returns
+    -------
+    list of (str, str or tuple)
+        Hex colour and matplotlib line style per series. Series of no loss get colours no loss uses
+        (then new line styles), so that they are never mistaken for a loss.
+
+    Raises
+    ------
+    ValueError
+        ``losses`` of another length than ``names``, or an unknown loss name.
 
     Examples
     --------
@@ -106,11 +119,18 @@ def series_styles(names) -> list[tuple[str, object]]:
     ['-', '--', '-']
     """
     names = [str(n) for n in names]
+    if losses is None:
+        keys = [series_loss(name) for name in names]
+    else:
+        keys = list(losses)
+        if len(keys) != len(names):
+            raise ValueError(f"losses={keys!r}: {len(keys)} names for {len(names)} series; "
+                             "give one loss name per series, in order")
+        keys = [check_loss(f"losses[{i}]", key) for i, key in enumerate(keys)]
     free = [c for c in _IDENTITY_PALETTE if c not in LOSS_COLORS.values()]
     seen: dict[str | None, int] = {}
     styles = []
-    for name in names:
-        key = series_loss(name)
+    for key in keys:
         if key is None:
             other = seen.get(None, 0)
             seen[None] = other + 1

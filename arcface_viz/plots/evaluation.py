@@ -1,8 +1,6 @@
 """Figures of results: target-angle histograms, verification ROC, training history (matplotlib)."""
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -13,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ._common import degree_axis, figure_and_axes, labels_array, to_numpy
+from .._validation import check_real
 from .colors import identity_colors, series_styles
 
 _FARS = (1e-3, 1e-2, 1e-1)
@@ -64,10 +63,7 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
     matplotlib.figure.Figure
         x: θ in degrees over [0, 180]; y: number of embeddings. Each stage's mean is a dashed line.
     """
-    if isinstance(bin_width_deg, bool) or not isinstance(bin_width_deg, numbers.Real):
-        raise TypeError(f"bin_width_deg must be a number of degrees, got {bin_width_deg!r}")
-    if not (math.isfinite(bin_width_deg) and bin_width_deg > 0):
-        raise ValueError(f"bin_width_deg must be a finite number > 0 degrees, got {bin_width_deg}")
+    bin_width_deg = check_real("bin_width_deg", bin_width_deg, low=0.0, low_open=True, fix="pass a bin width in degrees, e.g. 3")
     bins = np.arange(0.0, 180.0 + bin_width_deg, bin_width_deg)
     fig, ax = figure_and_axes(ax, (7.0, 4.2))
     if isinstance(angles, Mapping):
@@ -140,7 +136,8 @@ def _roc_series(results, tpr) -> dict[str, tuple[np.ndarray, np.ndarray, str]]:
     return series
 
 
-def plot_roc(results, tpr=None, *, log_far: bool = True, title: str | None = None, ax: Axes | None = None) -> Figure:
+def plot_roc(results, tpr=None, *, log_far: bool = True, title: str | None = None, ax: Axes | None = None,
+             losses: Sequence[str] | None = None) -> Figure:
     """Verification ROC: true accept rate (TAR) against false accept rate (FAR).
 
     Parameters
@@ -155,6 +152,10 @@ def plot_roc(results, tpr=None, *, log_far: bool = True, title: str | None = Non
         Points at FAR = 0 cannot be drawn on it and are left out.
     title : str, optional
     ax : matplotlib Axes, optional
+    losses : sequence of str, optional
+        The loss (registry name) of each series, in order: its line takes that loss's colour.
+        Without it a series whose name starts with a loss's name or label (``"ArcFace s=64"``)
+        does. Several series of one loss keep its colour and get distinct line styles.
 
     Returns
     -------
@@ -163,7 +164,7 @@ def plot_roc(results, tpr=None, *, log_far: bool = True, title: str | None = Non
     """
     series = _roc_series(results, tpr)
     fig, ax = figure_and_axes(ax, (6.0, 4.6))
-    styles = series_styles(list(series))
+    styles = series_styles(list(series), losses)
     smallest = 1.0
     for (name, (fpr, tpr_values, suffix)), (color, style) in zip(series.items(), styles):
         keep = fpr > 0 if log_far else np.ones_like(fpr, dtype=bool)
@@ -199,7 +200,7 @@ def _history_of(value, name: str) -> Mapping[str, Sequence[float]]:
     return history
 
 
-def plot_training_history(history, *, title: str | None = None) -> Figure:
+def plot_training_history(history, *, title: str | None = None, losses: Sequence[str] | None = None) -> Figure:
     """Training loss and train accuracy per epoch, for one run or several runs side by side.
 
     Parameters
@@ -209,6 +210,8 @@ def plot_training_history(history, *, title: str | None = None) -> Figure:
         TrainResult itself, or several of them by name (e.g. ``{"softmax": r1, "ArcFace": r2}``).
     title : str, optional
         Default: the head's ``describe()`` for a single TrainResult, else "Training history".
+    losses : sequence of str, optional
+        The loss (registry name) of each run, in order, for its colour (as in :func:`plot_roc`).
 
     Returns
     -------
@@ -225,7 +228,7 @@ def plot_training_history(history, *, title: str | None = None) -> Figure:
         raise TypeError("history must be a TrainResult, a history dict or a non-empty mapping of them")
     fig = Figure(figsize=(10.0, 3.8), layout="constrained")
     loss_ax, acc_ax = fig.subplots(1, 2)
-    styles = series_styles(list(runs))
+    styles = series_styles(list(runs), losses)
     for (name, run), (color, style) in zip(runs.items(), styles):
         loss = to_numpy(run["loss"], "loss", ndim=1)
         if loss.size == 0:

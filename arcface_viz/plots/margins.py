@@ -1,13 +1,15 @@
 """The paper's margin figures: target logit vs θ, binary decision boundaries, probability vs θ.
 
-All values come from :mod:`arcface_viz.explorer`, which calls ``heads.margin_logits``: the curves
-are what the package trains with, not a re-derivation. Matplotlib, because these are the static
+All values come from :func:`arcface_viz.heads.target_logit` (directly or through
+:mod:`arcface_viz.explorer`): the curves are what the package trains with, not a re-derivation.
+Loss names, labels, preset margins and colours come from the registry, :mod:`arcface_viz.losses`.
+Each ``plot_*`` function has an ``update_*`` twin that moves the artists of a drawn figure in place
+(the margin explorer redraws only those). Matplotlib, because these are the static
 figures a teacher projects (Deng et al., CVPR 2019, Fig. 4(b)/Table 1 style).
 """
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -18,7 +20,8 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from .. import explorer
-from ..heads import target_logit as _target_logit
+from .._validation import check_degrees, check_int, check_scale
+from ..heads import target_logit
 from ._common import THETA_LABEL, degree_axis, figure_and_axes
 from .colors import MARGIN_COLOR, identity_colors, loss_color
 
@@ -30,13 +33,12 @@ _CONFIG_KEYS = ("loss", "label", "m", "m1", "m2", "m3")
 
 def _probe_deg(theta_probe_deg) -> float | None:
     """The probe angle: None, or degrees in [0, 180] (a radians value would just sit near 0°)."""
-    if theta_probe_deg is None:
-        return None
-    if isinstance(theta_probe_deg, bool) or not isinstance(theta_probe_deg, numbers.Real):
-        raise TypeError(f"theta_probe_deg must be a number of degrees, got {theta_probe_deg!r}")
-    if not (math.isfinite(theta_probe_deg) and 0.0 <= theta_probe_deg <= 180.0):
-        raise ValueError(f"theta_probe_deg={theta_probe_deg!r}: the probe angle must lie in [0, 180] degrees")
-    return float(theta_probe_deg)
+    return None if theta_probe_deg is None else check_degrees("theta_probe_deg", theta_probe_deg)
+
+
+def _curve(theta, s: float, m1: float, m2: float, m3: float) -> np.ndarray:
+    """Target logits (float64 numpy) at angles ``theta`` (radians)."""
+    return target_logit(theta, s=s, m1=m1, m2=m2, m3=m3).numpy()
 
 
 def logits_ylim(s: float) -> tuple[float, float]:
@@ -70,7 +72,7 @@ def _config_entries(configs) -> list[tuple[str, str, float, float, float]]:
         if isinstance(config, str):
             key = config.lower()
             m1, m2, m3 = explorer.margins_for(key)
-            label = explorer.LOSS_LABELS[key]
+            label = explorer.label(key)
         elif isinstance(config, Mapping):
             unknown = sorted(str(k) for k in config if k not in _CONFIG_KEYS)
             if unknown:  # a misspelt margin would otherwise be ignored and the preset drawn
@@ -78,10 +80,9 @@ def _config_entries(configs) -> list[tuple[str, str, float, float, float]]:
             key = str(config.get("loss", "custom")).lower()
             m1, m2, m3 = explorer.margins_for(key, m=config.get("m"), m1=config.get("m1"), m2=config.get("m2"),
                                               m3=config.get("m3"))
-            label = str(config.get("label", explorer.LOSS_LABELS.get(key, key)))
+            label = str(config.get("label", explorer.label(key)))
         else:
             raise TypeError(f"each config must be a loss name or a mapping with m1/m2/m3, got {type(config).__name__}")
-        explorer.check_margins(1.0, m1, m2, m3)
         if key == "softmax":
             label += " (cos θ)"
         elif (m1, m2, m3) != (1.0, 0.0, 0.0):
@@ -119,8 +120,8 @@ def fallback_jump(s: float = 1.0, m1: float = 1.0, m2: float = 0.0, m3: float = 
     if not 0.0 < theta_t < math.pi - 1e-9:
         return None
     eps = 1e-9
-    before = float(_target_logit(theta_t - eps, s=s, m1=m1, m2=m2, m3=m3))
-    after = float(_target_logit(theta_t + eps, s=s, m1=m1, m2=m2, m3=m3))
+    before = float(target_logit(theta_t - eps, s=s, m1=m1, m2=m2, m3=m3))
+    after = float(target_logit(theta_t + eps, s=s, m1=m1, m2=m2, m3=m3))
     return math.degrees(theta_t), before, after
 
 
@@ -174,7 +175,7 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
     Parameters
     ----------
     configs : sequence of str or mapping, optional
-        Loss names from ``explorer.LOSS_PRESETS`` and/or mappings ``{"loss": ..., "label": ...,
+        Registered loss names (:data:`arcface_viz.losses.LOSS_NAMES`) and/or mappings ``{"loss": ..., "label": ...,
         "m": ..., "m1": ..., "m2": ..., "m3": ...}`` (``m``: the loss's single margin, as in
         ``explorer.margins_for``; missing margins come from the loss's preset; other keys raise).
         Default: softmax, SphereFace (m1=1.35), CosFace (m3=0.35), ArcFace (m2=0.5), combined (1, 0.3, 0.2).
@@ -208,7 +209,7 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
     fallback is monotone but not continuous (see :func:`fallback_jump`).
     """
     entries = _config_entries(DEFAULT_CONFIGS if configs is None else configs)
-    s = explorer.check_margins(s, 1.0, 0.0, 0.0)[0]
+    s = check_scale(s)
     theta_probe_deg = _probe_deg(theta_probe_deg)
     fig, ax = figure_and_axes(ax, (7.0, 4.5))
     theta = np.radians(THETA_GRID_DEG)
@@ -217,7 +218,7 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
     width, alpha = (1.3, 0.55) if highlight is not None else (2.0, 1.0)
     jump_labelled = False
     for key, label, m1, m2, m3 in entries:
-        values = explorer.target_logit(theta, s=s, m1=m1, m2=m2, m3=m3)
+        values = _curve(theta, s, m1, m2, m3)
         style = "--" if key == "softmax" else "-"
         (line,) = ax.plot(THETA_GRID_DEG, values, style, color=loss_color(key), lw=width, alpha=alpha, label=label)
         line.set_gid(f"target-logit:{key}")
@@ -227,13 +228,13 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
             jump_labelled = jump_labelled or marked is not None
     if highlight is not None:
         key, label, m1, m2, m3 = _config_entries(highlight)[0]
-        values = explorer.target_logit(theta, s=s, m1=m1, m2=m2, m3=m3)
+        values = _curve(theta, s, m1, m2, m3)
         # The legend names the loss only: the margins are in the title/readout, which can change in place.
-        name = explorer.LOSS_LABELS.get(key, label)
+        name = explorer.label(key)
         (line,) = ax.plot(THETA_GRID_DEG, values, color=loss_color(key), lw=3.6, label=f"selected: {name}", zorder=5)
         line.set_gid("target-logit:highlight")
         if theta_probe_deg is not None:
-            probe = float(explorer.target_logit(np.radians(theta_probe_deg), s=s, m1=m1, m2=m2, m3=m3))
+            probe = float(_curve(np.radians(theta_probe_deg), s, m1, m2, m3))
             (marker,) = ax.plot([theta_probe_deg], [probe], "o", color=loss_color(key), mec="black", ms=8, zorder=6)
             marker.set_gid("probe:marker")
     if theta_probe_deg is not None:
@@ -288,11 +289,8 @@ def plot_decision_boundaries(loss: str = "arcface", m1: float | None = None, m2:
     """
     name = loss.lower() if isinstance(loss, str) else loss
     m1, m2, m3 = explorer.margins_for(name, m=m, m1=m1, m2=m2, m3=m3)
-    s, m1, m2, m3 = explorer.check_margins(s, m1, m2, m3)
-    if isinstance(resolution, bool) or not isinstance(resolution, numbers.Integral):
-        raise TypeError(f"resolution must be an int (grid points per axis), got {resolution!r}")
-    if resolution < 2:
-        raise ValueError(f"resolution={resolution}: need at least 2 grid points per axis (default 181)")
+    s = check_scale(s)
+    resolution = check_int("resolution", resolution, minimum=2, fix="pass grid points per axis (default 181)")
     fig, ax = figure_and_axes(ax, (5.2, 5.0))
     grid_deg = np.linspace(0.0, 180.0, int(resolution))
     regions = explorer.decision_regions(np.radians(grid_deg), m1=m1, m2=m2, m3=m3)
@@ -379,7 +377,7 @@ def plot_probability_vs_angle(s: float = 16.0, m: float | None = None, n_classes
     """
     name = loss.lower() if isinstance(loss, str) else loss
     m1, m2, m3 = explorer.margins_for(name, m=m, m1=m1, m2=m2, m3=m3)
-    s, m1, m2, m3 = explorer.check_margins(s, m1, m2, m3)
+    s = check_scale(s)
     explorer.scale_lower_bound(n_classes, p)  # validates n_classes and p before drawing
     theta_probe_deg = _probe_deg(theta_probe_deg)
     fig, ax = figure_and_axes(ax, (6.5, 4.5))
@@ -409,3 +407,87 @@ def plot_probability_vs_angle(s: float = 16.0, m: float | None = None, n_classes
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="upper right")
     return fig
+
+
+# ----------------------------------------------------------------------------- in-place updates
+def _artist(ax: Axes, gid: str):
+    """The artist of ``ax`` with ``gid`` (set by the plot functions above)."""
+    for child in ax.get_children():
+        if child.get_gid() == gid:
+            return child
+    raise KeyError(f"gid={gid!r}: no such artist in these axes; draw them with the matching plot_* function first")
+
+
+def update_target_logits(ax: Axes, configs: Sequence[str | Mapping] | None = None, s: float = 16.0, *,
+                         theta_probe_deg: float | None = None, highlight: str | Mapping | None = None,
+                         rescale: bool = True) -> None:
+    """Move the artists of an axes drawn by :func:`plot_target_logits` to new settings, in place.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Drawn by :func:`plot_target_logits` with the same ``configs``, with a highlight and a probe.
+    configs, s, theta_probe_deg, highlight
+        As in :func:`plot_target_logits` (the probe angle and the highlight are required here).
+    rescale : bool
+        Whether ``s`` changed: then the reference curves, the y axis, its label and the default title
+        follow it; otherwise only the highlighted curve and the probe move (much cheaper to redraw).
+    """
+    s = check_scale(s)
+    theta_probe_deg = _probe_deg(theta_probe_deg)
+    theta = np.radians(THETA_GRID_DEG)
+    if rescale:
+        for key, _, m1, m2, m3 in _config_entries(DEFAULT_CONFIGS if configs is None else configs):
+            _artist(ax, f"target-logit:{key}").set_ydata(_curve(theta, s, m1, m2, m3))
+        ax.set_ylim(*logits_ylim(s))
+        ax.set_yticks(logits_yticks(s))
+        ax.yaxis.label.set_text(logits_ylabel(s))
+        ax.title.set_text(logits_title(s))
+    _, _, m1, m2, m3 = _config_entries(highlight)[0]
+    _artist(ax, "target-logit:highlight").set_ydata(_curve(theta, s, m1, m2, m3))
+    _artist(ax, "probe:line").set_xdata([theta_probe_deg, theta_probe_deg])
+    _artist(ax, "probe:marker").set_data([theta_probe_deg], [float(_curve(np.radians(theta_probe_deg), s, m1, m2, m3))])
+
+
+def update_decision_boundaries(ax: Axes, loss: str = "arcface", m1: float | None = None, m2: float | None = None,
+                               m3: float | None = None, s: float = 16.0, *, m: float | None = None,
+                               title: str | None = None) -> None:
+    """Move the regions, boundaries and title of an axes drawn by :func:`plot_decision_boundaries`, in place.
+
+    Parameters are those of :func:`plot_decision_boundaries`; the grid keeps its drawn resolution.
+    """
+    name = loss.lower() if isinstance(loss, str) else loss
+    m1, m2, m3 = explorer.margins_for(name, m=m, m1=m1, m2=m2, m3=m3)
+    s = check_scale(s)
+    image = _artist(ax, "decision-regions")
+    grid_deg = np.linspace(0.0, 180.0, image.get_array().shape[0])
+    image.set_data(explorer.decision_regions(np.radians(grid_deg), m1=m1, m2=m2, m3=m3))
+    boundary = np.degrees(explorer.decision_boundary(np.radians(THETA_GRID_DEG), m1=m1, m2=m2, m3=m3))
+    _artist(ax, "boundary:class1").set_data(THETA_GRID_DEG, boundary)
+    _artist(ax, "boundary:class2").set_data(boundary, THETA_GRID_DEG)
+    ax.title.set_text(title or boundary_title(name, s, m1, m2, m3))
+
+
+def update_probability_vs_angle(ax: Axes, s: float = 16.0, m: float | None = None, n_classes: int = 8, *,
+                                loss: str = "arcface", m1: float | None = None, m2: float | None = None,
+                                m3: float | None = None, p: float = 0.9, theta_probe_deg: float | None = None,
+                                title: str | None = None) -> None:
+    """Move the curves, probe, bound note and title of an axes drawn by :func:`plot_probability_vs_angle`.
+
+    Parameters are those of :func:`plot_probability_vs_angle` (the probe angle is required here).
+    """
+    name = loss.lower() if isinstance(loss, str) else loss
+    m1, m2, m3 = explorer.margins_for(name, m=m, m1=m1, m2=m2, m3=m3)
+    s = check_scale(s)
+    note = bound_note(s, n_classes, p)  # validates n_classes and p
+    theta_probe_deg = _probe_deg(theta_probe_deg)
+    theta = np.radians(THETA_GRID_DEG)
+    margins = {"m1": m1, "m2": m2, "m3": m3}
+    _artist(ax, "probability:margin").set_ydata(explorer.target_probability(theta, s=s, n_classes=n_classes, **margins))
+    _artist(ax, "probability:no-margin").set_ydata(explorer.target_probability(theta, s=s, n_classes=n_classes))
+    _artist(ax, "chance").set_ydata([1.0 / n_classes, 1.0 / n_classes])
+    _artist(ax, "probe:line").set_xdata([theta_probe_deg, theta_probe_deg])
+    value = float(explorer.target_probability(np.radians(theta_probe_deg), s=s, n_classes=n_classes, **margins))
+    _artist(ax, "probe:marker").set_data([theta_probe_deg], [value])
+    _artist(ax, "bound-note").set_text(note)
+    ax.title.set_text(title or probability_title(name, s, m1, m2, m3, n_classes))

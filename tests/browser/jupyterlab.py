@@ -224,8 +224,8 @@ class NotebookPage:
     def run_all(self, timeout: float = 600.0) -> None:
         """Run → Run All Cells from the menu bar; wait for every cell; fail on a traceback.
 
-        A lesson should run in under 2 minutes; the 10-minute limit (nbval's cell timeout in
-        pyproject.toml) only leaves room for a busy machine.
+        A lesson should run in under 2 minutes; the 10-minute limit (nbval's cell timeout, set in
+        conftest.py) only leaves room for a busy machine.
         """
         self._run("runmenu:run-all", None, timeout)
 

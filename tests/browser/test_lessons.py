@@ -2,8 +2,8 @@
 
 Each test opens a copy of a lesson in JupyterLab, runs its cells from the Run menu (all of them,
 or for lesson 05 those up to the training lab), uses the widget the way a student does (keyboard on a slider, a click on Train) and saves a screenshot to
-tests/artifacts/browser/. Expected texts come from the package's pure functions in
-:mod:`arcface_viz.explorer`, never from strings copied into the test.
+tests/artifacts/browser/. Expected texts come from the package's pure functions
+(:func:`arcface_viz.widgets.explorer_readout`, the registry's labels), never from strings copied into the test.
 """
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ import re
 
 import pytest
 
-from arcface_viz import explorer
+from arcface_viz.losses import CUSTOM_LABEL, LOSSES
+from arcface_viz.widgets import explorer_readout
 
 pytestmark = pytest.mark.browser
 
 # The "m" of ArcFace is the additive angular margin m2 (radians).
 M_SLIDER = "m2"
-LOSS_OF_LABEL = {label: key for key, label in explorer.LOSS_LABELS.items()}
+LOSS_OF_LABEL = {**{loss.label: name for name, loss in LOSSES.items()}, CUSTOM_LABEL: "custom"}
 SUMMARY = re.compile(r".+: train accuracy \d+\.\d%, mean angle to centre \d+\.\d°, "
                      r"min angle between centres (\d+\.\d°|n/a \(one class\))")
 
@@ -60,7 +61,7 @@ def test_margin_explorer_m_slider_moves_with_keyboard(open_notebook):
     readout.wait_for(timeout=30_000)
     before = explorer_settings(panel, descriptions)
     before_text = readout.inner_text()
-    assert before_text == explorer.explorer_readout(**before)
+    assert before_text == explorer_readout(**before)
 
     slider(panel, descriptions[M_SLIDER]).locator(".noUi-handle").focus()
     page.keyboard.press("ArrowRight")
@@ -68,7 +69,7 @@ def test_margin_explorer_m_slider_moves_with_keyboard(open_notebook):
                            timeout=30_000)
     after = explorer_settings(panel, descriptions)
     assert after["m2"] == pytest.approx(before["m2"] + step)
-    assert readout.inner_text() == explorer.explorer_readout(**after)
+    assert readout.inner_text() == explorer_readout(**after)
     nb.screenshot("04_margin_explorer", target=panel)
     assert_not_upscaled(panel)
 

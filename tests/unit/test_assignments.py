@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from arcface_viz import assignments, checks
-from arcface_viz.assignments import BEGIN, END, STUB, collect, release_notebook, render_release, strip_solutions
+from arcface_viz.teaching import assignments, checks
+from arcface_viz.teaching.assignments import BEGIN, END, STUB, collect, release_notebook, render_release, strip_solutions
 from arcface_viz.cli import UsageError
 from tests.conftest import ROOT
 
@@ -366,6 +366,25 @@ def test_a3_reference_eer_agrees_with_metrics_module():
     scores, same = checks._synthetic_scores(300, 500, 0.3, seed=9)
     fpr, tpr, _ = roc_curve(same, scores, drop_intermediate=False)
     assert checks._reference_eer(scores, same) == pytest.approx(equal_error_rate(fpr, tpr)[0], abs=1e-12)
+
+
+def test_a3_reference_eer_is_an_independent_algorithm(monkeypatch):
+    # a brute-force scan of every threshold: it must not lean on any ROC code it is compared with
+    import sklearn.metrics
+
+    from arcface_viz import metrics
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the reference EER must not use ROC code")
+
+    monkeypatch.setattr(sklearn.metrics, "roc_curve", forbidden)
+    monkeypatch.setattr(metrics, "equal_error_rate", forbidden)
+    # ties between a genuine and an impostor score, worked by hand: thresholds 0.9, 0.5, 0.1 give
+    # (FAR, FRR) = (0, 1/2), (1/2, 0), (1, 0): FAR − FRR goes −1/2 → +1/2, crossing midway at 1/4
+    scores = np.array([0.9, 0.5, 0.5, 0.1])
+    same = np.array([True, True, False, False])
+    assert checks._reference_eer(scores, same) == pytest.approx(0.25)
+    assert checks._reference_eer(checks._A3_SCORES, checks._A3_SAME) == pytest.approx(0.25)
 
 
 def test_a3_wrong_answers_fail():

@@ -184,7 +184,7 @@ def test_unwritable_cache_still_returns_faces(tmp_path, monkeypatch):
         ({"n_identities": 0}, ValueError, "n_identities"),
         ({"images_per_identity": 2.5}, TypeError, "images_per_identity"),
         ({"seed": -1}, ValueError, "seed"),
-        ({"cache": "no"}, TypeError, "cache='no': pass True or False"),
+        ({"cache": "no"}, TypeError, "cache='no': expected True or False"),
         ({"cache": None}, TypeError, "cache=None"),
         # 2 x 10**6 images of 1000 x 1000 pixels: refused at once, before any drawing
         ({"images_per_identity": 10**6, "size": 1000}, ValueError, r"2 x 1000000 images of 1000x1000 would take 7450.6 GiB.*limit 8 GiB"),

@@ -505,10 +505,10 @@ def test_subcenter_cosine_is_max_over_subcentres_and_centers_are_first():
         (lambda: ArcFaceHead(D, C, s=0), ValueError, "s=0"),
         (lambda: ArcFaceHead(D, C, s=-2.0), ValueError, "s=-2.0"),
         (lambda: ArcFaceHead(D, C, m=math.pi), ValueError, "m2=3.14"),
-        (lambda: ArcFaceHead(D, C, m=-0.1), ValueError, r"m2=-0.1.*\[0, pi\)"),
+        (lambda: ArcFaceHead(D, C, m=-0.1), ValueError, r"m2=-0.1.*\[0, π\)"),
         (lambda: SphereFaceHead(D, C, m1=0.9), ValueError, "m1=0.9.*>= 1"),
         (lambda: CosFaceHead(D, C, m=-0.2), ValueError, "m3=-0.2"),
-        (lambda: CombinedMarginHead(D, C, m2=float("nan")), TypeError, "m2=nan"),
+        (lambda: CombinedMarginHead(D, C, m2=float("nan")), ValueError, "m2=nan"),
         (lambda: SubCenterArcFaceHead(D, C, k=0), ValueError, "k=0"),
         (lambda: make_head("arcfase", D, C), ValueError, "'arcfase'.*arcface"),
         (lambda: make_head("cosface", D, C, m2=0.5), TypeError, "m2.*accepts: s, m"),
@@ -523,8 +523,8 @@ def test_bad_parameters_raise_naming_the_value(build, error, pattern):
 @pytest.mark.parametrize(
     ("embeddings", "labels", "error", "pattern"),
     [
-        (torch.randn(4, D), torch.tensor([0, 1, 2, 5]), ValueError, r"label 5 .*\[0, 4\]"),
-        (torch.randn(4, D), torch.tensor([0, -1, 2, 3]), ValueError, r"label -1 .*\[0, 4\]"),
+        (torch.randn(4, D), torch.tensor([0, 1, 2, 5]), ValueError, r"label=5: outside \[0, 4\]"),
+        (torch.randn(4, D), torch.tensor([0, -1, 2, 3]), ValueError, r"label=-1: outside \[0, 4\]"),
         (torch.randn(4, D), torch.tensor([0.0, 1.0, 2.0, 3.0]), TypeError, "torch.float32.*labels.long"),
         (torch.randn(4, D), torch.tensor([True, False, True, False]), TypeError, "torch.bool"),
         (torch.randn(4, D), torch.tensor([[0], [1], [2], [3]]), ValueError, r"\(4, 1\).*\(4,\)"),
@@ -555,7 +555,7 @@ def test_bad_inputs_raise_before_any_computation(monkeypatch, embeddings, labels
 @pytest.mark.parametrize(
     ("cos", "labels", "pattern"),
     [
-        (torch.zeros(3, 4), torch.tensor([0, 4, 1]), r"label 4 .*\[0, 3\]"),
+        (torch.zeros(3, 4), torch.tensor([0, 4, 1]), r"label=4: outside \[0, 3\]"),
         (torch.zeros(3), torch.tensor([0, 1, 1]), r"\(3,\)"),
         (torch.tensor([[0.1, float("nan")]]), torch.tensor([0]), "NaN"),
     ],
@@ -666,3 +666,32 @@ def test_loss_rejects_an_empty_batch_and_missing_labels(name):
 def test_dominant_centers_needs_labels():
     with pytest.raises(TypeError, match="labels of type NoneType"):
         SubCenterArcFaceHead(D, C).dominant_centers(torch.randn(3, D), None)
+
+
+# ---------------------------------------------------------------- the paper's second combined margin (m1 < 1)
+def test_combined_margin_with_m1_below_one_matches_float64_reference():
+    # ArcFace (Deng et al. 2019), Table 1, CM2: (m1, m2, m3) = (0.9, 0.4, 0.15). θ_t = (π − 0.4)/0.9 = 3.046 rad.
+    s, m1, m2, m3 = 16.0, 0.9, 0.4, 0.15
+    theta = torch.tensor([0.0, 0.3, 1.0, 2.0, 3.0], dtype=torch.float64)
+    cos = torch.stack([torch.cos(theta), torch.zeros(5, dtype=torch.float64)], dim=1)
+    labels = torch.zeros(5, dtype=torch.long)
+    logits = margin_logits(cos, labels, s=s, m1=m1, m2=m2, m3=m3)
+    expected = s * (torch.cos(m1 * theta + m2) - m3)
+    torch.testing.assert_close(logits[:, 0], expected, rtol=1e-10, atol=1e-10)
+    # a penalty everywhere on [0, θ_t]: the target logit stays below s·cos θ
+    assert bool((logits[:, 0] < s * torch.cos(theta)).all())
+
+
+def test_combined_margin_with_m1_below_one_is_accepted_by_the_head():
+    head = CombinedMarginHead(4, 3, s=16.0, m1=0.9, m2=0.4, m3=0.15)
+    assert (head.m1, head.m2, head.m3) == (0.9, 0.4, 0.15)
+    x = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+    logits = head(x, torch.tensor([0, 1, 2, 0, 1, 2]))
+    assert torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("m1, m2", [(0.9, 0.3), (0.5, 1.0), (0.0, 0.5), (-0.1, 0.5)])
+def test_m1_below_one_without_enough_angular_margin_is_refused(m1, m2):
+    # m1·θ + m2 < θ somewhere in [0, π] would turn the margin into a reward (m2 < (1 − m1)·π)
+    with pytest.raises(ValueError, match="m1="):
+        CombinedMarginHead(4, 3, s=16.0, m1=m1, m2=m2, m3=0.0)

@@ -10,8 +10,8 @@ import pytest
 import torch
 from matplotlib.colors import to_hex
 
-from arcface_viz import explorer, plots
-from arcface_viz.heads import margin_logits
+from arcface_viz import explorer, plots, widgets
+from arcface_viz.heads import margin_logits, target_logit
 
 
 # ----------------------------------------------------------------------------- colours
@@ -27,7 +27,7 @@ def test_identity_colors_are_distinct_hex_and_stable():
 
 @pytest.mark.parametrize("bad, error", [(-1, ValueError), (2.5, TypeError), ("8", TypeError), (True, TypeError)])
 def test_identity_colors_rejects_bad_counts(bad, error):
-    with pytest.raises(error, match="n must"):
+    with pytest.raises(error, match=f"n={bad!r}: (must|expected an int)"):
         plots.identity_colors(bad)
 
 
@@ -134,13 +134,13 @@ def test_scale_lower_bound_rejects_bad_input(n_classes, p, error):
 def test_target_logit_matches_hand_values_and_margin_logits():
     theta = math.radians(60)
     # ArcFace s=16, m=0.5: 16*cos(60° + 0.5 rad) = 16*cos(1.5471976) = 0.37754
-    assert explorer.target_logit(theta, s=16, m2=0.5) == pytest.approx(0.377545, abs=1e-4)
+    assert float(target_logit(theta, s=16, m2=0.5)) == pytest.approx(0.377545, abs=1e-4)
     # CosFace s=30, m3=0.35 at 70°: 30*(0.3420201 - 0.35) = -0.239396
-    assert explorer.target_logit(math.radians(70), s=30, m3=0.35) == pytest.approx(-0.239396, abs=1e-4)
+    assert float(target_logit(math.radians(70), s=30, m3=0.35)) == pytest.approx(-0.239396, abs=1e-4)
     grid = np.radians(np.linspace(0, 180, 13))
-    direct = margin_logits(torch.tensor(np.cos(grid), dtype=torch.float32).reshape(-1, 1),
+    direct = margin_logits(torch.tensor(np.cos(grid), dtype=torch.float64).reshape(-1, 1),
                            torch.zeros(13, dtype=torch.int64), s=16, m1=1.35, m2=0.0, m3=0.0)[:, 0].numpy()
-    np.testing.assert_allclose(explorer.target_logit(grid, s=16, m1=1.35), direct, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(target_logit(grid, s=16, m1=1.35).numpy(), direct, rtol=0, atol=1e-6)
 
 
 def test_target_probability_hand_values():
@@ -153,27 +153,27 @@ def test_target_probability_hand_values():
 
 
 def test_explorer_readout_hand_computed():
-    assert explorer.explorer_readout("arcface", 16, 1.0, 0.5, 0.0, 60, 8) == (
+    assert widgets.explorer_readout("arcface", 16, 1.0, 0.5, 0.0, 60, 8) == (
         "θ = 60.0°: target logit 0.38, probability 0.172 | without margin: logit 8.00, probability 0.998 | "
         "ArcFace (s=16, m=0.5), C = 8, other classes at 90°")
     # CosFace s=30, m=0.35, θ=70°, C=10: logit 30*(cos 70° - 0.35) = -0.24; e^-0.2394/(e^-0.2394 + 9) = 0.080;
     # without margin 30*cos 70° = 10.26, probability 1 - 9/(e^10.26 + 9) = 0.9997
-    assert explorer.explorer_readout("cosface", 30, 1.0, 0.0, 0.35, 70, 10) == (
+    assert widgets.explorer_readout("cosface", 30, 1.0, 0.0, 0.35, 70, 10) == (
         "θ = 70.0°: target logit -0.24, probability 0.080 | without margin: logit 10.26, probability 1.000 | "
         "CosFace (s=30, m=0.35), C = 10, other classes at 90°")
 
 
 @pytest.mark.parametrize("args, message", [
-    (("arcface", 16, 0.5, 0.0, 0.0, 60, 8), "m1 must be >= 1"),
-    (("arcface", 0, 1.0, 0.5, 0.0, 60, 8), "s must be > 0"),
-    (("arcface", 16, 1.0, -0.1, 0.0, 60, 8), "m2 must be >= 0"),
-    (("arcface", 16, 1.0, 0.5, 0.0, 200, 8), "theta_deg must be in"),
-    (("arcface", 16, 1.0, 0.5, 0.0, 60, 1), "n_classes must be >= 2"),
-    (("hinge", 16, 1.0, 0.5, 0.0, 60, 8), "unknown loss"),
+    (("arcface", 16, 0.5, 0.0, 0.0, 60, 8), r"m1=0.5: below 1 with m2=0"),
+    (("arcface", 0, 1.0, 0.5, 0.0, 60, 8), r"s=0: must lie in \[0.001, 10000\]"),
+    (("arcface", 16, 1.0, -0.1, 0.0, 60, 8), r"m2=-0.1: must lie in \[0, π\)"),
+    (("arcface", 16, 1.0, 0.5, 0.0, 200, 8), r"theta_deg=200: must lie in \[0, 180\]"),
+    (("arcface", 16, 1.0, 0.5, 0.0, 60, 1), "n_classes=1: must be >= 2"),
+    (("hinge", 16, 1.0, 0.5, 0.0, 60, 8), "loss='hinge': unknown"),
 ])
 def test_explorer_readout_rejects_invalid_settings(args, message):
     with pytest.raises(ValueError, match=message):
-        explorer.explorer_readout(*args)
+        widgets.explorer_readout(*args)
 
 
 def test_margins_for_and_describe():
@@ -226,7 +226,7 @@ def test_plot_target_logits_draws_margin_logits_values():
     labels = torch.zeros(361, dtype=torch.int64)
     for key in ("softmax", "sphereface", "cosface", "arcface", "combined"):
         line = _by_gid(fig, f"target-logit:{key}")
-        m1, m2, m3 = explorer.LOSS_PRESETS[key]
+        m1, m2, m3 = explorer.margins_for(key)
         expected = margin_logits(cos, labels, s=16, m1=m1, m2=m2, m3=m3)[:, 0].numpy()
         np.testing.assert_allclose(line.get_xdata(), np.linspace(0, 180, 361))
         np.testing.assert_allclose(line.get_ydata(), expected, atol=1e-5)
@@ -246,7 +246,7 @@ def test_plot_target_logits_custom_config_and_highlight():
     assert _by_gid(fig, "target-logit:highlight").get_ydata()[0] == pytest.approx(8 * 0.65, abs=1e-4)
     marker = _by_gid(fig, "probe:marker")
     assert marker.get_ydata()[0] == pytest.approx(8 * (math.cos(math.radians(45)) - 0.35), abs=1e-4)
-    with pytest.raises(ValueError, match="unknown loss"):
+    with pytest.raises(ValueError, match="loss='hinge': unknown"):
         plots.plot_target_logits(["hinge"])
 
 

@@ -80,9 +80,10 @@ def test_callback_sees_growing_history_and_can_stop():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"epochs": 0}, ValueError, "epochs must be an int >= 1"),
-        ({"epochs": 1, "lr": 0}, ValueError, "lr must be a positive"),
-        ({"epochs": 1, "lr": float("nan")}, ValueError, "lr must be a positive"),
+        ({"epochs": 0}, ValueError, "epochs=0: must be >= 1"),
+        ({"epochs": 1.5}, TypeError, "epochs=1.5: expected an int"),
+        ({"epochs": 1, "lr": 0}, ValueError, r"lr=0: must lie in \(0, inf\); pass a positive"),
+        ({"epochs": 1, "lr": float("nan")}, ValueError, "lr=nan: must be a finite number"),
         ({"epochs": 1, "optimizer": "rmsprop"}, ValueError, "adam, sgd"),
         ({"epochs": 1, "batch_size": 0}, ValueError, "batch_size"),
         ({"epochs": 1, "margin_warmup_epochs": -1}, ValueError, "margin_warmup_epochs"),

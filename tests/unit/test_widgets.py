@@ -7,10 +7,12 @@ import re
 import numpy as np
 import pytest
 
-from arcface_viz import explorer, training
+from arcface_viz import experiment, explorer, widgets
+from arcface_viz.experiment import head_kwargs
+from arcface_viz.heads import target_logit
 from arcface_viz.faces import make_toy_faces
 from arcface_viz.heads import make_head
-from arcface_viz.widgets import head_kwargs, margin_explorer, training_lab
+from arcface_viz.widgets import margin_explorer, training_lab
 
 METRICS_LINE = re.compile(
     r"^ArcFace \(s=16, m=0\.5\): train accuracy \d+\.\d%, mean angle to centre \d+\.\d°, "
@@ -48,7 +50,7 @@ def test_probe_slider_updates_readout_marker_and_only_its_panels(explorer_widget
     w = explorer_widget
     before = {name: image.value for name, image in w.images.items()}
     w.controls["theta"].value = 70
-    assert w.readout.value == explorer.explorer_readout("arcface", 16, 1.0, 0.5, 0.0, 70, 8)
+    assert w.readout.value == widgets.explorer_readout("arcface", 16, 1.0, 0.5, 0.0, 70, 8)
     assert w.readout.value.startswith("θ = 70.0°: target logit -2.41,")  # 16*cos(98.65°) = 16*(-0.1504)
     marker = _line(w, "logits", "probe:marker")
     assert marker.get_xdata()[0] == 70
@@ -64,7 +66,7 @@ def test_margin_slider_redraws_curves_and_switches_to_custom(explorer_widget):
     assert w.controls["loss"].value == "custom"
     theta = np.radians(np.linspace(0, 180, 361))
     np.testing.assert_allclose(_line(w, "logits", "target-logit:highlight").get_ydata(),
-                               explorer.target_logit(theta, s=16, m2=0.3), atol=1e-6)
+                               target_logit(theta, s=16, m2=0.3).numpy(), atol=1e-6)
     np.testing.assert_allclose(_line(w, "probability", "probability:margin").get_ydata(),
                                explorer.target_probability(theta, s=16, m2=0.3, n_classes=8), atol=1e-9)
     regions = _line(w, "boundary", "decision-regions").get_array()
@@ -109,8 +111,8 @@ def test_anything_still_invalid_shows_a_message_not_a_traceback(explorer_widget)
     w = explorer_widget
     w.controls["m1"].min = 0.1  # a notebook author widening a range by hand
     w.controls["m1"].value = 0.5
-    assert w.readout.value.startswith("Invalid settings: m1 must be &gt;= 1")
-    assert w.error.startswith("m1 must be >= 1")
+    assert w.readout.value.startswith("Invalid settings: m1=0.5: must lie in [1, inf)")
+    assert w.error.startswith("m1=0.5: must lie in [1, inf)")
     assert "arcface-error" in w.readout._dom_classes
     w.controls["m1"].value = 1.2
     assert w.error is None and w.readout.value.startswith("θ = 60.0°")
@@ -120,10 +122,10 @@ def test_anything_still_invalid_shows_a_message_not_a_traceback(explorer_widget)
 # ----------------------------------------------------------------------------- training lab
 def test_training_summary_hand_values():
     stats = {"target_angles": np.radians([10.0, 20.0]), "min_center_angle": math.radians(41.0)}
-    assert explorer.training_summary("ArcFace (s=16, m=0.5)", 0.975, stats) == (
+    assert widgets.training_summary("ArcFace (s=16, m=0.5)", 0.975, stats) == (
         "ArcFace (s=16, m=0.5): train accuracy 97.5%, mean angle to centre 15.0°, min angle between centres 41.0°")
     with pytest.raises(ValueError, match="fraction"):
-        explorer.training_summary("x", 97.5, stats)
+        widgets.training_summary("x", 97.5, stats)
 
 
 def test_head_kwargs_per_loss():
@@ -131,9 +133,9 @@ def test_head_kwargs_per_loss():
     assert head_kwargs("normface", 16, 0.5) == {"s": 16}
     assert head_kwargs("arcface", 16, 0.5) == {"s": 16, "m": 0.5}
     assert head_kwargs("sphereface", 16, 1.35) == {"s": 16, "m1": 1.35}
-    assert head_kwargs("combined", 8, 0.5) == {"s": 8}
-    with pytest.raises(ValueError, match="not offered"):
-        head_kwargs("subcenter", 16, 0.5)
+    assert head_kwargs("combined", 8, 0.5) == {"s": 8, "m1": 1.0, "m2": 0.3, "m3": 0.2}  # m: combined has none
+    with pytest.raises(ValueError, match="unknown"):
+        head_kwargs("hinge", 16, 0.5)
 
 
 @pytest.fixture(scope="module")
@@ -181,14 +183,14 @@ def test_training_lab_3d_sphere_with_one_frame_per_epoch_and_stop(tiny_faces):
 
 def test_warmup_note_only_when_a_margin_was_cut_short():
     head = make_head("arcface", 2, 3, s=16.0, m=0.5)
-    assert explorer.warmup_note(head, 0, 10) == ""
+    assert widgets.warmup_note(head, 0, 10) == ""
     head.margin_factor = 0.5
-    assert explorer.warmup_note(head, 4, 2) == (
+    assert widgets.warmup_note(head, 4, 2) == (
         " The margin reached only 50% of its value: the warm-up (4 epochs) is longer than the run (2 epochs).")
     for name in ("softmax", "normface"):  # no margin to cut short
         plain = make_head(name, 2, 3)
         plain.margin_factor = 0.5
-        assert explorer.warmup_note(plain, 4, 2) == ""
+        assert widgets.warmup_note(plain, 4, 2) == ""
 
 
 def test_training_lab_says_when_the_warmup_outlasts_the_run(tiny_faces):
@@ -206,7 +208,7 @@ def test_training_lab_shows_failures_in_the_widget(tiny_faces, monkeypatch):
     def broken_fit(*args, **kwargs):
         raise ValueError("the loss became nan in epoch 1")
 
-    monkeypatch.setattr(training, "fit", broken_fit)
+    monkeypatch.setattr(experiment, "fit", broken_fit)  # the recipe's call of training.fit
     lab = training_lab(tiny_faces)
     assert lab.start(block=True)
     assert lab.status.value == "Training failed: ValueError: the loss became nan in epoch 1"
@@ -222,7 +224,7 @@ def test_training_lab_shows_failures_in_the_widget(tiny_faces, monkeypatch):
     ({"n_classes": 1}, ValueError, r"n_classes=1.*\[2, 100\]"),
     ({"n_classes": 8.5}, TypeError, "n_classes=8.5"),
     ({"s": "16"}, TypeError, "s='16'"),
-    ({"loss": None}, TypeError, "loss must be a str"),
+    ({"loss": None}, TypeError, "loss=None: expected a str"),
 ])
 def test_explorer_rejects_initial_values_outside_the_sliders(kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
@@ -238,3 +240,12 @@ def test_training_lab_needs_two_identities_with_images():
     with pytest.raises(ValueError, match=r"identities \[1\] \(Ben\) have no images.*relabel\(\)"):
         training_lab(faces.subset(faces.labels != 1))  # failed only after training, in angle_stats
     assert training_lab(faces.subset(faces.labels != 1).relabel()).dataset.n_identities == 2
+
+
+def test_margin_explorer_accepts_the_papers_second_combined_margin():
+    # ArcFace (Deng et al. 2019), Table 1, CM2 = (0.9, 0.4, 0.15): m1 below 1 must be reachable
+    app = margin_explorer(loss="combined")
+    for name, value in (("m1", 0.9), ("m2", 0.4), ("m3", 0.15)):
+        app.controls[name].value = value
+        assert app.controls[name].value == pytest.approx(value)
+    assert app.error is None, app.error

@@ -9,7 +9,7 @@ compared with freshly generated ones. It never writes anywhere but that ``releas
 
 ``grade PATH`` executes a notebook top to bottom in a fresh ``python3`` kernel, with errors allowed so
 that one broken cell does not hide the checks after it, and prints one line per check of
-:data:`arcface_viz.checks.EXPECTED` plus one per cell that raised; it exits 1 when anything failed.
+:data:`arcface_viz.teaching.checks.EXPECTED` plus one per cell that raised; it exits 1 when anything failed.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from arcface_viz.checks import EXPECTED, LINE
+from arcface_viz.teaching.checks import EXPECTED, LINE
 from arcface_viz.cli import UsageError
 
 BEGIN = "### BEGIN SOLUTION"
@@ -259,7 +259,7 @@ def collect(nb: nbformat.NotebookNode, assignment: str | None) -> GradeReport:
     """Read the CHECK lines and the errors out of an executed notebook.
 
     Expected checks that printed nothing fail with "not run"; if a check printed more than once
-    (a duplicated cell), any failure wins. A cell that raised :class:`~arcface_viz.checks.CheckFailed`
+    (a duplicated cell), any failure wins. A cell that raised :class:`~arcface_viz.teaching.checks.CheckFailed`
     is already reported by its CHECK line; any other exception is an error line of its own.
     """
     report = GradeReport(assignment)

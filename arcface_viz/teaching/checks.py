@@ -317,10 +317,9 @@ def train_toy_arcface(s: float, m: float, **overrides) -> dict[str, float]:
         ``min_center_angle_deg`` (smallest angle between two class centres W, degrees),
         ``accuracy`` (held-out images, nearest class centre by cosine, in [0, 1]), ``seconds``.
     """
+    from arcface_viz import experiment
     from arcface_viz.faces import make_toy_faces, split_images
-    from arcface_viz.heads import ArcFaceHead
     from arcface_viz.metrics import angle_stats
-    from arcface_viz.models import FaceCNN
     from arcface_viz.training import embed, fit
 
     setup = {**A2_SETUP, **overrides}
@@ -329,13 +328,12 @@ def train_toy_arcface(s: float, m: float, **overrides) -> dict[str, float]:
         size=setup["size"], nuisance=setup["nuisance"], seed=0,
     )
     train, test = split_images(faces, test_fraction=setup["test_fraction"], seed=0)
-    torch.manual_seed(setup["seed"])
-    model = FaceCNN(2)
-    head = ArcFaceHead(2, setup["n_identities"], s=s, m=m)
-    result = fit(
-        model, head, train, epochs=setup["epochs"], batch_size=setup["batch_size"], lr=setup["lr"],
-        margin_warmup_epochs=setup["margin_warmup_epochs"], seed=setup["seed"], progress=False,
+    result = experiment.train(
+        "arcface", train, dim=2, s=s, m=m, seed=setup["seed"], epochs=setup["epochs"],
+        batch_size=setup["batch_size"], lr=setup["lr"], margin_warmup_epochs=setup["margin_warmup_epochs"],
+        progress=False,
     )
+    model, head = result.model, result.head
     # A few epochs at a lower learning rate (a step schedule): at the first rate the held-out accuracy
     # still jumps from epoch to epoch, so a single final epoch would be a lottery.
     final = fit(
@@ -391,14 +389,28 @@ def _reference_tar(scores: np.ndarray, is_same: np.ndarray, far: float) -> float
 
 
 def _reference_eer(scores: np.ndarray, is_same: np.ndarray) -> float:
-    """FAR where FAR = FRR = 1 − TAR, linearly interpolated between the two ROC points around the crossing."""
-    fpr, tpr = _reference_roc(scores, is_same)
-    gap = fpr - (1 - tpr)  # rises from −1 at (0, 0) to +1 at (1, 1)
+    """EER by brute force, independent of any ROC code: count FAR and FRR at every threshold.
+
+    Accepting the pairs with score >= t, for every distinct score t (from the highest, after
+    "accept nothing"): FAR(t) = share of impostor scores >= t, FRR(t) = share of genuine scores < t.
+    FAR − FRR rises from −1 to +1 along that scan; the EER is where it crosses 0, linearly
+    interpolated between the two thresholds around the crossing.
+    """
+    scores, is_same = np.asarray(scores, dtype=np.float64), np.asarray(is_same, dtype=bool)
+    genuine, impostor = scores[is_same], scores[~is_same]
+    thresholds = np.concatenate([[np.inf], np.unique(scores)[::-1]])
+    far = np.empty(len(thresholds))
+    frr = np.empty(len(thresholds))
+    for start in range(0, len(thresholds), 1024):  # chunks of a (thresholds, pairs) comparison table
+        t = thresholds[start:start + 1024, None]
+        far[start:start + 1024] = (impostor[None, :] >= t).mean(axis=1)
+        frr[start:start + 1024] = (genuine[None, :] < t).mean(axis=1)
+    gap = far - frr
     i = int(np.argmax(gap >= 0))
     if i == 0 or gap[i] == 0:
-        return float(fpr[i])
-    t = gap[i - 1] / (gap[i - 1] - gap[i])
-    return float(fpr[i - 1] + t * (fpr[i] - fpr[i - 1]))
+        return float(far[i])
+    w = gap[i - 1] / (gap[i - 1] - gap[i])
+    return float(far[i - 1] + w * (far[i] - far[i - 1]))
 
 
 def _synthetic_scores(n_genuine: int, n_impostor: int, gap: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

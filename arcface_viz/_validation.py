@@ -1,0 +1,262 @@
+"""One set of argument checks for the whole package, with one message style and one rule for types.
+
+Every message reads ``name=value: what is wrong; what to do``. A value of the wrong *kind* (a str
+where a number belongs, a float where an int belongs, a bool where a number belongs) raises
+``TypeError``; a value of the right kind that is not allowed (NaN, out of range, unknown name) raises
+``ValueError``. The legal range of every loss quantity -- the scale s and the margins m1, m2, m3 --
+comes from :mod:`arcface_viz.losses`, so the heads, the explorer, the figures, the widgets and the
+command line accept and refuse the same values with the same words. The command line passes its
+option name (``name="--scale"``) and turns the error into its exit code 2.
+
+This module imports nothing from the package but :mod:`arcface_viz.losses`; every module may use it.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+
+import numpy as np
+
+import torch
+
+from .losses import LOSS_NAMES, M1_RANGE, M2_RANGE, M3_RANGE, S_RANGE, Loss, get_loss
+
+__all__ = [
+    "message",
+    "check_real",
+    "check_int",
+    "check_bool",
+    "check_choice",
+    "check_loss",
+    "check_scale",
+    "check_margins",
+    "check_margin",
+    "check_logit_range",
+    "check_head_parameters",
+    "check_probability",
+    "check_fraction",
+    "check_angles",
+    "check_degrees",
+    "check_size",
+    "check_callable",
+    "check_labels",
+]
+
+#: Largest float32: s·(1 + m3 + π) must stay below it, or the logits overflow to inf without an error.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _show(value: object) -> str:
+    """A short, readable rendering of a value for a message (numpy scalars as plain numbers, long reprs cut)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def message(name: str, value: object, problem: str, fix: str) -> str:
+    """The package's one error-message format: ``name=value: problem; fix``."""
+    return f"{name}={_show(value)}: {problem}; {fix}"
+
+
+def _interval(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    left = "(" if low_open or low is None else "["
+    right = ")" if high_open or high is None or high == math.inf else "]"
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None or high == math.inf else ("π" if high == math.pi else f"{high:g}")
+    return f"{left}{lo}, {hi}{right}"
+
+
+def check_real(name: str, value: object, *, low: float | None = None, high: float | None = None,
+               low_open: bool = False, high_open: bool = False, fix: str = "") -> float:
+    """``value`` as a finite float, optionally within ``[low, high]`` (ends open on request).
+
+    Python and numpy real numbers pass; bool, str, tensors and other objects raise ``TypeError``
+    (use ``float(...)`` on a one-element tensor); NaN, ±inf and values outside the interval raise
+    ``ValueError``. ``fix`` ends the message (a typical value, a unit hint).
+    """
+    hint = fix or "pass a plain number"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(message(name, value, f"expected a real number, got {type(value).__name__}",
+                                hint + " (use float(...) on a tensor)"))
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(message(name, value, "must be a finite number", hint))
+    below = low is not None and (number <= low if low_open else number < low)
+    above = high is not None and (number >= high if high_open else number > high)
+    if below or above:
+        raise ValueError(message(name, value, f"must lie in {_interval(low, high, low_open, high_open)}", hint))
+    return number
+
+
+def check_int(name: str, value: object, *, minimum: int | None = None, maximum: int | None = None,
+              fix: str = "") -> int:
+    """``value`` as an int in ``[minimum, maximum]``: Python and numpy integers pass, bool and floats raise TypeError."""
+    hint = fix or "pass a whole number"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(message(name, value, f"expected an int, got {type(value).__name__}", hint))
+    number = int(value)
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        bounds = (f">= {minimum}" if maximum is None else f"<= {maximum}" if minimum is None
+                  else f"in [{minimum}, {maximum}]")
+        raise ValueError(message(name, value, f"must be {bounds}", hint))
+    return number
+
+
+def check_bool(name: str, value: object) -> bool:
+    """``value`` as a bool; anything else raises TypeError (``bool("False")`` would be True)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(message(name, value, f"expected True or False, got {type(value).__name__}",
+                                "pass True or False"))
+    return bool(value)
+
+
+def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
+    """``value`` (a str, compared case-insensitively) if it is one of ``choices``, lower-cased."""
+    options = tuple(choices)
+    if not isinstance(value, str):
+        raise TypeError(message(name, value, f"expected a str, got {type(value).__name__}",
+                                f"use one of {', '.join(options)}"))
+    key = value.lower()
+    if key not in options:
+        raise ValueError(message(name, value, "unknown", f"use one of {', '.join(options)}"))
+    return key
+
+
+def check_loss(name: str, value: object, *, custom: bool = False) -> str:
+    """A registered loss name (case-insensitive), lower-cased; with ``custom=True`` also ``"custom"``."""
+    return check_choice(name, value, (*LOSS_NAMES, "custom") if custom else LOSS_NAMES)
+
+
+def check_scale(s: object, name: str = "s") -> float:
+    """The scale s: a finite number in :data:`arcface_viz.losses.S_RANGE`."""
+    return check_real(name, s, low=S_RANGE[0], high=S_RANGE[1],
+                      fix="typical 16 for few identities, 64 in the paper")
+
+
+def check_margins(m1: object, m2: object, m3: object) -> tuple[float, float, float]:
+    """(m1, m2, m3) as floats within the registry's M1_RANGE (open at 0), M2_RANGE (radians, open at π) and M3_RANGE.
+
+    m1 < 1 is accepted only with m2 >= (1 − m1)·π: then m1·θ + m2 >= θ for every θ in [0, π], so the
+    angular part never rewards the target (ArcFace, Deng et al. 2019, Table 1: CM2 = (0.9, 0.4, 0.15)).
+    """
+    m1 = check_real("m1", m1, low=M1_RANGE[0], high=M1_RANGE[1], low_open=True,
+                    fix="the multiplicative margin is > 0 (1 means none; SphereFace uses 1.35)")
+    m2 = check_real("m2", m2, low=M2_RANGE[0], high=M2_RANGE[1], high_open=True,
+                    fix="the additive angular margin is in radians (ArcFace uses 0.5 = 28.6°)")
+    m3 = check_real("m3", m3, low=M3_RANGE[0], high=M3_RANGE[1],
+                    fix="the additive cosine margin is >= 0 (CosFace uses 0.35)")
+    if m1 < 1.0 and m2 < (1.0 - m1) * math.pi:
+        raise ValueError(message(
+            "m1", m1, f"below 1 with m2={m2:g}, m1·θ + m2 < θ for θ > m2/(1 − m1) = {m2 / (1.0 - m1):.3g} rad, "
+            "where the margin would reward the target",
+            f"use m2 >= (1 − m1)·π = {(1.0 - m1) * math.pi:.3g} (the paper's CM2 is m1=0.9, m2=0.4) or m1 >= 1"))
+    return m1, m2, m3
+
+
+def check_margin(loss: str | Loss, m: object, name: str = "m") -> float:
+    """The single margin ``m`` of a loss, within that loss's legal range (``Loss.m_range``).
+
+    Raises ValueError for a loss without a single margin (softmax, NormFace, combined).
+    """
+    entry = loss if isinstance(loss, Loss) else get_loss(loss)
+    if entry.main_margin is None:
+        raise ValueError(message(name, m, f"{entry.label} has no single margin m",
+                                 "pass m1, m2 and m3 instead (or choose arcface, cosface or sphereface)"))
+    low, high = entry.m_range
+    unit = " radians" if entry.main_margin == "m2" else ""
+    return check_real(name, m, low=low, high=high, high_open=entry.main_margin == "m2",
+                      fix=f"{entry.label}'s m is its {entry.main_margin}{unit} (default {entry.default_m:g})")
+
+
+def check_logit_range(s: float, m3: float) -> None:
+    """Refuse s and m3 whose largest logit s·(1 + m3 + π) would overflow float32 to inf."""
+    if s * (1.0 + m3 + math.pi) >= _FLOAT32_MAX:
+        raise ValueError(message("m3", m3, f"with s={s:g} the logits s·(1 + m3 + π) overflow float32 to inf",
+                                 "use m3 <= 1 (CosFace uses 0.35)"))
+
+
+def check_head_parameters(s: object, m1: object, m2: object, m3: object,
+                          easy_margin: object) -> tuple[float, float, float, float, bool]:
+    """Scale, margins and ``easy_margin`` of a margin head, checked together (logits must fit float32)."""
+    s = check_scale(s)
+    m1, m2, m3 = check_margins(m1, m2, m3)
+    check_logit_range(s, m3)
+    return s, m1, m2, m3, check_bool("easy_margin", easy_margin)
+
+
+def check_probability(name: str, value: object) -> float:
+    """A probability strictly between 0 and 1."""
+    return check_real(name, value, low=0.0, high=1.0, low_open=True, high_open=True,
+                      fix="pass a probability strictly between 0 and 1, e.g. 0.9")
+
+
+def check_fraction(name: str, value: object) -> float:
+    """A fraction in [0, 1] (a rate, an accuracy): percentages are refused."""
+    return check_real(name, value, low=0.0, high=1.0, fix="pass a fraction in [0, 1] (percent? divide by 100)")
+
+
+def check_angles(name: str, theta: object) -> np.ndarray:
+    """Angles in radians within [0, π] as a float64 array of any shape (degrees are caught here)."""
+    try:
+        array = np.asarray(theta.detach().cpu() if hasattr(theta, "detach") else theta, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(message(name, theta, "expected angles as a number, array or tensor",
+                                "pass radians in [0, π]")) from None
+    if not np.all(np.isfinite(array)):
+        raise ValueError(message(name, "NaN/inf", "angles must be finite", "pass radians in [0, π]"))
+    if array.size and (array.min() < 0 or array.max() > math.pi + 1e-6):  # float32 π is 8.7e-8 above math.pi
+        bad = float(array.min() if array.min() < 0 else array.max())
+        raise ValueError(message(name, bad, "outside [0, π] radians", "convert degrees with np.radians"))
+    return array
+
+
+def check_degrees(name: str, value: object) -> float:
+    """One angle in degrees within [0, 180] (a probe angle, a slider)."""
+    return check_real(name, value, low=0.0, high=180.0, fix="pass degrees in [0, 180]")
+
+
+def check_size(name: str, size: object, minimum: int = 1) -> tuple[int, int]:
+    """An image size ``N`` or ``(H, W)`` of ints >= ``minimum``, as (H, W)."""
+    if isinstance(size, (tuple, list)):
+        if len(size) != 2:
+            raise ValueError(message(name, size, "expected N or (H, W)", "pass one int or two"))
+        return (check_int(name, size[0], minimum=minimum, fix="pass (H, W) in pixels"),
+                check_int(name, size[1], minimum=minimum, fix="pass (H, W) in pixels"))
+    side = check_int(name, size, minimum=minimum, fix="pass N or (H, W) in pixels")
+    return side, side
+
+
+def check_callable(name: str, value: object, usage: str) -> object:
+    """``value`` if it can be called; ``usage`` says how it will be called."""
+    if not callable(value):
+        raise TypeError(message(name, value, f"expected a callable, got {type(value).__name__}", usage))
+    return value
+
+
+def check_labels(labels: object, batch: int, n_classes: int, device: torch.device) -> None:
+    """Class labels for a batch: None, or an integer tensor (batch,) on ``device`` with values in [0, C-1].
+
+    Checked before any kernel runs: an out-of-range label would otherwise be a CUDA assert or a
+    silently wrong gather, and -1 "ignore" labels are not supported.
+    """
+    if labels is None:
+        return
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(message("labels", labels, f"expected a torch integer tensor, got {type(labels).__name__}",
+                                f"pass torch.tensor(labels) of shape ({batch},)"))
+    if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
+        raise TypeError(message("labels.dtype", labels.dtype, "class labels must be integers", "use labels.long()"))
+    if labels.shape != (batch,):
+        raise ValueError(message("labels.shape", tuple(labels.shape), f"expected ({batch},)",
+                                 "pass one class index per embedding"))
+    if labels.device != device:
+        raise ValueError(message("labels.device", str(labels.device), f"the embeddings/cosines are on {device}",
+                                 "move both to one device"))
+    if batch:
+        low, high = (int(v) for v in torch.aminmax(labels))
+        if low < 0 or high >= n_classes:
+            bad = low if low < 0 else high
+            raise ValueError(message("label", bad, f"outside [0, {n_classes - 1}] for {n_classes} classes",
+                                     "relabel to 0..C-1 (-1 'ignore' labels are not supported; drop those samples)"))

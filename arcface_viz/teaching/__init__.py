@@ -1,0 +1,9 @@
+"""Teacher tooling: the assignment checks and the ``assignments release|grade`` command.
+
+- :mod:`arcface_viz.teaching.checks` -- the checks the assignment notebooks call on a student's functions
+- :mod:`arcface_viz.teaching.assignments` -- ``python -m arcface_viz assignments release|grade``
+  (``make release``, ``make grade NB=...``)
+
+Kept apart from the lessons' package: a student's notebook imports only ``checks``; nothing in the
+rest of :mod:`arcface_viz` imports this sub-package.
+"""

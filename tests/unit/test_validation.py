@@ -1,0 +1,137 @@
+"""One validation layer: one message style, one exception type per kind of fault, one range per quantity."""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from arcface_viz import _validation as v
+from arcface_viz import cli, experiment, explorer, heads, plots, widgets
+from arcface_viz.losses import M2_RANGE, S_RANGE
+
+D, C = 3, 4
+STYLE = re.compile(r"^[\w\-\[\].]+=.+?: .+; .+$", re.S)  # name=value: what is wrong; what to do
+
+
+# The same fault reaches every entry point: each callable gets one keyword set to the bad value.
+ENTRY_POINTS = {
+    "head": lambda **kw: heads.make_head("arcface", D, C, **{"m" if k == "m2" else k: x for k, x in kw.items()}),
+    "combined head": lambda **kw: heads.CombinedMarginHead(D, C, **kw),
+    "margin_logits": lambda **kw: heads.margin_logits(torch.zeros(2, C), torch.tensor([0, 1]), **{"s": 16.0, **kw}),
+    "target_logit": lambda **kw: heads.target_logit(0.5, **kw),
+    "explorer": lambda **kw: explorer.target_probability(0.5, **{"s": 16.0, **kw}),
+    "figure": lambda **kw: plots.plot_probability_vs_angle(loss="custom", **{"s": 16.0, **kw}),
+    "readout": lambda **kw: widgets.explorer_readout("custom", **{"s": 16.0, "m1": 1.0, "m2": 0.0, "m3": 0.0,
+                                                                  "theta_deg": 60.0, "n_classes": 8, **kw}),
+    "recipe": lambda **kw: experiment.head_kwargs("arcface", **{"m" if k == "m2" else k: x for k, x in kw.items()}),
+}
+
+FAULTS = [
+    # (keyword, bad value, exception type, start of the message)
+    ("s", "16", TypeError, "s='16': expected a real number"),
+    ("s", True, TypeError, "s=True: expected a real number"),
+    ("s", torch.tensor(16.0), TypeError, "s=tensor(16.): expected a real number"),
+    ("s", float("nan"), ValueError, "s=nan: must be a finite number"),
+    ("s", 1e5, ValueError, "s=100000.0: must lie in [0.001, 10000]"),
+    ("s", 0.0, ValueError, "s=0.0: must lie in [0.001, 10000]"),
+    ("m2", -0.1, ValueError, "=-0.1: must lie in [0, π)"),
+    ("m2", math.pi, ValueError, "=3.141592653589793: must lie in [0, π)"),
+    ("m2", "0.5", TypeError, "='0.5': expected a real number"),
+    ("m2", float("inf"), ValueError, "=inf: must be a finite number"),
+]
+
+
+@pytest.mark.parametrize("where", ENTRY_POINTS)
+@pytest.mark.parametrize("keyword, bad, error, start", FAULTS)
+def test_same_fault_same_exception_and_message_everywhere(where, keyword, bad, error, start):
+    with pytest.raises(Exception) as caught:
+        ENTRY_POINTS[where](**{keyword: bad})
+    assert type(caught.value) is error, f"{where}: {type(caught.value).__name__}: {caught.value}"
+    text = str(caught.value)
+    assert start in text, f"{where}: {text}"
+    assert STYLE.match(text), f"{where}: not in the style name=value: problem; fix: {text}"
+
+
+@pytest.mark.parametrize("m2", [0.0, 1.0, 3.0, math.pi - 1e-3])  # one legal range: [0, π)
+def test_one_legal_range_for_the_angular_margin(m2):
+    heads.make_head("combined", D, C, m1=1.0, m2=m2, m3=0.0)
+    heads.target_logit(0.5, m2=m2)
+    explorer.target_probability(0.5, s=16.0, m2=m2)
+    plots.plot_decision_boundaries("custom", m2=m2, resolution=5)
+    widgets.explorer_readout("custom", 16.0, 1.0, m2, 0.0, 60.0, 8)
+    assert experiment.head_kwargs("arcface", m=m2)["m"] == m2
+    assert M2_RANGE == (0.0, math.pi)
+
+
+def test_the_command_line_uses_the_same_checks(tmp_path, capsys):
+    assert cli.main(["compare", "--scale", "1e5", "--out", str(tmp_path / "a")]) == 2
+    assert "--scale=100000.0: must lie in [0.001, 10000]" in capsys.readouterr().err
+    assert cli.main(["compare", "--margin", "3.5", "--out", str(tmp_path / "b")]) == 2
+    assert "--margin=3.5: must lie in [0, π)" in capsys.readouterr().err
+    assert cli.main(["compare", "--epochs", "0", "--out", str(tmp_path / "c")]) == 2
+    assert "--epochs=0: must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda: v.check_int("k", 2.0), TypeError),
+    (lambda: v.check_int("k", np.float64(2)), TypeError),
+    (lambda: v.check_int("k", True), TypeError),
+    (lambda: v.check_int("k", 0, minimum=1), ValueError),
+    (lambda: v.check_int("k", 7, minimum=1, maximum=5), ValueError),
+    (lambda: v.check_real("x", None), TypeError),
+    (lambda: v.check_real("x", 1.0, low=1.0, low_open=True), ValueError),
+    (lambda: v.check_bool("flag", "False"), TypeError),
+    (lambda: v.check_bool("flag", 1), TypeError),
+    (lambda: v.check_choice("loss", 3, ("a",)), TypeError),
+    (lambda: v.check_choice("loss", "b", ("a",)), ValueError),
+    (lambda: v.check_loss("loss", "subcentre"), ValueError),
+    (lambda: v.check_probability("p", 1.0), ValueError),
+    (lambda: v.check_fraction("accuracy", 97.5), ValueError),
+    (lambda: v.check_angles("theta", [0.0, 90.0]), ValueError),
+    (lambda: v.check_angles("theta", object()), TypeError),
+    (lambda: v.check_degrees("theta_deg", -1), ValueError),
+    (lambda: v.check_size("size", (32, 0)), ValueError),
+    (lambda: v.check_size("size", 32.0), TypeError),
+    (lambda: v.check_margin("normface", 0.1), ValueError),
+    (lambda: v.check_margin("cosface", -0.1), ValueError),
+    (lambda: v.check_logit_range(1e4, 1e300), ValueError),
+    (lambda: v.check_callable("callback", 3, "pass f(epoch, result)"), TypeError),
+    (lambda: v.check_labels([0, 1], 2, 3, torch.device("cpu")), TypeError),
+    (lambda: v.check_labels(torch.tensor([0.0, 1.0]), 2, 3, torch.device("cpu")), TypeError),
+    (lambda: v.check_labels(torch.tensor([0, 3]), 2, 3, torch.device("cpu")), ValueError),
+])
+def test_primitives_wrong_type_is_type_error_wrong_value_is_value_error(call, error):
+    with pytest.raises(Exception) as caught:
+        call()
+    assert type(caught.value) is error
+    assert STYLE.match(str(caught.value)), str(caught.value)
+
+
+def test_primitives_return_plain_python_values():
+    assert v.check_int("n", np.int64(3)) == 3 and type(v.check_int("n", np.int64(3))) is int
+    assert type(v.check_real("x", np.float32(0.5))) is float
+    assert v.check_scale(np.int64(16)) == 16.0 and S_RANGE == (1e-3, 1e4)
+    assert v.check_margins(1, 0, 0) == (1.0, 0.0, 0.0)
+    assert v.check_margin("sphereface", 1.5) == 1.5
+    assert v.check_size("size", 32) == (32, 32) and v.check_size("size", (48, 40)) == (48, 40)
+    assert v.check_loss("loss", "ArcFace") == "arcface" and v.check_loss("loss", "custom", custom=True) == "custom"
+    assert v.check_bool("flag", np.bool_(True)) is True
+    np.testing.assert_array_equal(v.check_angles("theta", torch.tensor([0.0, 1.0])), [0.0, 1.0])
+
+
+def test_no_module_keeps_its_own_copy_of_the_primitive_checks():
+    import inspect
+
+    import arcface_viz.faces.generate as generate
+    import arcface_viz.faces.splits as splits
+    import arcface_viz.training as training
+
+    replaced = {"_real", "_finite", "_positive_int", "_in_range", "_check_scale", "_check_margins", "_check_range",
+                "_check_int", "_check_flag", "_check_labels", "_loss_name", "_theta_array", "_check_size",
+                "_check_count", "_check_seed", "_probe_deg_check"}
+    for module in (heads, explorer, widgets, training, generate, splits, plots.margins, plots.colors):
+        own = {n for n, f in vars(module).items() if inspect.isfunction(f) and f.__module__ == module.__name__}
+        assert not own & replaced, f"{module.__name__} keeps {sorted(own & replaced)}: use arcface_viz._validation"
