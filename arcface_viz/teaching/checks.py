@@ -29,8 +29,9 @@ __all__ = [
     "a1_target_only",
     "a1_fallback",
     "a1_gradients",
-    "A2_MIN_ACCURACY",
-    "A2_MIN_CENTER_ANGLE_DEG",
+    "A2_MAX_EER",
+    "A2_MIN_TRAIN_ACCURACY",
+    "A2_SEEDS",
     "A2_SETUP",
     "a2_choice",
     "a2_training",
@@ -249,27 +250,37 @@ def a1_gradients(arcface_logits: Callable) -> None:
 
 
 # ============================================================================ A2: choose s and m
-#: A2's targets: the smallest angle between two class centres, and the held-out accuracy. Measured with
-#: the setup below and toy faces v5 (min centre angle; the check uses seed 0): s=16, m=0.5 gave 43.2°,
-#: 44.1°, 43.6° at seeds 0, 1, 2; s=64, m=0.5 gave 32.1°, 38.9° at seeds 0, 1. Easy data (nuisance
-#: 0.2) keeps the accuracy target about the loss, not the backbone. The numbers depend on the toy-face
-#: generator: re-measure when it changes (the slow test in tests/unit/test_assignments.py does).
-A2_MIN_CENTER_ANGLE_DEG = 40.0
-A2_MIN_ACCURACY = 0.95
-#: The training the A2 check runs: 600 images of 32×32, 30 epochs (seconds on an idle two-core CPU).
+#: The A2 check trains ArcFace with the student's (s, m) on the training identities of a toy set, once
+#: per seed in :data:`A2_SEEDS`, and verifies faces of identities it never saw (the face-recognition
+#: test, lesson 6). It passes when, averaged over the seeds, the training identities are fitted
+#: (eval-mode accuracy on their images >= A2_MIN_TRAIN_ACCURACY) and the unseen identities are
+#: verified well (equal error rate on all their pairs <= A2_MAX_EER). Measured with this setup and
+#: toy faces v5, mean over seeds 0, 1, 2 (per-seed values in brackets), BatchNorm statistics
+#: re-estimated after training:
+#:   s=16, m=0.5: EER 0.110 [0.130, 0.062, 0.137], training accuracy 0.975 [0.998, 0.929, 0.998] -> pass
+#:   s=16, m=0  : EER 0.169 [0.218, 0.171, 0.117], training accuracy 0.996                       -> fails the EER
+#:   s=64, m=0.5: EER 0.119 [0.132, 0.080, 0.146], training accuracy 0.836 [0.781, 0.738, 0.990] -> fails the fit
+#: So the margin is what brings the unseen identities' EER down at s = 16, while s = 64 verifies about
+#: as well but does not fit the training identities in this short run. Single seeds overlap (m = 0
+#: at seed 2 beats m = 0.5 at seed 0): the mean over three seeds is what separates them. Re-measure
+#: when the toy-face generator or the training changes (the slow test in
+#: tests/unit/test_assignments.py runs the three settings above).
+A2_SEEDS = (0, 1, 2)
+A2_MAX_EER = 0.14
+A2_MIN_TRAIN_ACCURACY = 0.95
+#: The training the A2 check runs per seed: 8 training identities × 60 images of 32×32, 2-D
+#: embeddings, 20 epochs with a 5-epoch margin warm-up; 8 more identities are held out for verification.
 A2_SETUP = {
-    "n_identities": 8,
-    "images_per_identity": 100,
+    "n_identities": 16,
+    "n_test_identities": 8,
+    "images_per_identity": 60,
     "size": 32,
     "nuisance": 0.2,
-    "test_fraction": 0.25,
-    "epochs": 26,
+    "dim": 2,
+    "epochs": 20,
     "margin_warmup_epochs": 5,
     "lr": 2e-3,
-    "final_epochs": 4,
-    "final_lr": 5e-4,
     "batch_size": 32,
-    "seed": 0,
 }
 
 
@@ -301,74 +312,74 @@ def a2_choice(choose_s_and_m: Callable) -> None:
     _run("A2.choice", body)
 
 
-def train_toy_arcface(s: float, m: float, **overrides) -> dict[str, float]:
-    """Train FaceCNN (2-D embeddings) with an ArcFace head on toy faces, as the A2 check does.
+def train_toy_arcface(s: float, m: float, seed: int = 0, **overrides) -> dict[str, float]:
+    """Train an ArcFace model as the A2 check does (one seed) and verify identities it never saw.
 
     Parameters
     ----------
     s, m : float
-        Scale and angular margin (radians) of the :class:`~arcface_viz.heads.ArcFaceHead`.
+        Scale and angular margin (radians) of the ArcFace head.
+    seed : int, default 0
+        Seeds the initialisation and the training order (the faces and the split are fixed).
     **overrides
-        Replace entries of :data:`A2_SETUP` (e.g. ``seed=1``).
+        Replace entries of :data:`A2_SETUP` (e.g. ``epochs=30``).
 
     Returns
     -------
     dict
-        ``min_center_angle_deg`` (smallest angle between two class centres W, degrees),
-        ``accuracy`` (held-out images, nearest class centre by cosine, in [0, 1]), ``seconds``.
+        ``eer`` (equal error rate on every pair of images of the unseen identities, in [0, 1]),
+        ``tar_at_far_1e-2``, ``verification_accuracy`` (10-fold, balanced pairs), ``train_accuracy``
+        (eval mode, nearest class centre, on the training images, in [0, 1]), ``seconds``.
     """
+    from torch.optim.swa_utils import update_bn
+
     from arcface_viz import experiment
-    from arcface_viz.faces import make_toy_faces, split_images
-    from arcface_viz.metrics import angle_stats
-    from arcface_viz.training import embed, fit
+    from arcface_viz.faces import make_toy_faces, split_identities
+    from arcface_viz.training import accuracy
 
     setup = {**A2_SETUP, **overrides}
-    faces = make_toy_faces(
-        n_identities=setup["n_identities"], images_per_identity=setup["images_per_identity"],
-        size=setup["size"], nuisance=setup["nuisance"], seed=0,
-    )
-    train, test = split_images(faces, test_fraction=setup["test_fraction"], seed=0)
-    result = experiment.train(
-        "arcface", train, dim=2, s=s, m=m, seed=setup["seed"], epochs=setup["epochs"],
-        batch_size=setup["batch_size"], lr=setup["lr"], margin_warmup_epochs=setup["margin_warmup_epochs"],
-        progress=False,
-    )
-    model, head = result.model, result.head
-    # A few epochs at a lower learning rate (a step schedule): at the first rate the held-out accuracy
-    # still jumps from epoch to epoch, so a single final epoch would be a lottery.
-    final = fit(
-        model, head, train, epochs=setup["final_epochs"], batch_size=setup["batch_size"], lr=setup["final_lr"],
-        seed=setup["seed"] + 1, progress=False,
-    )
-    embeddings = embed(model, test)
-    centers = head.centers
-    predicted = (embeddings @ centers.T).argmax(dim=1)
-    accuracy = float((predicted == test.labels).double().mean())
-    stats = angle_stats(embeddings, test.labels, centers)
+    faces = make_toy_faces(n_identities=setup["n_identities"], images_per_identity=setup["images_per_identity"],
+                           size=setup["size"], nuisance=setup["nuisance"], seed=0)
+    train, test = split_identities(faces, n_test_identities=setup["n_test_identities"], seed=0)
+    train, test = train.relabel(), test.relabel()
+    result = experiment.train("arcface", train, dim=setup["dim"], s=s, m=m, epochs=setup["epochs"], seed=seed,
+                              margin_warmup_epochs=setup["margin_warmup_epochs"], lr=setup["lr"],
+                              batch_size=setup["batch_size"], progress=False)
+    # BatchNorm's running statistics, re-estimated on the training images with the final weights, so that
+    # the eval-mode model is the trained one (a no-op for the statistics once fit does the same).
+    model = result.model.train()
+    update_bn((train.images[i:i + 256] for i in range(0, len(train), 256)), model)
+    model.eval()
+    open_set = experiment.evaluate_open_set(model, test, seed=0)
     return {
-        "min_center_angle_deg": math.degrees(stats.min_center_angle),
-        "accuracy": accuracy,
-        "seconds": float(result.seconds + final.seconds),
+        "eer": float(open_set.roc.eer),
+        "tar_at_far_1e-2": float(open_set.roc.tar_at_far[1e-2]),
+        "verification_accuracy": float(open_set.folds.accuracy_mean),
+        "train_accuracy": accuracy(model, result.head, train),
+        "seconds": float(result.seconds),
     }
 
 
 def a2_training(choose_s_and_m: Callable) -> None:
-    """A2: train with the student's (s, m); centres more than 40° apart and held-out accuracy >= 95 %."""
+    """A2: over the seeds of A2_SEEDS, the training identities are fitted and unseen identities verified well."""
 
     def body() -> str:
         s, m = _a2_values(choose_s_and_m)
-        got = train_toy_arcface(s, m)
-        angle, accuracy = got["min_center_angle_deg"], got["accuracy"]
-        summary = f"s={s:g}, m={m:g}: min centre angle {angle:.1f}°, held-out accuracy {100 * accuracy:.1f} %"
+        runs = [train_toy_arcface(s, m, seed=seed) for seed in A2_SEEDS]
+        eer = float(np.mean([r["eer"] for r in runs]))
+        fit = float(np.mean([r["train_accuracy"] for r in runs]))
+        per_seed = ", ".join(f"{100 * r['eer']:.1f}" for r in runs)
+        summary = (f"s={s:g}, m={m:g}: over seeds {', '.join(map(str, A2_SEEDS))} unseen-identity EER "
+                   f"{100 * eer:.1f} % (per seed {per_seed}), training accuracy {100 * fit:.1f} %")
         _expect(
-            accuracy >= A2_MIN_ACCURACY,
-            f"{summary}; accuracy must be >= {100 * A2_MIN_ACCURACY:.0f} % (training failed to separate the "
-            "identities: is s too large or m too large?)",
+            fit >= A2_MIN_TRAIN_ACCURACY,
+            f"{summary}; the training identities must be fitted to >= {100 * A2_MIN_TRAIN_ACCURACY:.0f} % "
+            "(is s too large for 8 identities, or m too large for 8 classes on a circle?)",
         )
         _expect(
-            angle > A2_MIN_CENTER_ANGLE_DEG,
-            f"{summary}; the closest two class centres must be more than {A2_MIN_CENTER_ANGLE_DEG:.0f}° apart "
-            "(a margin pushes the centres apart)",
+            eer <= A2_MAX_EER,
+            f"{summary}; the EER on unseen identities must be <= {100 * A2_MAX_EER:.0f} % "
+            "(without enough margin the classes are not compact enough for new faces)",
         )
         return summary
 

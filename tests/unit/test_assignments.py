@@ -434,11 +434,18 @@ def test_a2_choice_accepts_numbers_and_prints_degrees(capsys):
 
 
 @pytest.mark.slow
-def test_a2_training_separates_a_good_choice_from_s_64(capsys):
+def test_a2_training_passes_the_solution_and_fails_no_margin_and_s_64(capsys):
+    # At the seeds the check uses (A2_SEEDS): the solution passes; m = 0 at the same s fits the training
+    # identities but verifies unseen ones worse (the EER target binds); s = 64 does not fit (the fit target binds).
     assert _outcomes(checks.a2_training, lambda: A2_GOOD)
-    assert not _outcomes(checks.a2_training, lambda: (64.0, 0.5))
-    out = capsys.readouterr().out
-    assert "CHECK A2.training: PASS" in out and "CHECK A2.training: FAIL" in out
+    passed = capsys.readouterr().out
+    assert "CHECK A2.training: PASS" in passed
+    assert not _outcomes(checks.a2_training, lambda: (A2_GOOD[0], 0.0))
+    no_margin = capsys.readouterr().out
+    assert "CHECK A2.training: FAIL" in no_margin and "EER on unseen identities must be" in no_margin
+    assert not _outcomes(checks.a2_training, lambda: (64.0, A2_GOOD[1]))
+    large_s = capsys.readouterr().out
+    assert "CHECK A2.training: FAIL" in large_s and "training identities must be fitted" in large_s
 
 
 A2_GOOD = (16.0, 0.5)
