@@ -41,6 +41,9 @@ __all__ = [
     "check_size",
     "check_callable",
     "check_labels",
+    "check_array",
+    "check_label_array",
+    "check_index_pairs",
 ]
 
 #: Largest float32: s·(1 + m3 + π) must stay below it, or the logits overflow to inf without an error.
@@ -260,3 +263,56 @@ def check_labels(labels: object, batch: int, n_classes: int, device: torch.devic
             bad = low if low < 0 else high
             raise ValueError(message("label", bad, f"outside [0, {n_classes - 1}] for {n_classes} classes",
                                      "relabel to 0..C-1 (-1 'ignore' labels are not supported; drop those samples)"))
+
+
+def _numpy(values: object) -> object:
+    """A tensor as a CPU numpy array (out of the autograd graph); anything else unchanged."""
+    return values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else values
+
+
+def check_array(name: str, values: object, *, ndim: int | None = None, dtype=np.float64) -> np.ndarray:
+    """A numpy array of ``dtype`` from a tensor or array-like, with ``ndim`` dimensions and no NaN/inf.
+
+    Non-numeric input raises TypeError; a wrong number of dimensions or NaN/inf raise ValueError.
+    """
+    try:
+        array = np.asarray(_numpy(values), dtype=dtype)
+    except (TypeError, ValueError):
+        raise TypeError(message(name, values, "expected numbers (an array or a tensor)",
+                                "pass a numeric array")) from None
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(message(f"{name}.shape", array.shape, f"must have {ndim} dimension(s)",
+                                 "reshape, or pass the right array"))
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        raise ValueError(message(name, "NaN/inf", "contains NaN or inf",
+                                 "check the model output (learning rate, input scaling) upstream"))
+    return array
+
+
+def check_label_array(name: str, values: object, n: int) -> np.ndarray:
+    """Class labels as an int64 (n,) array: integers (TypeError otherwise), one per sample, >= 0."""
+    array = np.asarray(_numpy(values))
+    if array.dtype.kind not in "iu":
+        raise TypeError(message(f"{name}.dtype", str(array.dtype), "labels must be integers (class indices)",
+                                "use labels.astype(int) or labels.long()"))
+    if array.shape != (n,):
+        raise ValueError(message(f"{name}.shape", array.shape, f"expected ({n},) to match the embeddings",
+                                 "pass one label per embedding"))
+    if n and array.min() < 0:
+        raise ValueError(message("label", int(array.min()), "labels must be >= 0", "relabel to 0..C-1"))
+    return array.astype(np.int64)
+
+
+def check_index_pairs(pairs: object, n: int) -> np.ndarray:
+    """Index pairs into ``n`` samples as an int64 (P, 2) array with P >= 1 and every index in [0, n)."""
+    array = np.asarray(_numpy(pairs))
+    if array.ndim != 2 or array.shape[1:] != (2,) or array.shape[0] == 0:
+        raise ValueError(message("pairs.shape", array.shape, "expected (P, 2) with P >= 1",
+                                 "make pairs with faces.make_pairs or experiment.all_pairs"))
+    if array.dtype.kind not in "iu":
+        raise TypeError(message("pairs.dtype", str(array.dtype), "pair indices must be integers",
+                                "use pairs.astype(int)"))
+    if array.min() < 0 or array.max() >= n:
+        bad = int(array.min() if array.min() < 0 else array.max())
+        raise ValueError(message("pair index", bad, f"pair indices must lie in [0, {n})", "index the embeddings given"))
+    return array.astype(np.int64)

@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-SUBCOMMAND_MODULES = ("arcface_viz.compare", "arcface_viz.teaching.assignments")
+SUBCOMMAND_MODULES = ("arcface_viz.compare", "arcface_viz.teaching.assignments", "arcface_viz.doctor")
 
 
 class UsageError(Exception):
@@ -22,7 +22,7 @@ class UsageError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m arcface_viz",
-        description="Train and compare face-recognition losses; manage the assignments.",
+        description="Train and compare face-recognition losses; manage the assignments; check the environment.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:

@@ -7,44 +7,29 @@ in ArcFace (Deng et al., CVPR 2019, Sec. 3) -- no head, no margin, no labels.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from sklearn.metrics import auc as sk_auc
 from sklearn.metrics import roc_curve
 from sklearn.model_selection import StratifiedKFold
+
+from ._validation import check_array, check_index_pairs, check_int, check_label_array, check_probability, message
 
 FARS = (1e-1, 1e-2, 1e-3)
 
 
 def _matrix(values, name: str) -> np.ndarray:
     """A finite float64 (N, D) array from a tensor or array-like, rows L2-normalised."""
-    if isinstance(values, torch.Tensor):
-        values = values.detach().cpu().double().numpy()
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{name} must have shape (N, D) with N, D >= 1, got {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or inf; check the model output before computing metrics")
+    array = check_array(name, values, ndim=2)
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(message(f"{name}.shape", array.shape, "expected (N, D) with N, D >= 1", "pass embeddings"))
     norms = np.linalg.norm(array, axis=1, keepdims=True)
     if np.any(norms == 0):
-        raise ValueError(f"{name} has an all-zero row, which has no direction (angle undefined)")
+        raise ValueError(message(name, "all-zero row", "a zero vector has no direction (angle undefined)",
+                                 "drop it or check the model output"))
     return array / norms
-
-
-def _labels(values, n: int, name: str) -> np.ndarray:
-    """An int64 (N,) array of class labels from a tensor or array-like."""
-    if isinstance(values, torch.Tensor):
-        values = values.detach().cpu().numpy()
-    array = np.asarray(values)
-    if array.ndim != 1 or array.shape[0] != n:
-        raise ValueError(f"{name} must have shape ({n},) to match the embeddings, got {array.shape}")
-    if not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(f"{name} must be integers (class indices), got dtype {array.dtype}")
-    return array.astype(np.int64)
 
 
 def _angles(cos: np.ndarray) -> np.ndarray:
@@ -131,7 +116,7 @@ def angle_stats(embeddings, labels, centers) -> AngleStats:
     w = _matrix(centers, "centers")
     if w.shape[1] != x.shape[1]:
         raise ValueError(f"centers have dimension {w.shape[1]} but embeddings have {x.shape[1]}")
-    y = _labels(labels, x.shape[0], "labels")
+    y = check_label_array("labels", labels, x.shape[0])
     n_classes = w.shape[0]
     if y.min() < 0 or y.max() >= n_classes:
         raise ValueError(f"labels must lie in [0, {n_classes}) for {n_classes} centres, got [{y.min()}, {y.max()}]")
@@ -171,21 +156,8 @@ def pair_scores(embeddings, pairs) -> np.ndarray:
         If ``pairs`` is not (P, 2) or holds an index outside [0, N).
     """
     x = _matrix(embeddings, "embeddings")
-    p = _pairs(pairs, x.shape[0])
+    p = check_index_pairs(pairs, x.shape[0])
     return np.clip(np.einsum("pd,pd->p", x[p[:, 0]], x[p[:, 1]]), -1.0, 1.0)
-
-
-def _pairs(pairs, n: int) -> np.ndarray:
-    if isinstance(pairs, torch.Tensor):
-        pairs = pairs.detach().cpu().numpy()
-    p = np.asarray(pairs)
-    if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] == 0:
-        raise ValueError(f"pairs must have shape (P, 2) with P >= 1, got {p.shape} (see faces.make_pairs)")
-    if not np.issubdtype(p.dtype, np.integer):
-        raise TypeError(f"pairs must be integer indices, got dtype {p.dtype}")
-    if p.min() < 0 or p.max() >= n:
-        raise ValueError(f"pair indices must lie in [0, {n}), got [{p.min()}, {p.max()}]")
-    return p.astype(np.int64)
 
 
 def equal_error_rate(fpr: np.ndarray, tpr: np.ndarray) -> tuple[float, int]:
@@ -231,8 +203,7 @@ def tar_at_far(fpr: np.ndarray, tpr: np.ndarray, far: float, n_impostors: int) -
         ``n_impostors < 1 / far``: with fewer impostors one false accept already exceeds ``far``,
         so the number would only say "TAR at FAR = 0".
     """
-    if not 0 < far < 1:
-        raise ValueError(f"far must be in (0, 1), got {far}")
+    far = check_probability("far", far)
     if n_impostors < math.ceil(1.0 / far - 1e-9):
         warnings.warn(
             f"TAR@FAR={far:g} needs at least {math.ceil(1 / far - 1e-9)} impostor pairs, have {n_impostors}; "
@@ -357,15 +328,14 @@ def verification(embeddings, labels, pairs, *, n_folds: int = 10, seed: int = 0)
         pair, or fewer than ``n_folds`` pairs of either kind.
     """
     x = _matrix(embeddings, "embeddings")
-    y = _labels(labels, x.shape[0], "labels")
-    p = _pairs(pairs, x.shape[0])
+    y = check_label_array("labels", labels, x.shape[0])
+    p = check_index_pairs(pairs, x.shape[0])
     same_image = np.flatnonzero(p[:, 0] == p[:, 1])
     if same_image.size:  # a genuine score of exactly 1 that says nothing about the embeddings
         k = int(same_image[0])
         raise ValueError(f"pair {k} ({p[k, 0]}, {p[k, 1]}) compares an image with itself ({same_image.size} such "
                          "pairs): use itertools.combinations or faces.make_pairs")
-    if isinstance(n_folds, bool) or not isinstance(n_folds, numbers.Integral) or n_folds < 2:
-        raise ValueError(f"n_folds must be an int >= 2, got {n_folds!r}")
+    n_folds = check_int("n_folds", n_folds, minimum=2, fix="pass the number of folds, 10 in the LFW protocol")
     scores = np.clip(np.einsum("pd,pd->p", x[p[:, 0]], x[p[:, 1]]), -1.0, 1.0)
     is_same = y[p[:, 0]] == y[p[:, 1]]
     n_genuine, n_impostor = int(is_same.sum()), int((~is_same).sum())
@@ -427,8 +397,8 @@ def rank1(gallery_emb, gallery_labels, probe_emb, probe_labels) -> float:
     q = _matrix(probe_emb, "probe_emb")
     if g.shape[1] != q.shape[1]:
         raise ValueError(f"gallery dimension {g.shape[1]} differs from probe dimension {q.shape[1]}")
-    gl = _labels(gallery_labels, g.shape[0], "gallery_labels")
-    ql = _labels(probe_labels, q.shape[0], "probe_labels")
+    gl = check_label_array("gallery_labels", gallery_labels, g.shape[0])
+    ql = check_label_array("probe_labels", probe_labels, q.shape[0])
     missing = np.setdiff1d(ql, gl)
     if missing.size:
         raise ValueError(f"probe identities {missing[:10].tolist()} are not in the gallery: closed-set rank-1 needs "

@@ -1,4 +1,4 @@
-"""Helpers shared by the figure modules: array conversion and a fresh or given matplotlib axes."""
+"""Helpers shared by the figure modules: a fresh or given matplotlib axes, degree ticks."""
 from __future__ import annotations
 
 import numpy as np
@@ -32,38 +32,6 @@ def _display_figures_in_jupyter() -> None:
 
 
 _display_figures_in_jupyter()
-
-
-def to_numpy(values, name: str, *, ndim: int | None = None, dtype=np.float64) -> np.ndarray:
-    """A numpy array from a tensor or array-like, checked for dimensions and finiteness.
-
-    Raises
-    ------
-    ValueError
-        Wrong number of dimensions, or NaN/inf in a float array.
-    """
-    if hasattr(values, "detach"):  # torch tensors: leave the graph and the device first
-        values = values.detach().cpu().numpy()
-    array = np.asarray(values, dtype=dtype)
-    if ndim is not None and array.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return array
-
-
-def labels_array(labels, n: int, name: str = "labels") -> np.ndarray:
-    """An int64 (n,) label array; floats and wrong lengths raise."""
-    if hasattr(labels, "detach"):
-        labels = labels.detach().cpu().numpy()
-    array = np.asarray(labels)
-    if array.dtype.kind not in "iu":
-        raise TypeError(f"{name} must be integer class indices, got dtype {array.dtype}")
-    if array.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) to match the embeddings, got {array.shape}")
-    if n and array.min() < 0:
-        raise ValueError(f"{name} must be >= 0, got {array.min()}")
-    return array.astype(np.int64)
 
 
 def figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:

@@ -5,8 +5,6 @@ direction is what a lesson should show (the paper's toy figure, Deng et al., CVP
 """
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -15,12 +13,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Wedge
 
-from ._common import figure_and_axes, labels_array, to_numpy
+from .._validation import check_array, check_label_array, check_real
+from ..losses import M2_RANGE
+from ._common import figure_and_axes
 from .colors import MARGIN_COLOR, identity_colors
 
 
 def _unit_rows(values, name: str, dim: int) -> np.ndarray:
-    array = to_numpy(values, name, ndim=2)
+    array = check_array(name, values, ndim=2)
     if array.shape[1] != dim:
         raise ValueError(f"{name} must have {dim} columns (a {dim}-D embedding), got shape {array.shape}; "
                          f"train with embedding_dim={dim} or project first")
@@ -71,7 +71,7 @@ def _embedding_inputs(emb, labels, centers, identities, name: str, dim: int):
     """Validated unit points, integer labels, unit centres (given or class mean directions), names, colours."""
     points = _unit_rows(emb, name, dim)
     _check_points(points, name)
-    y = labels_array(labels, len(points))
+    y = check_label_array("labels", labels, len(points))
     centres = None if centers is None else _unit_rows(centers, "centers", dim)
     n = _class_count(y, centres)
     if centres is None:
@@ -79,16 +79,13 @@ def _embedding_inputs(emb, labels, centers, identities, name: str, dim: int):
     return points, y, centres, _names(identities, n), identity_colors(n)
 
 
-def _check_margin(margin) -> float | None:
-    """The circle's margin: None or radians in [0, π) (degrees such as 28.6 would wrap around the circle)."""
+def _circle_margin(margin) -> float | None:
+    """The circle's margin: None or the additive angular margin m2 in its legal range (radians)."""
     if margin is None:
         return None
-    if isinstance(margin, bool) or not isinstance(margin, numbers.Real):
-        raise TypeError(f"margin={margin!r}: pass a number, the additive angular margin in radians (e.g. 0.5)")
-    if not (math.isfinite(margin) and 0 <= margin < math.pi):
-        raise ValueError(f"margin={margin!r}: the angular margin must lie in [0, π) radians; "
-                         "convert degrees with np.radians")
-    return float(margin)
+    # degrees such as 28.6 would wrap around the circle
+    return check_real("margin", margin, low=M2_RANGE[0], high=M2_RANGE[1], high_open=True,
+                      fix="the additive angular margin is in radians; convert degrees with np.radians")
 
 
 def angles_to_centers(points: np.ndarray, labels: np.ndarray, centers: np.ndarray) -> np.ndarray:
@@ -135,7 +132,7 @@ def plot_circle_embeddings(emb2d, labels, centers=None, *, margin: float | None 
         Labels that are not integers, a margin that is not a number.
     """
     points, y, centres, names, colors = _embedding_inputs(emb2d, labels, centers, identities, "emb2d", 2)
-    margin = _check_margin(margin)
+    margin = _circle_margin(margin)
     n = len(centres)
 
     fig, ax = figure_and_axes(ax, (6.2, 6.2))

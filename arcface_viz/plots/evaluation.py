@@ -10,8 +10,8 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ._common import degree_axis, figure_and_axes, labels_array, to_numpy
-from .._validation import check_real
+from ._common import degree_axis, figure_and_axes
+from .._validation import check_angles, check_array, check_label_array, check_real, message
 from .colors import identity_colors, series_styles
 
 _FARS = (1e-3, 1e-2, 1e-1)
@@ -27,12 +27,10 @@ def _target_angles(value, name: str) -> np.ndarray:
     """Target angles in radians from an AngleStats-like object or an array."""
     if hasattr(value, "target_angles"):
         value = value.target_angles
-    angles = to_numpy(value, name, ndim=1)
+    angles = check_angles(name, check_array(name, value, ndim=1))
     if angles.size == 0:
-        raise ValueError(f"{name} holds no angles: nothing to draw (and no mean)")
-    if np.any(angles < 0) or np.any(angles > np.pi + 1e-6):
-        raise ValueError(f"{name} must be angles in radians within [0, π]; got values up to {angles.max():.3g} "
-                         "(degrees? convert with np.radians)")
+        raise ValueError(message(f"{name}.shape", angles.shape, "holds no angles: nothing to draw (and no mean)",
+                                 "pass the target angles of at least one embedding"))
     return angles
 
 
@@ -82,7 +80,7 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
         if labels is None:
             ax.hist(degrees, bins=bins, color="#4c72b0", alpha=0.8, label=f"all: mean {degrees.mean():.1f}°")
         else:
-            y = labels_array(labels, len(degrees))
+            y = check_label_array("labels", labels, len(degrees))
             n = int(y.max()) + 1 if y.size else 0
             names = [str(x) for x in identities] if identities is not None else [f"identity {k}" for k in range(n)]
             if len(names) < n:
@@ -102,10 +100,11 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
 
 def _fraction(values, name: str, what: str) -> np.ndarray:
     """A 1-D array of rates in [0, 1]; percentages (up to 100) would be drawn off the axes."""
-    array = to_numpy(values, name, ndim=1)
+    array = check_array(name, values, ndim=1)
     if array.size and (array.min() < 0 or array.max() > 1):
-        raise ValueError(f"{name} must be fractions in [0, 1] ({what}), got values up to {array.max():g}; "
-                         "percent? divide by 100")
+        bad = array.min() if array.min() < 0 else array.max()
+        raise ValueError(message(name, float(bad), f"must be fractions in [0, 1] ({what}), got values up to "
+                                 f"{array.max():g}", "percent? divide by 100"))
     return array
 
 
@@ -121,7 +120,7 @@ def _roc_series(results, tpr) -> dict[str, tuple[np.ndarray, np.ndarray, str]]:
     for name, value in items:
         if hasattr(value, "fpr"):
             suffix = f": AUC {value.auc:.3f}, EER {100 * value.eer:.1f}%"
-            series[str(name)] = (to_numpy(value.fpr, "fpr", ndim=1), to_numpy(value.tpr, "tpr", ndim=1), suffix)
+            series[str(name)] = (check_array("fpr", value.fpr, ndim=1), check_array("tpr", value.tpr, ndim=1), suffix)
         elif isinstance(value, (tuple, list)) and len(value) == 2:
             series[str(name)] = (_fraction(value[0], "fpr", "false accept rate"),
                                  _fraction(value[1], "tpr", "true accept rate"), "")
@@ -230,7 +229,7 @@ def plot_training_history(history, *, title: str | None = None, losses: Sequence
     loss_ax, acc_ax = fig.subplots(1, 2)
     styles = series_styles(list(runs), losses)
     for (name, run), (color, style) in zip(runs.items(), styles):
-        loss = to_numpy(run["loss"], "loss", ndim=1)
+        loss = check_array("loss", run["loss"], ndim=1)
         if loss.size == 0:
             raise ValueError(f"history {name!r} has no epochs (empty 'loss'): nothing to draw")
         epochs = np.arange(1, len(loss) + 1)
