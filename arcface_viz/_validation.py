@@ -20,7 +20,7 @@ import numpy as np
 
 import torch
 
-from .losses import LOSS_NAMES, M1_RANGE, M2_RANGE, M3_RANGE, S_RANGE, Loss, get_loss
+from .losses import LOSS_NAMES, MARGIN_NAMES, M1_RANGE, M2_RANGE, M3_RANGE, S_RANGE, Loss, get_loss
 
 __all__ = [
     "message",
@@ -169,8 +169,12 @@ def check_margin(loss: str | Loss, m: object, name: str = "m") -> float:
                                  "pass m1, m2 and m3 instead (or choose arcface, cosface or sphereface)"))
     low, high = entry.m_range
     unit = " radians" if entry.main_margin == "m2" else ""
-    return check_real(name, m, low=low, high=high, high_open=entry.main_margin == "m2",
-                      fix=f"{entry.label}'s m is its {entry.main_margin}{unit} (default {entry.default_m:g})")
+    m = check_real(name, m, low=low, high=high, low_open=entry.main_margin == "m1", high_open=entry.main_margin == "m2",
+                   fix=f"{entry.label}'s m is its {entry.main_margin}{unit} (default {entry.default_m:g})")
+    # with the loss's other margins: the same combined rule as the heads (e.g. SphereFace m1 < 1 rewards the target)
+    margins = dict(zip(MARGIN_NAMES, entry.margins), **{entry.main_margin: m})
+    check_margins(margins["m1"], margins["m2"], margins["m3"])
+    return m
 
 
 def check_logit_range(s: float, m3: float) -> None:
