@@ -242,8 +242,10 @@ def check_callable(name: str, value: object, usage: str) -> object:
     return value
 
 
-def check_labels(labels: object, batch: int, n_classes: int, device: torch.device) -> None:
+def check_labels(labels: object, batch: int, n_classes: int | None, device: torch.device) -> None:
     """Class labels for a batch: None, or an integer tensor (batch,) on ``device`` with values in [0, C-1].
+
+    ``n_classes=None`` skips the range check (the caller compares the labels with a head later).
 
     Checked before any kernel runs: an out-of-range label would otherwise be a CUDA assert or a
     silently wrong gather, and -1 "ignore" labels are not supported.
@@ -261,7 +263,7 @@ def check_labels(labels: object, batch: int, n_classes: int, device: torch.devic
     if labels.device != device:
         raise ValueError(message("labels.device", str(labels.device), f"the embeddings/cosines are on {device}",
                                  "move both to one device"))
-    if batch:
+    if batch and n_classes is not None:
         low, high = (int(v) for v in torch.aminmax(labels))
         if low < 0 or high >= n_classes:
             bad = low if low < 0 else high
