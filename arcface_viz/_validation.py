@@ -20,7 +20,7 @@ import numpy as np
 
 import torch
 
-from .losses import LOSS_NAMES, M1_RANGE, M2_RANGE, M3_RANGE, S_RANGE, Loss, get_loss
+from .losses import LOSS_NAMES, MARGIN_NAMES, M1_RANGE, M2_RANGE, M3_RANGE, S_RANGE, Loss, get_loss
 
 __all__ = [
     "message",
@@ -169,8 +169,12 @@ def check_margin(loss: str | Loss, m: object, name: str = "m") -> float:
                                  "pass m1, m2 and m3 instead (or choose arcface, cosface or sphereface)"))
     low, high = entry.m_range
     unit = " radians" if entry.main_margin == "m2" else ""
-    return check_real(name, m, low=low, high=high, high_open=entry.main_margin == "m2",
-                      fix=f"{entry.label}'s m is its {entry.main_margin}{unit} (default {entry.default_m:g})")
+    m = check_real(name, m, low=low, high=high, low_open=entry.main_margin == "m1", high_open=entry.main_margin == "m2",
+                   fix=f"{entry.label}'s m is its {entry.main_margin}{unit} (default {entry.default_m:g})")
+    # with the loss's other margins: the same combined rule as the heads (e.g. SphereFace m1 < 1 rewards the target)
+    margins = dict(zip(MARGIN_NAMES, entry.margins), **{entry.main_margin: m})
+    check_margins(margins["m1"], margins["m2"], margins["m3"])
+    return m
 
 
 def check_logit_range(s: float, m3: float) -> None:
@@ -238,8 +242,10 @@ def check_callable(name: str, value: object, usage: str) -> object:
     return value
 
 
-def check_labels(labels: object, batch: int, n_classes: int, device: torch.device) -> None:
+def check_labels(labels: object, batch: int, n_classes: int | None, device: torch.device) -> None:
     """Class labels for a batch: None, or an integer tensor (batch,) on ``device`` with values in [0, C-1].
+
+    ``n_classes=None`` skips the range check (the caller compares the labels with a head later).
 
     Checked before any kernel runs: an out-of-range label would otherwise be a CUDA assert or a
     silently wrong gather, and -1 "ignore" labels are not supported.
@@ -257,7 +263,7 @@ def check_labels(labels: object, batch: int, n_classes: int, device: torch.devic
     if labels.device != device:
         raise ValueError(message("labels.device", str(labels.device), f"the embeddings/cosines are on {device}",
                                  "move both to one device"))
-    if batch:
+    if batch and n_classes is not None:
         low, high = (int(v) for v in torch.aminmax(labels))
         if low < 0 or high >= n_classes:
             bad = low if low < 0 else high

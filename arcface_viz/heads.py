@@ -404,6 +404,11 @@ class _Head(nn.Module):
         self.out_features = check_int("out_features", out_features, minimum=1, fix="pass the number of classes C")
         self._margin_factor = 1.0
 
+    @property
+    def label(self) -> str:
+        """The loss's display name from the registry (:mod:`arcface_viz.losses`), e.g. "ArcFace"."""
+        return LOSSES[self.name].label
+
     # margin warm-up ---------------------------------------------------------
     @property
     def margin_factor(self) -> float:
@@ -527,7 +532,7 @@ class SoftmaxHead(_Head):
 
     def describe(self) -> str:
         """Short label for plot titles, e.g. "Softmax"."""
-        return "Softmax" if self.linear.bias is not None else "Softmax (no bias)"
+        return self.label if self.linear.bias is not None else f"{self.label} (no bias)"
 
 
 class CombinedMarginHead(_Head):
@@ -634,7 +639,7 @@ class CombinedMarginHead(_Head):
 
     def describe(self) -> str:
         """Short label for plot titles, e.g. "Combined (s=16, m1=1, m2=0.3, m3=0.2)"."""
-        return f"Combined (s={self.s:g}, m1={self.m1:g}, m2={self.m2:g}, m3={self.m3:g}){self._warmup_note()}"
+        return f"{self.label} (s={self.s:g}, m1={self.m1:g}, m2={self.m2:g}, m3={self.m3:g}){self._warmup_note()}"
 
     def _warmup_note(self) -> str:
         return "" if self._margin_factor == 1.0 else f" x{self._margin_factor:.2f}"
@@ -660,7 +665,7 @@ class NormFaceHead(CombinedMarginHead):
         super().__init__(in_features, out_features, s=s, m1=1.0, m2=0.0, m3=0.0)
 
     def describe(self) -> str:
-        return f"NormFace (s={self.s:g})"
+        return f"{self.label} (s={self.s:g})"
 
 
 class SphereFaceHead(CombinedMarginHead):
@@ -684,7 +689,7 @@ class SphereFaceHead(CombinedMarginHead):
         super().__init__(in_features, out_features, s=s, m1=m1, m2=0.0, m3=0.0)
 
     def describe(self) -> str:
-        return f"SphereFace (s={self.s:g}, m={self.m1:g}){self._warmup_note()}"
+        return f"{self.label} (s={self.s:g}, m={self.m1:g}){self._warmup_note()}"
 
 
 class CosFaceHead(CombinedMarginHead):
@@ -710,7 +715,7 @@ class CosFaceHead(CombinedMarginHead):
         return self.m3
 
     def describe(self) -> str:
-        return f"CosFace (s={self.s:g}, m={self.m3:g}){self._warmup_note()}"
+        return f"{self.label} (s={self.s:g}, m={self.m3:g}){self._warmup_note()}"
 
 
 class ArcFaceHead(CombinedMarginHead):
@@ -744,7 +749,7 @@ class ArcFaceHead(CombinedMarginHead):
 
     def describe(self) -> str:
         easy = ", easy margin" if self.easy_margin else ""
-        return f"ArcFace (s={self.s:g}, m={self.m2:g}{easy}){self._warmup_note()}"
+        return f"{self.label} (s={self.s:g}, m={self.m2:g}{easy}){self._warmup_note()}"
 
 
 class SubCenterArcFaceHead(ArcFaceHead):
@@ -827,7 +832,7 @@ class SubCenterArcFaceHead(ArcFaceHead):
         return _apply_margin(self.s * cos, cos_y, labels, self.s, m1, m2, m3, self.easy_margin)
 
     def describe(self) -> str:
-        return f"Sub-center ArcFace (s={self.s:g}, m={self.m2:g}, k={self.k}){self._warmup_note()}"
+        return f"{self.label} (s={self.s:g}, m={self.m2:g}, k={self.k}){self._warmup_note()}"
 
 
 #: Each registered loss's head class, by its ``name`` (adding a loss: a registry entry plus its class).

@@ -21,7 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 import arcface_viz
-from arcface_viz._validation import check_callable, check_choice, check_int, check_real
+from arcface_viz._validation import check_callable, check_choice, check_int, check_labels, check_real, message
 from arcface_viz.heads import make_head
 from arcface_viz.losses import get_loss
 from arcface_viz.models import FaceCNN
@@ -72,16 +72,19 @@ def _images_labels(data) -> tuple[torch.Tensor, torch.Tensor]:
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         images, labels = data
     else:
-        raise TypeError(
-            f"training data of type {type(data).__name__}: pass a FaceDataset or a tuple (images, labels)"
-        )
+        raise TypeError(message("data", type(data).__name__, "expected a FaceDataset or a tuple (images, labels)",
+                                "load faces with arcface_viz.faces"))
     images, labels = torch.as_tensor(images), torch.as_tensor(labels)
-    if images.ndim != 4 or not images.is_floating_point():
-        raise ValueError(f"images must be a float tensor (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
-    if labels.dtype.is_floating_point or labels.dtype == torch.bool or labels.shape != (images.shape[0],):
-        raise ValueError(f"labels must be integers of shape ({images.shape[0]},), got {labels.dtype} {tuple(labels.shape)}")
+    if not images.is_floating_point():
+        raise TypeError(message("images.dtype", str(images.dtype), "images must be floating point in [0, 1]",
+                                "use images.float() / 255"))
+    if images.ndim != 4:
+        raise ValueError(message("images.shape", tuple(images.shape), "expected (N, C, H, W)",
+                                 "add the channel axis, e.g. images[:, None]"))
+    check_labels(labels, images.shape[0], None, labels.device)  # fit compares them with the head's classes
     if images.shape[0] == 0:
-        raise ValueError("training data is empty")
+        raise ValueError(message("images.shape", tuple(images.shape), "the training data is empty",
+                                 "pass at least one image"))
     return images.float(), labels.long()
 
 
@@ -348,11 +351,12 @@ def _config(model, head, images, labels, fit_args) -> dict:
 # --------------------------------------------------------------------------- inference
 def _images(data) -> torch.Tensor:
     images = data.images if hasattr(data, "images") else data
-    if not isinstance(images, torch.Tensor) or images.ndim != 4:
-        raise TypeError(
-            f"pass a FaceDataset or a float tensor (N, C, H, W), got {type(images).__name__}"
-            f"{'' if not isinstance(images, torch.Tensor) else ' of shape ' + str(tuple(images.shape))}"
-        )
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(message("images", type(images).__name__, "expected a FaceDataset or a float tensor (N, C, H, W)",
+                                "pass dataset or dataset.images"))
+    if images.ndim != 4:
+        raise ValueError(message("images.shape", tuple(images.shape), "expected (N, C, H, W)",
+                                 "pass a FaceDataset or a float tensor (N, C, H, W)"))
     return images
 
 

@@ -10,6 +10,7 @@ import pytest
 from arcface_viz import experiment, explorer, widgets
 from arcface_viz.experiment import head_kwargs
 from arcface_viz.heads import target_logit
+from arcface_viz.losses import EXPLORER_SLIDERS
 from arcface_viz.faces import make_toy_faces
 from arcface_viz.heads import make_head
 from arcface_viz.widgets import margin_explorer, training_lab
@@ -98,12 +99,15 @@ def test_scale_and_classes_change_the_numbers(explorer_widget):
     assert _line(w, "probability", "chance").get_ydata()[0] == pytest.approx(0.5)
 
 
-def test_slider_ranges_make_invalid_margins_impossible(explorer_widget):
+def test_slider_ranges_keep_m2_and_m3_non_negative_and_m1_checked(explorer_widget):
     c = explorer_widget.controls
-    assert (c["m1"].min, c["m2"].min, c["m3"].min) == (1.0, 0.0, 0.0)
+    assert (c["m1"].min, c["m2"].min, c["m3"].min) == (EXPLORER_SLIDERS["m1"][0], 0.0, 0.0)
     assert c["s"].min > 0 and c["n_classes"].min == 2 and (c["theta"].min, c["theta"].max) == (0, 180)
     c["m1"].value = 0.5  # ipywidgets clamps to the range
-    assert c["m1"].value == 1.0
+    assert c["m1"].value == EXPLORER_SLIDERS["m1"][0] == 0.8
+    # m1 < 1 needs m2 >= (1 − m1)·π = 0.63: with ArcFace's m2 = 0.5 the explorer says why instead of drawing
+    assert explorer_widget.error.startswith("m1=0.8: below 1 with m2=0.5")
+    c["m2"].value = 0.7
     assert explorer_widget.error is None
 
 
@@ -111,8 +115,8 @@ def test_anything_still_invalid_shows_a_message_not_a_traceback(explorer_widget)
     w = explorer_widget
     w.controls["m1"].min = 0.1  # a notebook author widening a range by hand
     w.controls["m1"].value = 0.5
-    assert w.readout.value.startswith("Invalid settings: m1=0.5: must lie in [1, inf)")
-    assert w.error.startswith("m1=0.5: must lie in [1, inf)")
+    assert w.readout.value.startswith("Invalid settings: m1=0.5: below 1 with m2=0.5")
+    assert w.error.startswith("m1=0.5: below 1 with m2=0.5")
     assert "arcface-error" in w.readout._dom_classes
     w.controls["m1"].value = 1.2
     assert w.error is None and w.readout.value.startswith("θ = 60.0°")
