@@ -162,7 +162,9 @@ def plot_circle_embeddings(emb2d, labels, centers=None, *, margin: float | None 
     ax.set_title(f"{title or 'Embeddings on the unit circle'}\n{subtitle}", fontsize="medium")
     handles, _ = ax.get_legend_handles_labels()
     if n >= 2:
-        handles.append(Patch(facecolor=colors[0], alpha=0.25, lw=0, label="light sector: its class wins"))
+        # a neutral swatch: each sector is shaded in its own identity's colour
+        handles.append(Patch(facecolor="white", edgecolor="#777777", lw=0.8,
+                             label="light sector: its class wins"))
     if margin and n >= 2:
         handles.append(Patch(facecolor=MARGIN_COLOR, alpha=0.5, lw=0, label=f"margin wedge, m = {np.degrees(margin):.1f}°"))
     ax.legend(handles=handles, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False,
