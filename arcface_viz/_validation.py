@@ -169,7 +169,7 @@ def check_margin(loss: str | Loss, m: object, name: str = "m") -> float:
                                  "pass m1, m2 and m3 instead (or choose arcface, cosface or sphereface)"))
     low, high = entry.m_range
     unit = " radians" if entry.main_margin == "m2" else ""
-    m = check_real(name, m, low=low, high=high, low_open=entry.main_margin == "m1", high_open=entry.main_margin == "m2",
+    m = check_real(name, m, low=low, high=high, high_open=entry.main_margin == "m2",
                    fix=f"{entry.label}'s m is its {entry.main_margin}{unit} (default {entry.default_m:g})")
     # with the loss's other margins: the same combined rule as the heads (e.g. SphereFace m1 < 1 rewards the target)
     margins = dict(zip(MARGIN_NAMES, entry.margins), **{entry.main_margin: m})

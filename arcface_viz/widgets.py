@@ -47,7 +47,6 @@ from .plots.margins import update_decision_boundaries, update_probability_vs_ang
 
 _PANEL_DPI = 80
 _LOSS_OPTIONS = [(explorer.label(k), k) for k in (*INTERACTIVE_LOSSES, "custom")]
-#: (min, max, step) of each margin's slider: the teaching range of the loss whose single margin it is.
 #: The explorer's scale slider (min, max, step) and the lab's (both cover the lessons' 16 and the paper's 64).
 _S_SLIDER = (1.0, 64.0, 0.5)
 _LAB_S_SLIDER = (1.0, 64.0, 1.0)
