@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._validation import check_int
+
 
 def _block(in_channels: int, out_channels: int) -> nn.Sequential:
     # conv -> BN -> ReLU -> 2×2 max-pool: BN lets Adam at 1e-3 train from scratch without tuning.
@@ -46,9 +48,9 @@ class FaceCNN(nn.Module):
 
     def __init__(self, embedding_dim: int, in_channels: int = 1, width: int = 16) -> None:
         super().__init__()
-        for name, value in (("embedding_dim", embedding_dim), ("in_channels", in_channels), ("width", width)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"FaceCNN: {name} must be a positive int, got {value!r}")
+        embedding_dim = check_int("embedding_dim", embedding_dim, minimum=1, fix="pass the embedding dimension D, e.g. 2")
+        in_channels = check_int("in_channels", in_channels, minimum=1, fix="pass 1 for grey faces")
+        width = check_int("width", width, minimum=1, fix="pass the channels of the first block, e.g. 32")
         self.embedding_dim = embedding_dim
         self.in_channels = in_channels
         self.width = width
