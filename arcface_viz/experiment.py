@@ -171,7 +171,7 @@ def train(loss: str, data, *, epochs: int, dim: int = 2, s: float | None = None,
         Head parameters overriding the defaults (as in :func:`build`).
     **fit_options
         Passed to ``fit``: ``batch_size``, ``lr``, ``optimizer``, ``margin_warmup_epochs``,
-        ``augment``, ``callback``, ``progress``, ``lr_schedule``.
+        ``augment``, ``callback``, ``progress``, ``lr_schedule``, ``heldout``, ``reestimate_bn``.
 
     Returns
     -------

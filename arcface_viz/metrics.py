@@ -1,4 +1,5 @@
-"""How well embeddings separate identities: angles, verification (ROC, EER, TAR@FAR, 10-fold), rank-1.
+"""How well embeddings separate identities: angles, margin satisfaction, verification (ROC, EER, TAR@FAR,
+10-fold), rank-1.
 
 Angles are in radians in code and in the dataclass fields; ``to_dict()`` and ``table()`` give degrees
 for people. Verification compares L2-normalised embeddings by cosine similarity, as at inference time
@@ -11,11 +12,13 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from sklearn.metrics import auc as sk_auc
 from sklearn.metrics import roc_curve
 from sklearn.model_selection import StratifiedKFold
 
 from ._validation import check_array, check_index_pairs, check_int, check_label_array, check_probability, message
+from .heads import margin_logits
 
 FARS = (1e-1, 1e-2, 1e-3)
 
@@ -133,6 +136,118 @@ def angle_stats(embeddings, labels, centers) -> AngleStats:
     else:
         min_between = mean_between = float("nan")
     return AngleStats(target, per_class, min_between, mean_between)
+
+
+@dataclass
+class MarginSatisfaction:
+    """Which samples meet the decision-margin condition of a margin loss.
+
+    Attributes
+    ----------
+    satisfied : np.ndarray
+        (N,) bool: the margined target logit cos(m1·θ_y + m2) − m3 is strictly larger than every
+        other logit cos θ_j, j ≠ y.
+    per_identity : np.ndarray
+        (C,) float64, share of each class's samples that satisfy it; NaN for a class of ``centers``
+        with no sample here (nothing to measure).
+    counts : np.ndarray
+        (C,) int64, samples per class.
+    margins : tuple of float
+        The (m1, m2, m3) tested; m2 in radians.
+    """
+
+    satisfied: np.ndarray
+    per_identity: np.ndarray
+    counts: np.ndarray
+    margins: tuple[float, float, float]
+
+    @property
+    def overall(self) -> float:
+        """Share of all samples that satisfy the condition, in [0, 1]."""
+        return float(self.satisfied.mean())
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (NaN per identity becomes None)."""
+        return {
+            "margins": {"m1": self.margins[0], "m2": self.margins[1], "m3": self.margins[2]},
+            "overall": self.overall,
+            "per_identity": [None if math.isnan(v) else float(v) for v in self.per_identity],
+            "counts": self.counts.tolist(),
+        }
+
+
+def margin_satisfaction(embeddings, labels, centers, *, m1: float = 1.0, m2: float = 0.0,
+                        m3: float = 0.0) -> MarginSatisfaction:
+    """Share of samples whose margined target logit beats every other logit (the decision margin).
+
+    A margin loss asks more of a sample than being classified right: its target logit with the
+    margin, s·(cos(m1·θ_y + m2) − m3), must exceed every other logit s·cos θ_j. This is the
+    decision boundary of Deng et al. (2019), Table 1 (e.g. ArcFace: cos(θ_1 + m) > cos θ_2). The
+    scale s > 0 multiplies both sides, so it does not enter. With m1 = 1, m2 = m3 = 0 the condition
+    is "classified right by the nearest centre" (a tie counts as not satisfied).
+
+    Parameters
+    ----------
+    embeddings : torch.Tensor or np.ndarray
+        (N, D) embeddings; normalised here.
+    labels : torch.Tensor or np.ndarray
+        (N,) integer class in [0, C).
+    centers : torch.Tensor or np.ndarray
+        (C, D) class centres W (a head's ``centers``); normalised here.
+    m1 : float, default 1.0
+        Multiplicative angular margin, >= 1 (SphereFace).
+    m2 : float, default 0.0
+        Additive angular margin in radians, in [0, π) (ArcFace).
+    m3 : float, default 0.0
+        Additive cosine margin, >= 0 (CosFace).
+
+    Returns
+    -------
+    MarginSatisfaction
+        Per-sample flags, per-identity and overall shares.
+
+    Raises
+    ------
+    ValueError
+        Shape mismatch, non-finite or zero vectors, labels outside [0, C), or margins outside
+        their ranges (checked by :func:`arcface_viz.heads.margin_logits`).
+    TypeError
+        Labels that are not integers; margins that are not real numbers.
+
+    Notes
+    -----
+    The margined target logit is :func:`arcface_viz.heads.margin_logits` (with its monotone fallback
+    past θ_y = (π − m2)/m1), the same function the heads train with: one formula, one place.
+    Sources: ArcFace (Deng et al., CVPR 2019, arXiv 1801.07698), eq. 4 and Table 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> centres = np.array([[1.0, 0.0], [0.0, 1.0]])  # at 0° and 90°
+    >>> emb = np.array([[np.cos(0.5), np.sin(0.5)]])  # 28.6° from its centre 0, 61.4° from centre 1
+    >>> margin_satisfaction(emb, [0], centres, m2=0.5).overall  # 28.6° + 28.6° < 61.4°
+    1.0
+    >>> margin_satisfaction(emb, [0], centres, m2=0.6).overall  # 28.6° + 34.4° > 61.4°
+    0.0
+    """
+    x = _matrix(embeddings, "embeddings")
+    w = _matrix(centers, "centers")
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(f"centers have dimension {w.shape[1]} but embeddings have {x.shape[1]}")
+    y = check_label_array("labels", labels, x.shape[0])
+    n_classes = w.shape[0]
+    if y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(f"labels must lie in [0, {n_classes}) for {n_classes} centres, got [{y.min()}, {y.max()}]")
+    cos = torch.from_numpy(np.clip(x @ w.T, -1.0, 1.0))
+    logits = margin_logits(cos, torch.from_numpy(y), s=1.0, m1=m1, m2=m2, m3=m3).numpy()
+    rows = np.arange(len(y))
+    target = logits[rows, y].copy()
+    logits[rows, y] = -np.inf  # with one class there is no rival: the condition holds
+    satisfied = target > logits.max(axis=1)
+    counts = np.bincount(y, minlength=n_classes)
+    hits = np.bincount(y, weights=satisfied, minlength=n_classes)
+    per_identity = np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
+    return MarginSatisfaction(satisfied, per_identity, counts, (float(m1), float(m2), float(m3)))
 
 
 def pair_scores(embeddings, pairs) -> np.ndarray:

@@ -101,27 +101,38 @@ def explorer_readout(loss: str, s: float, m1: float, m2: float, m3: float, theta
             f"{explorer.describe(name, s, m1, m2, m3)}, C = {int(n_classes)}, other classes at 90°")
 
 
-def training_summary(description: str, accuracy: float, stats) -> str:
-    """The training lab's final line, e.g. ``"ArcFace (s=16, m=0.5): train accuracy 97.5%, mean
-    angle to centre 12.3°, min angle between centres 41.0°"``.
+def training_summary(description: str, accuracy: float, stats, satisfaction=None) -> str:
+    """The training lab's final line, e.g. ``"ArcFace (s=16, m=0.5): accuracy 97.5% (eval mode, training
+    faces), margin m2=0.5 satisfied by 93.0%, mean angle to centre 12.3°, min angle between centres 41.0°"``.
 
     Parameters
     ----------
     description : str
         The head's ``describe()``.
     accuracy : float
-        Final train accuracy as a fraction in [0, 1].
+        Eval-mode accuracy on the training faces (``history["eval_accuracy_train"][-1]``), a
+        fraction in [0, 1].
     stats : AngleStats or Mapping
         :class:`arcface_viz.metrics.AngleStats` (radians) or a mapping with ``target_angles`` and
         ``min_center_angle`` in radians.
+    satisfaction : MarginSatisfaction, optional
+        :func:`arcface_viz.metrics.margin_satisfaction` at the head's margins. Left out of the line
+        when None or when no margin is set (then it would only repeat the accuracy).
     """
     accuracy = check_fraction("accuracy", accuracy)
     get = stats.get if isinstance(stats, Mapping) else lambda key: getattr(stats, key)
     mean_angle = math.degrees(float(np.mean(get("target_angles"))))
     min_center = float(get("min_center_angle"))
     centre_text = "n/a (one class)" if math.isnan(min_center) else f"{math.degrees(min_center):.1f}°"
-    return (f"{description}: train accuracy {100 * accuracy:.1f}%, mean angle to centre "
-            f"{mean_angle:.1f}°, min angle between centres {centre_text}")
+    margin_text = ""
+    if satisfaction is not None:
+        m1, m2, m3 = satisfaction.margins
+        named = [f"{name}={value:g}" for name, value, none in (("m1", m1, 1.0), ("m2", m2, 0.0), ("m3", m3, 0.0))
+                 if value != none]
+        if named:
+            margin_text = f"margin {', '.join(named)} satisfied by {100 * satisfaction.overall:.1f}%, "
+    return (f"{description}: accuracy {100 * accuracy:.1f}% (eval mode, training faces), {margin_text}"
+            f"mean angle to centre {mean_angle:.1f}°, min angle between centres {centre_text}")
 
 
 def warmup_note(head, warmup_epochs: int, epochs_done: int) -> str:
@@ -455,9 +466,11 @@ class TrainingLab(widgets.VBox):
     progress : ipywidgets.IntProgress
         Epochs done out of the requested number.
     status : ipywidgets.HTML
-        Plain text: "epoch 3/15: loss 1.234, train accuracy 80.1%", "Training failed: ...".
+        Plain text: "epoch 3/15: loss 1.234, accuracy 80.1% (eval mode, training faces)",
+        "Training failed: ...".
     metrics : ipywidgets.HTML
-        Plain text from :func:`training_summary` after a run.
+        Plain text from :func:`training_summary` after a run: eval-mode accuracy, margin
+        satisfaction at the head's margins, angle statistics (all on the training faces).
     plot : ipywidgets.Image (2-D) and plot3d : ipywidgets.Output (3-D)
         The live embedding plot (circle PNG, or the plotly sphere with one frame per epoch at the end).
     result : TrainResult or None
@@ -595,7 +608,7 @@ class TrainingLab(widgets.VBox):
     def _run(self) -> None:
         # Imported here: widgets stay importable (and the explorer usable) without loading training code.
         from . import experiment
-        from .metrics import angle_stats
+        from .metrics import angle_stats, margin_satisfaction
         from .training import embed
 
         c = {k: w.value for k, w in self.controls.items() if k not in ("train", "stop")}
@@ -614,7 +627,7 @@ class TrainingLab(widgets.VBox):
                 self.progress.value = epoch
                 self.status.value = html.escape(
                     f"epoch {epoch}/{epochs}: loss {result.history['loss'][-1]:.3f}, "
-                    f"train accuracy {100 * result.history['accuracy'][-1]:.1f}%")
+                    f"accuracy {100 * result.history['eval_accuracy_train'][-1]:.1f}% (eval mode, training faces)")
                 self._show_embeddings(emb, labels, centres, result.head, frames=None)
                 return self._stop_requested
 
@@ -624,10 +637,13 @@ class TrainingLab(widgets.VBox):
             result = experiment.train(c["loss"], self.dataset, epochs=epochs, dim=int(c["dim"]), head_options=kwargs,
                                       seed=self.seed, margin_warmup_epochs=int(c["warmup"]),
                                       callback=on_epoch, progress=False)
-            stats = angle_stats(embed(result.model, self.dataset), self.dataset.labels, result.head.centers)
+            embeddings = embed(result.model, self.dataset)
+            stats = angle_stats(embeddings, self.dataset.labels, result.head.centers)
+            satisfied = margin_satisfaction(embeddings, self.dataset.labels, result.head.centers,
+                                            m1=result.head.m1, m2=result.head.m2, m3=result.head.m3)
             self.result = result
-            self.metrics.value = html.escape(
-                training_summary(result.head.describe(), result.history["accuracy"][-1], stats))
+            self.metrics.value = html.escape(training_summary(
+                result.head.describe(), result.history["eval_accuracy_train"][-1], stats, satisfied))
             self.status.value = html.escape(
                 f"Done: {result.epochs_done} epochs in {result.seconds:.1f} s"
                 + (" (stopped early)" if result.epochs_done < epochs else "")

@@ -7,7 +7,9 @@ Run: ``python benchmarks/bench_train.py [--seed 0] [--max-epochs 24]``
    epochs and training seconds until the held-out closed-set accuracy first reaches 95 %.
 2. Throughput of ``fit`` (images/s over whole epochs, shuffling and bookkeeping included) divided by
    the throughput of a bare forward+backward+step loop of the same model and head on one ready
-   batch. Goal >= 0.9.
+   batch. ``fit`` also runs two no-grad forward passes over the training images per epoch
+   (BatchNorm re-estimation and the eval-mode accuracy), each about a third of a training epoch:
+   goal >= 0.55 (it was >= 0.9 before ``fit`` evaluated every epoch).
 
 Timings depend on what else runs on the machine: the load average is printed with the results;
 compare ratios measured in the same run rather than absolute numbers between runs.
@@ -25,26 +27,28 @@ from arcface_viz import compare, experiment
 from arcface_viz.faces import make_toy_faces, split_images
 from arcface_viz.heads import make_head
 from arcface_viz.models import FaceCNN
-from arcface_viz.training import accuracy, fit
+from arcface_viz.training import fit
 
 
 def time_to_target(name: str, train, heldout, seed: int, max_epochs: int, target: float = 0.95):
-    """(epochs, training seconds) until held-out accuracy >= target, or (None, seconds) if never."""
+    """(epochs, seconds) until eval-mode held-out accuracy >= target, or (None, seconds) if never.
+
+    The seconds include ``fit``'s per-epoch BatchNorm re-estimation and evaluation.
+    """
     settings = dict(compare.TOY, epochs=max_epochs)
     model, head = experiment.build(name, 2, 8, seed=seed)
-    eval_seconds, reached = [0.0], [None]
+    reached = [None]
 
     def callback(epoch, result):
-        start = time.perf_counter()
-        if accuracy(result.model, result.head, heldout) >= target:
-            reached[0] = (epoch, result.history["seconds"][-1] - eval_seconds[0])
-        eval_seconds[0] += time.perf_counter() - start
+        if result.history["eval_accuracy_heldout"][-1] >= target:
+            reached[0] = (epoch, result.history["seconds"][-1])
         return reached[0] is not None
 
     warmup = settings["warmup"] if name != "softmax" else 0
     result = fit(model, head, train, epochs=max_epochs, batch_size=settings["batch_size"], lr=settings["lr"],
-                 margin_warmup_epochs=warmup, seed=seed, callback=callback, progress=False, lr_schedule="cosine")
-    return reached[0] or (None, result.seconds - eval_seconds[0])
+                 margin_warmup_epochs=warmup, seed=seed, callback=callback, progress=False, lr_schedule="cosine",
+                 heldout=heldout)
+    return reached[0] or (None, result.seconds)
 
 
 def throughput(train, batch_size: int = 64, epochs: int = 3) -> tuple[float, float]:
@@ -87,7 +91,7 @@ def main() -> None:
         print(f"  {name:8s} {label!s:24s} to 95 % held-out accuracy: {reached}")
     fit_rate, bare_rate = throughput(train)
     print(f"fit throughput {fit_rate:.0f} img/s, bare forward+backward+step {bare_rate:.0f} img/s, "
-          f"ratio {fit_rate / bare_rate:.2f} (goal >= 0.90)")
+          f"ratio {fit_rate / bare_rate:.2f} (goal >= 0.55: fit also re-estimates BatchNorm and evaluates each epoch)")
 
 
 if __name__ == "__main__":

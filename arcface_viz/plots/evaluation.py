@@ -210,18 +210,20 @@ def plot_roc(results, tpr=None, *, log_far: bool = True, title: str | None = Non
 def _history_of(value, name: str) -> Mapping[str, Sequence[float]]:
     history = value.history if hasattr(value, "history") else value
     if not isinstance(history, Mapping) or "loss" not in history:
-        raise TypeError(f"{name}: pass a TrainResult or a history dict with 'loss' (and 'accuracy') lists")
+        raise TypeError(f"{name}: pass a TrainResult or a history dict with 'loss' (and 'eval_accuracy_train') lists")
     return history
 
 
 def plot_training_history(history, *, title: str | None = None, losses: Sequence[str] | None = None) -> Figure:
-    """Training loss and train accuracy per epoch, for one run or several runs side by side.
+    """Training loss and eval-mode accuracy per epoch, for one run or several runs side by side.
 
     Parameters
     ----------
     history : TrainResult, Mapping[str, list[float]], or Mapping[str, TrainResult | Mapping]
-        ``TrainResult.history`` (keys ``"loss"`` and ``"accuracy"``, accuracy as a fraction), the
-        TrainResult itself, or several of them by name (e.g. ``{"softmax": r1, "ArcFace": r2}``).
+        ``TrainResult.history`` (keys ``"loss"``, ``"eval_accuracy_train"`` and optionally
+        ``"eval_accuracy_heldout"``, accuracies as fractions), the TrainResult itself, or several of
+        them by name (e.g. ``{"softmax": r1, "ArcFace": r2}``). Training accuracy is drawn solid,
+        held-out accuracy dashed.
     title : str, optional
         Default: the head's ``describe()`` for a single TrainResult, else "Training history".
     losses : sequence of str, optional
@@ -249,20 +251,24 @@ def plot_training_history(history, *, title: str | None = None, losses: Sequence
             raise ValueError(f"history {name!r} has no epochs (empty 'loss'): nothing to draw")
         epochs = np.arange(1, len(loss) + 1)
         loss_ax.plot(epochs, loss, "-o", ms=3, color=color, label=name or None)
-        if "accuracy" in run:
-            accuracy = 100 * _fraction(run["accuracy"], "accuracy", "TrainResult.history keeps a fraction")
-            acc_ax.plot(np.arange(1, len(accuracy) + 1), accuracy, "-o", ms=3, color=color, label=name or None)
+        for key, style, what in (("eval_accuracy_train", "-o", "training images"),
+                                 ("eval_accuracy_heldout", "--s", "held-out images")):
+            if key in run:
+                accuracy = 100 * _fraction(run[key], key, "TrainResult.history keeps a fraction")
+                # say which images only when a run has both lines
+                label = ", ".join(filter(None, (name, what if "eval_accuracy_heldout" in run else ""))) or None
+                acc_ax.plot(np.arange(1, len(accuracy) + 1), accuracy, style, ms=3, color=color, label=label)
     if np.all([np.all(np.asarray(r["loss"]) > 0) for r in runs.values()]):
         loss_ax.set_yscale("log")
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("training loss (cross-entropy, nats)")
     acc_ax.set_xlabel("epoch")
-    acc_ax.set_ylabel("train accuracy (%)")
+    acc_ax.set_ylabel("accuracy, eval mode (%)")
     acc_ax.set_ylim(0, 101)
     for axis in (loss_ax, acc_ax):
         axis.grid(alpha=0.3, which="both")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if len(runs) > 1:
+        if len(runs) > 1 or (axis is acc_ax and any("eval_accuracy_heldout" in r for r in runs.values())):
             axis.legend(fontsize="small")
     fig.suptitle(title or "Training history")
     return fig

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.browser
 # The "m" of ArcFace is the additive angular margin m2 (radians).
 M_SLIDER = "m2"
 LOSS_OF_LABEL = {**{loss.label: name for name, loss in LOSSES.items()}, CUSTOM_LABEL: "custom"}
-SUMMARY = re.compile(r".+: train accuracy \d+\.\d%, mean angle to centre \d+\.\d°, "
+SUMMARY = re.compile(r".+: accuracy \d+\.\d% \(eval mode, training faces\), (margin .+ satisfied by \d+\.\d%, )?"
+                     r"mean angle to centre \d+\.\d°, "
                      r"min angle between centres (\d+\.\d°|n/a \(one class\))")
 
 

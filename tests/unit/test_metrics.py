@@ -182,3 +182,68 @@ def test_rank1_rejects_probe_identities_missing_from_the_gallery():
     # closed-set identification: a probe whose identity is not enrolled is always "wrong" -- silently 0
     with pytest.raises(ValueError, match=r"probe identities \[7\] are not in the gallery"):
         rank1(gallery, np.array([0, 1]), np.array([unit(5), unit(80)]), np.array([0, 7]))
+
+
+# --- margin satisfaction --------------------------------------------------------------------------
+# Two centres, A at 0° and B at 90°. Class 0 (A) at 10°, 30°, 40°, 100°: θ_y = 10, 30, 40, 100°, angle to
+# B = 80, 60, 50, 10°. Class 1 (B) at 90°, 60°, 270°: θ_y = 0, 30, 180°, angle to A = 90, 60, 90°.
+MS_EMB = np.array([unit(a) for a in (10, 30, 40, 100, 90, 60, 270)]) * 3.0  # any length: normalised
+MS_LABELS = np.array([0, 0, 0, 0, 1, 1, 1])
+MS_CENTERS = np.array([unit(0), unit(90)])
+
+
+@pytest.mark.parametrize(
+    "margins, expected",
+    [
+        # no margin: right when θ_y < θ_other: 10<80, 30<60, 40<50 yes, 100<10 no; 0<90, 30<60 yes, 180<90 no
+        ({}, [1, 1, 1, 0, 1, 1, 0]),
+        # ArcFace m2 = 0.5 rad = 28.65°: θ_y + 28.65° < θ_other: 38.6<80, 58.6<60 yes, 68.6<50 no; θ_y = 180° is
+        # past π − m: the fallback −1 − 0.5·sin 0.5 = −1.24 < cos 90° = 0, not satisfied
+        ({"m2": 0.5}, [1, 1, 0, 0, 1, 1, 0]),
+        # CosFace m3 = 0.1: cos θ_y − 0.1 > cos θ_other: 0.885>0.174, 0.766>0.5, 0.666>0.643 yes, −0.274>0.985 no;
+        # 0.9>0, 0.766>0.5 yes, −1.1>0 no
+        ({"m3": 0.1}, [1, 1, 1, 0, 1, 1, 0]),
+        # CosFace m3 = 0.35: 0.635>0.174, 0.516>0.5 yes, 0.416>0.643 no; 0.65>0, 0.516>0.5 yes
+        ({"m3": 0.35}, [1, 1, 0, 0, 1, 1, 0]),
+        # SphereFace m1 = 1.35: 1.35·θ_y < θ_other: 13.5<80, 40.5<60 yes, 54<50 no, 135<10 no; 0<90, 40.5<60 yes,
+        # 180° is past π/1.35 = 133°: the fallback cos θ − δ < 0, no
+        ({"m1": 1.35}, [1, 1, 0, 0, 1, 1, 0]),
+        # ArcFace m2 = 0.6 rad = 34.38°: 44.4<80 yes, 64.4<60 no; 34.4<90 yes, 64.4<60 no
+        ({"m2": 0.6}, [1, 0, 0, 0, 1, 0, 0]),
+    ],
+)
+def test_margin_satisfaction_hand_computed(margins, expected):
+    got = metrics.margin_satisfaction(torch.tensor(MS_EMB), torch.tensor(MS_LABELS), MS_CENTERS * 0.2, **margins)
+    np.testing.assert_array_equal(got.satisfied, np.array(expected, dtype=bool))
+    assert got.overall == pytest.approx(sum(expected) / 7)
+    np.testing.assert_allclose(got.per_identity, [sum(expected[:4]) / 4, sum(expected[4:]) / 3])
+    np.testing.assert_array_equal(got.counts, [4, 3])
+    d = got.to_dict()
+    assert d["overall"] == pytest.approx(sum(expected) / 7) and d["counts"] == [4, 3]
+
+
+def test_margin_satisfaction_a_class_without_samples_and_one_class():
+    got = metrics.margin_satisfaction(MS_EMB[:4], MS_LABELS[:4], np.array([unit(0), unit(90), unit(200)]), m2=0.5)
+    # the third centre (200°) is a rival too: 100° is 100° from it, farther than B: same answer as above
+    np.testing.assert_array_equal(got.satisfied, [True, True, False, False])
+    assert got.per_identity[0] == 0.5 and math.isnan(got.per_identity[1]) and math.isnan(got.per_identity[2])
+    assert got.to_dict()["per_identity"] == [0.5, None, None]
+    # one class: no rival logit, every sample satisfies the condition
+    assert metrics.margin_satisfaction(MS_EMB[:2], [0, 0], [unit(0)], m2=0.5).overall == 1.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"m2": math.pi}, ValueError, r"m2=3.14"),
+        ({"m1": 0.5}, ValueError, r"m1=0.5"),
+        ({"m3": -0.1}, ValueError, r"m3=-0.1"),
+        ({"labels": [0, 0, 0, 0, 1, 1, 2]}, ValueError, r"\[0, 2\)"),
+        ({"centers": np.ones((2, 3))}, ValueError, "dimension 3"),
+    ],
+)
+def test_margin_satisfaction_rejects_bad_input(kwargs, error, match):
+    args = {"labels": MS_LABELS, "centers": MS_CENTERS}
+    args.update({k: kwargs.pop(k) for k in ("labels", "centers") if k in kwargs})
+    with pytest.raises(error, match=match):
+        metrics.margin_satisfaction(MS_EMB, args["labels"], args["centers"], **kwargs)

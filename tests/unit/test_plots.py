@@ -321,7 +321,7 @@ def test_roc_from_arrays_and_results_log_axis():
 
 
 def test_training_history_plots_accuracy_in_percent():
-    history = {"loss": [2.0, 1.0, 0.5], "accuracy": [0.3, 0.6, 0.9]}
+    history = {"loss": [2.0, 1.0, 0.5], "eval_accuracy_train": [0.3, 0.6, 0.9]}
     fig = plots.plot_training_history(history, title="ArcFace (s=16, m=0.5)")
     loss_ax, acc_ax = fig.axes
     np.testing.assert_allclose(acc_ax.get_lines()[0].get_ydata(), [30, 60, 90])
@@ -329,6 +329,10 @@ def test_training_history_plots_accuracy_in_percent():
     assert "%" in acc_ax.get_ylabel()
     several = plots.plot_training_history({"softmax": history, "arcface": history})
     assert len(several.axes[1].get_lines()) == 2
+    with_heldout = plots.plot_training_history(dict(history, eval_accuracy_heldout=[0.2, 0.5, 0.7]))
+    train_line, heldout_line = with_heldout.axes[1].get_lines()
+    np.testing.assert_allclose(heldout_line.get_ydata(), [20, 50, 70])
+    assert heldout_line.get_linestyle() == "--" and heldout_line.get_label() == "held-out images"
     with pytest.raises(TypeError, match="history"):
         plots.plot_training_history([1, 2])
 
@@ -471,6 +475,6 @@ def test_roc_rejects_mismatched_percent_and_empty_inputs():
 
 def test_training_history_rejects_percent_accuracy_and_no_epochs():
     with pytest.raises(ValueError, match=r"accuracy.*fraction.*90.*percent"):
-        plots.plot_training_history({"loss": [1.0, 0.5], "accuracy": [50.0, 90.0]})  # was drawn at 9000 %
+        plots.plot_training_history({"loss": [1.0, 0.5], "eval_accuracy_train": [50.0, 90.0]})  # drawn at 9000 %
     with pytest.raises(ValueError, match="no epochs"):
-        plots.plot_training_history({"loss": [], "accuracy": []})
+        plots.plot_training_history({"loss": [], "eval_accuracy_train": []})

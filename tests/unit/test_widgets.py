@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import math
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from arcface_viz import experiment, explorer, widgets
+from arcface_viz import experiment, explorer, training, widgets
 from arcface_viz.experiment import head_kwargs
 from arcface_viz.heads import target_logit
 from arcface_viz.losses import EXPLORER_SLIDERS
@@ -16,8 +17,8 @@ from arcface_viz.heads import make_head
 from arcface_viz.widgets import margin_explorer, training_lab
 
 METRICS_LINE = re.compile(
-    r"^ArcFace \(s=16, m=0\.5\): train accuracy \d+\.\d%, mean angle to centre \d+\.\d°, "
-    r"min angle between centres \d+\.\d°$")
+    r"^ArcFace \(s=16, m=0\.5\): accuracy (\d+\.\d)% \(eval mode, training faces\), margin m2=0\.5 satisfied by "
+    r"\d+\.\d%, mean angle to centre \d+\.\d°, min angle between centres \d+\.\d°$")
 
 
 def _line(widget, panel: str, gid: str):
@@ -126,8 +127,17 @@ def test_anything_still_invalid_shows_a_message_not_a_traceback(explorer_widget)
 # ----------------------------------------------------------------------------- training lab
 def test_training_summary_hand_values():
     stats = {"target_angles": np.radians([10.0, 20.0]), "min_center_angle": math.radians(41.0)}
-    assert widgets.training_summary("ArcFace (s=16, m=0.5)", 0.975, stats) == (
-        "ArcFace (s=16, m=0.5): train accuracy 97.5%, mean angle to centre 15.0°, min angle between centres 41.0°")
+    assert widgets.training_summary("NormFace (s=16)", 0.975, stats) == (
+        "NormFace (s=16): accuracy 97.5% (eval mode, training faces), mean angle to centre 15.0°, "
+        "min angle between centres 41.0°")
+    satisfied = SimpleNamespace(overall=0.93, margins=(1.0, 0.5, 0.0))
+    assert widgets.training_summary("ArcFace (s=16, m=0.5)", 0.975, stats, satisfied) == (
+        "ArcFace (s=16, m=0.5): accuracy 97.5% (eval mode, training faces), margin m2=0.5 satisfied by 93.0%, "
+        "mean angle to centre 15.0°, min angle between centres 41.0°")
+    combined = SimpleNamespace(overall=0.5, margins=(1.35, 0.0, 0.2))
+    assert "margin m1=1.35, m3=0.2 satisfied by 50.0%, " in widgets.training_summary("x", 0.9, stats, combined)
+    no_margin = SimpleNamespace(overall=0.97, margins=(1.0, 0.0, 0.0))  # would only repeat the accuracy
+    assert "margin" not in widgets.training_summary("x", 0.9, stats, no_margin)
     with pytest.raises(ValueError, match="fraction"):
         widgets.training_summary("x", 97.5, stats)
 
@@ -159,7 +169,11 @@ def test_training_lab_trains_once_per_click_and_reports_metrics(tiny_faces):
     assert lab.wait(timeout=300)
     assert lab.runs_started == 1 and lab.error is None, lab.status.value
     assert not lab.controls["train"].disabled and lab.controls["stop"].disabled
-    assert METRICS_LINE.match(lab.metrics.value), lab.metrics.value
+    line = METRICS_LINE.match(lab.metrics.value)
+    assert line, lab.metrics.value
+    # the printed accuracy is the eval-mode accuracy of the model the lab drew
+    eval_accuracy = training.accuracy(lab.result.model, lab.result.head, tiny_faces)
+    assert line.group(1) == f"{100 * eval_accuracy:.1f}"
     assert lab.progress.value == lab.progress.max == 2
     assert lab.result.epochs_done == 2
     assert lab.plot.value[:4] == b"\x89PNG"
@@ -174,7 +188,8 @@ def test_training_lab_3d_sphere_with_one_frame_per_epoch_and_stop(tiny_faces):
     assert lab.start(block=True)
     figure = lab.plot3d.outputs[0]["data"]["application/vnd.plotly.v1+json"]
     assert len(figure["frames"]) == 2
-    assert lab.metrics.value.startswith("CosFace (s=16, m=0.35): train accuracy")
+    assert lab.metrics.value.startswith("CosFace (s=16, m=0.35): accuracy ")
+    assert "margin m3=0.35 satisfied by " in lab.metrics.value
     lab.controls["loss"].value = "softmax"
     assert lab.controls["m"].disabled
     lab.controls["epochs"].value = 5
