@@ -65,9 +65,9 @@ CUSTOM_LABEL = "Custom"
 
 @dataclass(frozen=True)
 class Loss:
-    """One loss of the margin family.
+    """One loss of the margin family (its constructor arguments are also its attributes).
 
-    Attributes
+    Parameters
     ----------
     name : str
         Key used in code, file names and on the command line, e.g. ``"arcface"``.
@@ -156,6 +156,7 @@ def get_loss(name: str) -> Loss:
     Returns
     -------
     Loss
+        The frozen registry entry (the same object on every call).
 
     Raises
     ------
@@ -163,6 +164,11 @@ def get_loss(name: str) -> Loss:
         If ``name`` is not a str.
     ValueError
         If no loss has that name; the message lists the known ones.
+
+    References
+    ----------
+    .. [1] J. Deng, J. Guo, N. Xue, S. Zafeiriou, "ArcFace: Additive Angular Margin Loss for Deep
+       Face Recognition", CVPR 2019, arXiv:1801.07698, eq. 4 (the combined margin form).
 
     Examples
     --------

@@ -1,0 +1,39 @@
+"""Run the Examples sections of the package's docstrings as doctests.
+
+``make test`` collects this file like any other test, so the examples in the docstrings stay true:
+each one is deterministic (seeded or hand-made data), CPU only, offline and well under a second.
+The modules are listed explicitly rather than through ``--doctest-modules`` so that importing a
+module for its doctests never depends on pytest's collection of the notebooks and browser tests.
+"""
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+#: Modules whose docstrings carry examples.
+MODULES = [
+    "arcface_viz.losses",
+]
+
+FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_doctests(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=FLAGS)
+    tests = [t for t in finder.find(module) if t.examples]
+    assert tests, f"{module_name} has no examples; drop it from MODULES or add some"
+    for test in tests:
+        runner.run(test, out=lambda text: None)
+    failures, attempted = runner.summarize(verbose=False)
+    if failures:
+        # Re-run the failing tests with reporting on, so pytest shows what differed.
+        report: list[str] = []
+        rerun = doctest.DocTestRunner(optionflags=FLAGS)
+        for test in tests:
+            rerun.run(test, out=report.append)
+        pytest.fail(f"{failures} of {attempted} doctest examples failed in {module_name}:\n" + "".join(report))
