@@ -33,17 +33,21 @@ EXCLUDED = {
     "ES01",
     # Examples: required only on the core (NEEDS_EXAMPLES below), where they are doctested.
     "EX01",
+    # Summary starts with an infinitive verb: numpydoc's test is "the first word ends in s", which
+    # flags this package's noun-phrase summaries of what a function returns ("Angles in radians
+    # ...", "Pairs of ...") as often as real third-person verbs.
+    "SS05",
 }
 
 #: Modules whose docstrings are finished and validated. Modules not listed here are pending: they
 #: were still being edited by other issues when this test was written (see the report of issue 14).
 DONE_MODULES = [
     "arcface_viz.losses",
+    "arcface_viz._validation",
 ]
 
 #: Modules that later issues add (not yet validated; add each to DONE_MODULES once documented).
 PENDING_MODULES = [
-    "arcface_viz._validation",
     "arcface_viz.cli",
     "arcface_viz.compare",
     "arcface_viz.experiment",

@@ -15,6 +15,7 @@ import pytest
 #: Modules whose docstrings carry examples.
 MODULES = [
     "arcface_viz.losses",
+    "arcface_viz._validation",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
