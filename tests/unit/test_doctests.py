@@ -16,6 +16,7 @@ import pytest
 MODULES = [
     "arcface_viz.losses",
     "arcface_viz._validation",
+    "arcface_viz.experiment",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
