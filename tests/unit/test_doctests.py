@@ -17,6 +17,7 @@ MODULES = [
     "arcface_viz.losses",
     "arcface_viz._validation",
     "arcface_viz.experiment",
+    "arcface_viz.faces.dataset",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
