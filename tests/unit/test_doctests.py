@@ -18,6 +18,7 @@ MODULES = [
     "arcface_viz._validation",
     "arcface_viz.experiment",
     "arcface_viz.faces.dataset",
+    "arcface_viz.faces.generate",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
