@@ -19,6 +19,7 @@ MODULES = [
     "arcface_viz.experiment",
     "arcface_viz.faces.dataset",
     "arcface_viz.faces.generate",
+    "arcface_viz.faces.real",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
@@ -31,13 +32,9 @@ def test_doctests(module_name: str) -> None:
     runner = doctest.DocTestRunner(optionflags=FLAGS)
     tests = [t for t in finder.find(module) if t.examples]
     assert tests, f"{module_name} has no examples; drop it from MODULES or add some"
+    report: list[str] = []
     for test in tests:
-        runner.run(test, out=lambda text: None)
+        runner.run(test, out=report.append)  # the runner writes only what failed
     failures, attempted = runner.summarize(verbose=False)
     if failures:
-        # Re-run the failing tests with reporting on, so pytest shows what differed.
-        report: list[str] = []
-        rerun = doctest.DocTestRunner(optionflags=FLAGS)
-        for test in tests:
-            rerun.run(test, out=report.append)
         pytest.fail(f"{failures} of {attempted} doctest examples failed in {module_name}:\n" + "".join(report))
