@@ -20,6 +20,7 @@ MODULES = [
     "arcface_viz.faces.dataset",
     "arcface_viz.faces.generate",
     "arcface_viz.faces.real",
+    "arcface_viz.faces.sdf",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
