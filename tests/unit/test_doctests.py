@@ -21,6 +21,7 @@ MODULES = [
     "arcface_viz.faces.generate",
     "arcface_viz.faces.real",
     "arcface_viz.faces.sdf",
+    "arcface_viz.faces.splits",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
