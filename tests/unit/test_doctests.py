@@ -22,6 +22,7 @@ MODULES = [
     "arcface_viz.faces.real",
     "arcface_viz.faces.sdf",
     "arcface_viz.faces.splits",
+    "arcface_viz.faces.toy",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
