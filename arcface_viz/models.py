@@ -44,6 +44,15 @@ class FaceCNN(nn.Module):
     -----
     Any input of at least 8×8 pixels works: the global average pool removes the spatial size, so
     the same model takes 32×32 toy faces and e.g. 48×40 AT&T faces.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = FaceCNN(2).eval()
+    >>> sum(p.numel() for p in model.parameters())
+    23538
+    >>> model(torch.rand(4, 1, 32, 32)).shape
+    torch.Size([4, 2])
     """
 
     def __init__(self, embedding_dim: int, in_channels: int = 1, width: int = 16) -> None:
@@ -64,7 +73,14 @@ class FaceCNN(nn.Module):
         self.embedding = nn.Linear(4 * width, embedding_dim)
 
     def config(self) -> dict:
-        """The constructor arguments, so that :func:`arcface_viz.training.load` can rebuild the model."""
+        """The constructor arguments, so that :func:`arcface_viz.training.load` can rebuild the model.
+
+        Returns
+        -------
+        dict
+            ``{"embedding_dim": int, "in_channels": int, "width": int}``; ``FaceCNN(**config)``
+            builds the same architecture.
+        """
         return {"embedding_dim": self.embedding_dim, "in_channels": self.in_channels, "width": self.width}
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,7 @@ MODULES = [
     "arcface_viz.faces.sdf",
     "arcface_viz.faces.splits",
     "arcface_viz.faces.toy",
+    "arcface_viz.models",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
