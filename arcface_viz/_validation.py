@@ -666,7 +666,28 @@ def _numpy(values: object) -> object:
 def check_array(name: str, values: object, *, ndim: int | None = None, dtype=np.float64) -> np.ndarray:
     """A numpy array of ``dtype`` from a tensor or array-like, with ``ndim`` dimensions and no NaN/inf.
 
-    Non-numeric input raises TypeError; a wrong number of dimensions or NaN/inf raise ValueError.
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    values : array_like or torch.Tensor
+        The numbers; a tensor is detached and moved to the CPU.
+    ndim : int, optional
+        Required number of dimensions; None accepts any.
+    dtype : numpy dtype, default numpy.float64
+        dtype of the result.
+
+    Returns
+    -------
+    numpy.ndarray
+        The values as ``dtype``.
+
+    Raises
+    ------
+    TypeError
+        If ``values`` is not numeric.
+    ValueError
+        If it has the wrong number of dimensions, or (for floating dtypes) contains NaN or inf.
     """
     try:
         array = np.asarray(_numpy(values), dtype=dtype)
@@ -683,7 +704,29 @@ def check_array(name: str, values: object, *, ndim: int | None = None, dtype=np.
 
 
 def check_label_array(name: str, values: object, n: int) -> np.ndarray:
-    """Class labels as an int64 (n,) array: integers (TypeError otherwise), one per sample, >= 0."""
+    """Class labels as an int64 (n,) array: integers, one per sample, >= 0.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    values : array_like or torch.Tensor
+        Integer class labels.
+    n : int
+        Number of samples (embeddings) the labels belong to.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,), int64
+        The labels.
+
+    Raises
+    ------
+    TypeError
+        If the labels are not integers (floats, bools).
+    ValueError
+        If their shape is not ``(n,)`` or a label is negative.
+    """
     array = np.asarray(_numpy(values))
     if array.dtype.kind not in "iu":
         raise TypeError(message(f"{name}.dtype", str(array.dtype), "labels must be integers (class indices)",
@@ -697,7 +740,27 @@ def check_label_array(name: str, values: object, n: int) -> np.ndarray:
 
 
 def check_index_pairs(pairs: object, n: int) -> np.ndarray:
-    """Index pairs into ``n`` samples as an int64 (P, 2) array with P >= 1 and every index in [0, n)."""
+    """Index pairs into ``n`` samples as an int64 (P, 2) array with P >= 1 and every index in [0, n).
+
+    Parameters
+    ----------
+    pairs : array_like or torch.Tensor, shape (P, 2)
+        Integer index pairs, e.g. from :func:`arcface_viz.faces.make_pairs`.
+    n : int
+        Number of samples the indices point into.
+
+    Returns
+    -------
+    numpy.ndarray, shape (P, 2), int64
+        The pairs.
+
+    Raises
+    ------
+    TypeError
+        If the indices are not integers.
+    ValueError
+        If the shape is not (P, 2) with P >= 1, or an index lies outside [0, n).
+    """
     array = np.asarray(_numpy(pairs))
     if array.ndim != 2 or array.shape[1:] != (2,) or array.shape[0] == 0:
         raise ValueError(message("pairs.shape", array.shape, "expected (P, 2) with P >= 1",

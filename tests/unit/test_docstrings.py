@@ -59,6 +59,7 @@ DONE_MODULES = [
 PENDING_MODULES = [
     "arcface_viz.cli",
     "arcface_viz.compare",
+    "arcface_viz.doctor",
     "arcface_viz.explorer",
     "arcface_viz.heads",
     "arcface_viz.metrics",
