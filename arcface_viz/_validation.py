@@ -675,7 +675,7 @@ def check_array(name: str, values: object, *, ndim: int | None = None, dtype=np.
     ndim : int, optional
         Required number of dimensions; None accepts any.
     dtype : numpy dtype, default numpy.float64
-        dtype of the result.
+        The dtype of the result.
 
     Returns
     -------
