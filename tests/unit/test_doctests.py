@@ -24,6 +24,7 @@ MODULES = [
     "arcface_viz.faces.splits",
     "arcface_viz.faces.toy",
     "arcface_viz.models",
+    "arcface_viz.heads",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
