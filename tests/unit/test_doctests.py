@@ -25,6 +25,7 @@ MODULES = [
     "arcface_viz.faces.toy",
     "arcface_viz.models",
     "arcface_viz.heads",
+    "arcface_viz.metrics",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
