@@ -39,6 +39,11 @@ def identity_colors(n: int) -> list[str]:
         If ``n`` is not an integer.
     ValueError
         If ``n`` is negative.
+
+    Examples
+    --------
+    >>> identity_colors(3)
+    ['#1f77b4', '#ff7f0e', '#2ca02c']
     """
     n = check_int("n", n, minimum=0, fix="pass the number of identities")
     if n <= 10:
@@ -53,5 +58,22 @@ def identity_colors(n: int) -> list[str]:
 
 
 def loss_color(name: str) -> str:
-    """The registry colour of a loss, by name (case-insensitive); ``"custom"``'s colour for any other name."""
+    """The registry colour of a loss, by name (case-insensitive).
+
+    Parameters
+    ----------
+    name : str
+        A loss name of :data:`arcface_viz.losses.LOSS_NAMES`, or ``"custom"``; any other value
+        (converted with ``str``) gets the custom colour.
+
+    Returns
+    -------
+    str
+        A hex colour ``"#rrggbb"``.
+
+    Examples
+    --------
+    >>> loss_color("ArcFace"), loss_color("custom") == loss_color("no such loss")
+    ('#d62728', True)
+    """
     return LOSS_COLORS.get(str(name).lower(), CUSTOM_COLOR)

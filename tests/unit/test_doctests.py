@@ -26,6 +26,7 @@ MODULES = [
     "arcface_viz.models",
     "arcface_viz.heads",
     "arcface_viz.metrics",
+    "arcface_viz.plots.colors",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
