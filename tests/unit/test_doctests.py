@@ -27,6 +27,7 @@ MODULES = [
     "arcface_viz.heads",
     "arcface_viz.metrics",
     "arcface_viz.plots.colors",
+    "arcface_viz.report",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
