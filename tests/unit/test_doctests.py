@@ -28,6 +28,7 @@ MODULES = [
     "arcface_viz.metrics",
     "arcface_viz.plots.colors",
     "arcface_viz.report",
+    "arcface_viz.explorer",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
