@@ -29,6 +29,7 @@ MODULES = [
     "arcface_viz.plots.colors",
     "arcface_viz.report",
     "arcface_viz.explorer",
+    "arcface_viz.plots.embeddings",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
