@@ -30,6 +30,7 @@ MODULES = [
     "arcface_viz.report",
     "arcface_viz.explorer",
     "arcface_viz.plots.embeddings",
+    "arcface_viz.plots.margins",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
