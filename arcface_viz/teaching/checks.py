@@ -121,7 +121,22 @@ def _random_cos(batch: int, n_classes: int, seed: int) -> tuple[torch.Tensor, to
 
 
 def a1_interface(arcface_logits: Callable) -> None:
-    """A1: returns a (B, C) float tensor, leaves its inputs unchanged, and s scales the logits linearly."""
+    """A1: returns a (B, C) float tensor, leaves its inputs unchanged, and s scales the logits linearly.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    arcface_logits : callable
+        The student's ``arcface_logits(cos, labels, s, m)``: cosines (B, C) float tensor, labels (B,)
+        int64 tensor, scale s and angular margin m in radians; returns the (B, C) float logits.
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> None:
         fn = _callable(arcface_logits, "arcface_logits")
@@ -143,7 +158,22 @@ def a1_interface(arcface_logits: Callable) -> None:
 
 
 def a1_reference(arcface_logits: Callable) -> None:
-    """A1: the hand-worked example, and random batches against ``heads.margin_logits``."""
+    """A1: the hand-worked example, and random batches against ``heads.margin_logits``.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    arcface_logits : callable
+        The student's ``arcface_logits(cos, labels, s, m)``: cosines (B, C) float tensor, labels (B,)
+        int64 tensor, scale s and angular margin m in radians; returns the (B, C) float logits.
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
     from arcface_viz.heads import margin_logits
 
     def body() -> str:
@@ -172,7 +202,22 @@ def a1_reference(arcface_logits: Callable) -> None:
 
 
 def a1_target_only(arcface_logits: Callable) -> None:
-    """A1: non-target entries are exactly s·cos θ_j, and the target entry is below s·cos θ_y."""
+    """A1: non-target entries are exactly s·cos θ_j, and the target entry is below s·cos θ_y.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    arcface_logits : callable
+        The student's ``arcface_logits(cos, labels, s, m)``: cosines (B, C) float tensor, labels (B,)
+        int64 tensor, scale s and angular margin m in radians; returns the (B, C) float logits.
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> None:
         fn = _callable(arcface_logits, "arcface_logits")
@@ -195,7 +240,22 @@ def a1_target_only(arcface_logits: Callable) -> None:
 
 
 def a1_fallback(arcface_logits: Callable) -> None:
-    """A1: target logit strictly decreasing in θ on [0, π]; equals s·(cos θ − m·sin m) past π − m."""
+    """A1: target logit strictly decreasing in θ on [0, π]; equals s·(cos θ − m·sin m) past π − m.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    arcface_logits : callable
+        The student's ``arcface_logits(cos, labels, s, m)``: cosines (B, C) float tensor, labels (B,)
+        int64 tensor, scale s and angular margin m in radians; returns the (B, C) float logits.
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> str:
         fn = _callable(arcface_logits, "arcface_logits")
@@ -226,7 +286,22 @@ def a1_fallback(arcface_logits: Callable) -> None:
 
 
 def a1_gradients(arcface_logits: Callable) -> None:
-    """A1: logits and gradients finite when an embedding sits on (cos = 1) or opposite (cos = −1) its centre."""
+    """A1: logits and gradients finite when an embedding sits on (cos = 1) or opposite (cos = −1) its centre.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    arcface_logits : callable
+        The student's ``arcface_logits(cos, labels, s, m)``: cosines (B, C) float tensor, labels (B,)
+        int64 tensor, scale s and angular margin m in radians; returns the (B, C) float logits.
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> None:
         fn = _callable(arcface_logits, "arcface_logits")
@@ -292,7 +367,21 @@ def _a2_values(choose_s_and_m: Callable) -> tuple[float, float]:
 
 
 def a2_choice(choose_s_and_m: Callable) -> None:
-    """A2: ``choose_s_and_m()`` returns two finite numbers, s > 0 and m in [0, π/2) radians."""
+    """A2: ``choose_s_and_m()`` returns two finite numbers, s > 0 and m in [0, π/2) radians.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    choose_s_and_m : callable
+        The student's ``choose_s_and_m()``, returning ``(s, m)``: scale and angular margin in radians.
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> str:
         s, m = _a2_values(choose_s_and_m)
@@ -306,8 +395,10 @@ def train_toy_arcface(s: float, m: float, **overrides) -> dict[str, float]:
 
     Parameters
     ----------
-    s, m : float
-        Scale and angular margin (radians) of the :class:`~arcface_viz.heads.ArcFaceHead`.
+    s : float
+        Scale of the :class:`~arcface_viz.heads.ArcFaceHead`.
+    m : float
+        Angular margin of the head, radians.
     **overrides
         Replace entries of :data:`A2_SETUP` (e.g. ``seed=1``).
 
@@ -316,6 +407,11 @@ def train_toy_arcface(s: float, m: float, **overrides) -> dict[str, float]:
     dict
         ``min_center_angle_deg`` (smallest angle between two class centres W, degrees),
         ``accuracy`` (held-out images, nearest class centre by cosine, in [0, 1]), ``seconds``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad s or m (as :class:`~arcface_viz.heads.ArcFaceHead`) or bad overrides.
     """
     from arcface_viz import experiment
     from arcface_viz.faces import make_toy_faces, split_images
@@ -353,7 +449,21 @@ def train_toy_arcface(s: float, m: float, **overrides) -> dict[str, float]:
 
 
 def a2_training(choose_s_and_m: Callable) -> None:
-    """A2: train with the student's (s, m); centres more than 40° apart and held-out accuracy >= 95 %."""
+    """A2: train with the student's (s, m); centres more than 40° apart and held-out accuracy >= 95 %.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    choose_s_and_m : callable
+        The student's ``choose_s_and_m()``, returning ``(s, m)``: scale and angular margin in radians.
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> str:
         s, m = _a2_values(choose_s_and_m)
@@ -439,7 +549,24 @@ _A3_SAME = np.array([1, 1, 0, 1, 0, 1, 0, 0, 0, 0], dtype=bool)
 
 
 def a3_hand_example(tar_at_far: Callable, equal_error_rate: Callable) -> None:
-    """A3: ten pairs worked by hand, given in shuffled order."""
+    """A3: ten pairs worked by hand, given in shuffled order.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    tar_at_far : callable
+        The student's ``tar_at_far(scores, is_same, far)``: scores (P,) float array, is_same (P,)
+        bool array, far in (0, 1); returns the TAR as a float in [0, 1].
+    equal_error_rate : callable
+        The student's ``equal_error_rate(scores, is_same)``; returns the EER as a float in [0, 1].
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> None:
         tar_fn = _callable(tar_at_far, "tar_at_far")
@@ -460,7 +587,22 @@ def a3_hand_example(tar_at_far: Callable, equal_error_rate: Callable) -> None:
 
 
 def a3_tar_vs_sklearn(tar_at_far: Callable) -> None:
-    """A3: TAR at FAR = 1e-1, 1e-2, 1e-3 equal the ROC of ``sklearn.metrics.roc_curve``, on 2 score sets."""
+    """A3: TAR at FAR = 1e-1, 1e-2, 1e-3 equal the ROC of ``sklearn.metrics.roc_curve``, on 2 score sets.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    tar_at_far : callable
+        The student's ``tar_at_far(scores, is_same, far)``: scores (P,) float array, is_same (P,)
+        bool array, far in (0, 1); returns the TAR as a float in [0, 1].
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> str:
         fn = _callable(tar_at_far, "tar_at_far")
@@ -480,7 +622,21 @@ def a3_tar_vs_sklearn(tar_at_far: Callable) -> None:
 
 
 def a3_eer_vs_sklearn(equal_error_rate: Callable) -> None:
-    """A3: EER within 0.002 of the interpolated crossing on sklearn's ROC; 0 when perfectly separated."""
+    """A3: EER within 0.002 of the interpolated crossing on sklearn's ROC; 0 when perfectly separated.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    equal_error_rate : callable
+        The student's ``equal_error_rate(scores, is_same)``; returns the EER as a float in [0, 1].
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> str:
         fn = _callable(equal_error_rate, "equal_error_rate")
@@ -502,7 +658,24 @@ def a3_eer_vs_sklearn(equal_error_rate: Callable) -> None:
 
 
 def a3_bad_input(tar_at_far: Callable, equal_error_rate: Callable) -> None:
-    """A3: ValueError for FAR outside (0, 1), for lengths that differ, and for pairs of one kind only."""
+    """A3: ValueError for FAR outside (0, 1), for lengths that differ, and for pairs of one kind only.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    tar_at_far : callable
+        The student's ``tar_at_far(scores, is_same, far)``: scores (P,) float array, is_same (P,)
+        bool array, far in (0, 1); returns the TAR as a float in [0, 1].
+    equal_error_rate : callable
+        The student's ``equal_error_rate(scores, is_same)``; returns the EER as a float in [0, 1].
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def raises_value_error(call: Callable[[], object], what: str) -> None:
         try:
