@@ -31,6 +31,7 @@ MODULES = [
     "arcface_viz.explorer",
     "arcface_viz.plots.embeddings",
     "arcface_viz.plots.margins",
+    "arcface_viz.doctor",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
