@@ -32,6 +32,7 @@ MODULES = [
     "arcface_viz.plots.embeddings",
     "arcface_viz.plots.margins",
     "arcface_viz.doctor",
+    "arcface_viz.compare",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
