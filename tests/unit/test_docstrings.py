@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import warnings
 
 import pytest
 
@@ -70,12 +71,12 @@ DONE_MODULES = [
     "arcface_viz.doctor",
     "arcface_viz.compare",
     "arcface_viz.training",
+    "arcface_viz.widgets",
 ]
 
 #: Modules that later issues add (not yet validated; add each to DONE_MODULES once documented).
 PENDING_MODULES = [
     "arcface_viz.plots",
-    "arcface_viz.widgets",
 ]
 
 #: The core objects that must carry an Examples section (run as doctests).
@@ -134,7 +135,10 @@ OBJECTS = [name for module in DONE_MODULES for name in _public_objects(module)]
 
 @pytest.mark.parametrize("qualname", OBJECTS)
 def test_numpydoc_validates(qualname: str) -> None:
-    result = validate(qualname)
+    with warnings.catch_warnings():
+        # numpydoc inspects every class attribute; ipywidgets' deprecated class attributes warn then
+        warnings.simplefilter("ignore", DeprecationWarning)
+        result = validate(qualname)
     errors = [(code, text) for code, text in result["errors"] if code not in EXCLUDED]
     if qualname in NEEDS_EXAMPLES:
         errors += [(code, text) for code, text in result["errors"] if code == "EX01"]

@@ -33,6 +33,7 @@ MODULES = [
     "arcface_viz.plots.margins",
     "arcface_viz.doctor",
     "arcface_viz.compare",
+    "arcface_viz.widgets",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
