@@ -181,7 +181,9 @@ def angle_stats(embeddings, labels, centers) -> AngleStats:
 class MarginSatisfaction:
     """Which samples meet the decision-margin condition of a margin loss.
 
-    Attributes
+    The constructor arguments are also the attributes; :func:`margin_satisfaction` builds it.
+
+    Parameters
     ----------
     satisfied : np.ndarray
         (N,) bool: the margined target logit cos(m1·θ_y + m2) − m3 is strictly larger than every
@@ -206,7 +208,14 @@ class MarginSatisfaction:
         return float(self.satisfied.mean())
 
     def to_dict(self) -> dict:
-        """JSON-ready summary (NaN per identity becomes None)."""
+        """JSON-ready summary (NaN per identity becomes None).
+
+        Returns
+        -------
+        dict
+            ``margins`` (``{"m1", "m2", "m3"}``, m2 in radians), ``overall`` (float in [0, 1]),
+            ``per_identity`` (list of float or None) and ``counts`` (list of int).
+        """
         return {
             "margins": {"m1": self.margins[0], "m2": self.margins[1], "m3": self.margins[2]},
             "overall": self.overall,
