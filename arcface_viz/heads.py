@@ -680,6 +680,19 @@ class CombinedMarginHead(_Head):
     ----------
     .. [1] J. Deng, J. Guo, N. Xue, S. Zafeiriou, "ArcFace: Additive Angular Margin Loss for Deep
        Face Recognition", CVPR 2019, arXiv:1801.07698, eq. 4 and Table 1 (combined margins).
+
+    Examples
+    --------
+    Centres at 0°, 90°, 180°; the embedding (3, 4) of class 1 has cos θ = (0.6, 0.8, −0.6), so
+    its target logit is 10·(cos(acos 0.8 + 0.3) − 0.2) = 3.8696 (by hand with ``math``):
+
+    >>> import torch
+    >>> x, y = torch.tensor([[3.0, 4.0]]), torch.tensor([1])  # unit x = (0.6, 0.8), class 1
+    >>> head = CombinedMarginHead(2, 3, s=10.0, m1=1.0, m2=0.3, m3=0.2)
+    >>> with torch.no_grad():
+    ...     _ = head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]))
+    >>> head(x, y)
+    tensor([[ 6.0000,  3.8696, -6.0000]], grad_fn=<_NormalizedMarginLinearBackward>)
     """
 
     name = "combined"
@@ -851,6 +864,18 @@ class SphereFaceHead(CombinedMarginHead):
     .. [1] W. Liu et al., "SphereFace: Deep Hypersphere Embedding for Face Recognition", CVPR 2017,
        arXiv:1704.08063.
     .. [2] J. Deng et al., "ArcFace", CVPR 2019, arXiv:1801.07698, eq. 4 (the combined form used here).
+
+    Examples
+    --------
+    Same setup as :class:`ArcFaceHead`'s example: the target logit is 10·cos(1.35·acos 0.8) = 6.4580:
+
+    >>> import torch
+    >>> x, y = torch.tensor([[3.0, 4.0]]), torch.tensor([1])  # unit x = (0.6, 0.8), class 1
+    >>> head = SphereFaceHead(2, 3, s=10.0, m1=1.35)
+    >>> with torch.no_grad():
+    ...     _ = head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]))
+    >>> head(x, y)
+    tensor([[ 6.0000,  6.4580, -6.0000]], grad_fn=<_NormalizedMarginLinearBackward>)
     """
 
     name = "sphereface"
@@ -897,6 +922,20 @@ class CosFaceHead(CombinedMarginHead):
     ----------
     .. [1] H. Wang et al., "CosFace: Large Margin Cosine Loss for Deep Face Recognition", CVPR 2018,
        arXiv:1801.09414, eq. 4.
+
+    Examples
+    --------
+    Same setup as :class:`ArcFaceHead`'s example: the target logit is 10·(0.8 − 0.35) = 4.5:
+
+    >>> import torch
+    >>> x, y = torch.tensor([[3.0, 4.0]]), torch.tensor([1])  # unit x = (0.6, 0.8), class 1
+    >>> head = CosFaceHead(2, 3, s=10.0, m=0.35)
+    >>> with torch.no_grad():
+    ...     _ = head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]))
+    >>> head(x, y)
+    tensor([[ 6.0000,  4.5000, -6.0000]], grad_fn=<_NormalizedMarginLinearBackward>)
+    >>> head.m, head.describe()
+    (0.35, 'CosFace (s=10, m=0.35)')
     """
 
     name = "cosface"
@@ -1043,6 +1082,20 @@ class SubCenterArcFaceHead(ArcFaceHead):
     ----------
     .. [1] J. Deng, J. Guo, T. Liu, M. Gong, S. Zafeiriou, "Sub-center ArcFace: Boosting Face
        Recognition by Large-Scale Noisy Web Faces", ECCV 2020.
+
+    Examples
+    --------
+    Two sub-centres per class; class 1's second sub-centre lies on the embedding (cos θ = 1), so
+    its cosine is max(0.8, 1.0) = 1 and the target logit 10·cos(0 + 0.5) = 8.7758:
+
+    >>> import torch
+    >>> x, y = torch.tensor([[3.0, 4.0]]), torch.tensor([1])  # unit x = (0.6, 0.8), class 1
+    >>> head = SubCenterArcFaceHead(2, 3, s=10.0, m=0.5, k=2)
+    >>> with torch.no_grad():  # rows c·k + j: sub-centre j of class c
+    ...     _ = head.weight.copy_(torch.tensor([[1.0, 0.0], [0.6, -0.8], [0.0, 1.0], [0.6, 0.8],
+    ...                                         [-1.0, 0.0], [-1.0, 0.0]]))
+    >>> head(x, y)
+    tensor([[ 6.0000,  8.7758, -6.0000]], grad_fn=<IndexPutBackward0>)
     """
 
     name = "subcenter"
