@@ -370,8 +370,9 @@ def check_margin(loss: str | Loss, m: object, name: str = "m") -> float:
     TypeError
         If ``m`` is not a real number, or ``loss`` is neither a str nor a Loss.
     ValueError
-        If ``loss`` has no single margin (softmax, NormFace, combined), is unknown, or ``m`` lies
-        outside its range.
+        If ``loss`` has no single margin (softmax, NormFace, combined), is unknown, ``m`` lies
+        outside its range, or ``m`` with the loss's other margins breaks the rule of
+        :func:`check_margins`.
     """
     entry = loss if isinstance(loss, Loss) else get_loss(loss)
     if entry.main_margin is None:
