@@ -518,7 +518,7 @@ class TrainingLab(widgets.VBox):
     max_points_per_identity : int, default 60
         Embeddings drawn per identity in the live plot.
     seed : int, default 0
-        Seeds the model, the head and the training.
+        Seeds the model, the head, the training and the choice of plotted embeddings.
 
     Attributes
     ----------
