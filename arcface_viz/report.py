@@ -154,7 +154,8 @@ def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: l
     Returns
     -------
     Path
-        The page written, ``out / "index.html"`` (overwritten if present; all text is HTML-escaped).
+        The page written, ``out / "index.html"`` (overwritten if present; the command, captions,
+        table cells and credit are HTML-escaped).
     """
     columns = list(table[0]) if table else []
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
