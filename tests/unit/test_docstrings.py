@@ -8,8 +8,10 @@ properties those classes define themselves (inherited ``torch.nn.Module`` method
 Enforced: every numpydoc check except the codes in :data:`EXCLUDED` -- among them GL08 (no
 docstring), PR01/PR02 (parameter missing from / unknown to the docstring), PR04/PR07 (parameter
 without type / description), RT01/RT03 (Returns missing / without description), YD01 (Yields
-missing), SS0x (summary line), GL0x (layout). EX01 (no Examples section) is enforced only on the core
-objects in :data:`NEEDS_EXAMPLES`; those examples run as doctests in ``test_doctests.py``.
+missing), SS01-SS06 but SS05 (summary line), GL01-GL10 (layout, section order),
+PR06/PR08/PR09 and RT02/RT04/RT05 (type names, capitals, full stops). EX01 (no Examples
+section) is enforced only on the core objects in :data:`NEEDS_EXAMPLES`; those examples run as
+doctests in ``test_doctests.py``.
 """
 from __future__ import annotations
 
