@@ -59,7 +59,30 @@ def _show(value: object) -> str:
 
 
 def message(name: str, value: object, problem: str, fix: str) -> str:
-    """The package's one error-message format: ``name=value: problem; fix``."""
+    """The package's one error-message format: ``name=value: problem; fix``.
+
+    Parameters
+    ----------
+    name : str
+        Name of the argument (or command-line option, e.g. ``"--scale"``) that is wrong.
+    value : object
+        The offending value; numpy scalars are shown as plain numbers, long reprs are cut to 60
+        characters.
+    problem : str
+        What is wrong with it.
+    fix : str
+        What the caller should do instead.
+
+    Returns
+    -------
+    str
+        The message, ready for an exception.
+
+    Examples
+    --------
+    >>> message("s", -1.0, "must lie in [0.001, 10000]", "typical 16")
+    's=-1.0: must lie in [0.001, 10000]; typical 16'
+    """
     return f"{name}={_show(value)}: {problem}; {fix}"
 
 
@@ -75,9 +98,40 @@ def check_real(name: str, value: object, *, low: float | None = None, high: floa
                low_open: bool = False, high_open: bool = False, fix: str = "") -> float:
     """``value`` as a finite float, optionally within ``[low, high]`` (ends open on request).
 
-    Python and numpy real numbers pass; bool, str, tensors and other objects raise ``TypeError``
-    (use ``float(...)`` on a one-element tensor); NaN, ±inf and values outside the interval raise
-    ``ValueError``. ``fix`` ends the message (a typical value, a unit hint).
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    value : object
+        The value to check: a Python or numpy real number.
+    low, high : float or None, optional
+        Bounds of the legal interval; None means unbounded on that side.
+    low_open, high_open : bool, optional
+        Exclude the lower / upper bound itself (default: both ends included).
+    fix : str, optional
+        Ends the message (a typical value, a unit hint); default ``"pass a plain number"``.
+
+    Returns
+    -------
+    float
+        ``float(value)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is a bool, str, tensor or other non-real object (use ``float(...)`` on a
+        one-element tensor).
+    ValueError
+        If ``value`` is NaN or ±inf, or lies outside the interval.
+
+    Examples
+    --------
+    >>> check_real("p", 0.25, low=0.0, high=1.0)
+    0.25
+    >>> check_real("p", 1.5, low=0.0, high=1.0, high_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: p=1.5: must lie in [0, 1); pass a plain number
     """
     hint = fix or "pass a plain number"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
@@ -95,7 +149,31 @@ def check_real(name: str, value: object, *, low: float | None = None, high: floa
 
 def check_int(name: str, value: object, *, minimum: int | None = None, maximum: int | None = None,
               fix: str = "") -> int:
-    """``value`` as an int in ``[minimum, maximum]``: Python and numpy integers pass, bool and floats raise TypeError."""
+    """``value`` as an int in ``[minimum, maximum]``.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    value : object
+        A Python or numpy integer.
+    minimum, maximum : int or None, optional
+        Inclusive bounds; None means unbounded on that side.
+    fix : str, optional
+        Ends the message; default ``"pass a whole number"``.
+
+    Returns
+    -------
+    int
+        ``int(value)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is a bool, a float (even ``3.0``) or not a number.
+    ValueError
+        If ``value`` lies outside ``[minimum, maximum]``.
+    """
     hint = fix or "pass a whole number"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(message(name, value, f"expected an int, got {type(value).__name__}", hint))
@@ -108,7 +186,25 @@ def check_int(name: str, value: object, *, minimum: int | None = None, maximum: 
 
 
 def check_bool(name: str, value: object) -> bool:
-    """``value`` as a bool; anything else raises TypeError (``bool("False")`` would be True)."""
+    """``value`` as a bool, refusing truthy stand-ins (``bool("False")`` would be True).
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    value : object
+        A Python or numpy bool.
+
+    Returns
+    -------
+    bool
+        ``bool(value)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is anything but a bool (0/1, strings and None included).
+    """
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(message(name, value, f"expected True or False, got {type(value).__name__}",
                                 "pass True or False"))
@@ -116,7 +212,29 @@ def check_bool(name: str, value: object) -> bool:
 
 
 def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
-    """``value`` (a str, compared case-insensitively) if it is one of ``choices``, lower-cased."""
+    """``value`` lower-cased, if it is one of ``choices`` (compared case-insensitively).
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    value : object
+        A str.
+    choices : iterable of str
+        The allowed values, lower-case.
+
+    Returns
+    -------
+    str
+        ``value.lower()``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a str.
+    ValueError
+        If ``value`` is not one of ``choices``; the message lists them.
+    """
     options = tuple(choices)
     if not isinstance(value, str):
         raise TypeError(message(name, value, f"expected a str, got {type(value).__name__}",
@@ -128,21 +246,92 @@ def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
 
 
 def check_loss(name: str, value: object, *, custom: bool = False) -> str:
-    """A registered loss name (case-insensitive), lower-cased; with ``custom=True`` also ``"custom"``."""
+    """A registered loss name (case-insensitive), lower-cased.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    value : object
+        A loss name, one of :data:`arcface_viz.losses.LOSS_NAMES`.
+    custom : bool, optional
+        Also accept ``"custom"`` (the explorer's user-defined margin). Default False.
+
+    Returns
+    -------
+    str
+        The lower-cased loss name.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a str.
+    ValueError
+        If ``value`` names no registered loss.
+    """
     return check_choice(name, value, (*LOSS_NAMES, "custom") if custom else LOSS_NAMES)
 
 
 def check_scale(s: object, name: str = "s") -> float:
-    """The scale s: a finite number in :data:`arcface_viz.losses.S_RANGE`."""
+    """The scale s: a finite number in :data:`arcface_viz.losses.S_RANGE`, ``[1e-3, 1e4]``.
+
+    Parameters
+    ----------
+    s : object
+        The scale (dimensionless; the radius of the hypersphere the logits live on).
+    name : str, optional
+        Argument name used in the message; default ``"s"``.
+
+    Returns
+    -------
+    float
+        ``float(s)``.
+
+    Raises
+    ------
+    TypeError
+        If ``s`` is not a real number.
+    ValueError
+        If ``s`` is NaN, infinite or outside ``[1e-3, 1e4]``.
+    """
     return check_real(name, s, low=S_RANGE[0], high=S_RANGE[1],
                       fix="typical 16 for few identities, 64 in the paper")
 
 
 def check_margins(m1: object, m2: object, m3: object) -> tuple[float, float, float]:
-    """(m1, m2, m3) as floats within the registry's M1_RANGE (open at 0), M2_RANGE (radians, open at π) and M3_RANGE.
+    """The margins (m1, m2, m3) of the combined form, as floats within the registry's ranges.
 
     m1 < 1 is accepted only with m2 >= (1 − m1)·π: then m1·θ + m2 >= θ for every θ in [0, π], so the
     angular part never rewards the target (ArcFace, Deng et al. 2019, Table 1: CM2 = (0.9, 0.4, 0.15)).
+
+    Parameters
+    ----------
+    m1 : object
+        Multiplicative angular margin, in :data:`~arcface_viz.losses.M1_RANGE` (open at 0; 1 means
+        none).
+    m2 : object
+        Additive angular margin in radians, in :data:`~arcface_viz.losses.M2_RANGE` = ``[0, π)``.
+    m3 : object
+        Additive cosine margin, in :data:`~arcface_viz.losses.M3_RANGE` = ``[0, inf)``.
+
+    Returns
+    -------
+    tuple of float
+        ``(m1, m2, m3)``.
+
+    Raises
+    ------
+    TypeError
+        If a margin is not a real number.
+    ValueError
+        If a margin is NaN, infinite or outside its range (m2 = π is refused), or m1 < 1 with
+        m2 < (1 − m1)·π.
+
+    References
+    ----------
+    .. [1] J. Deng et al., "ArcFace: Additive Angular Margin Loss for Deep Face Recognition",
+       CVPR 2019, arXiv:1801.07698, eq. 4 (the combined margin ``cos(m1·θ + m2) − m3``) and
+       Table 1 (combined margins CM1, CM2).
     """
     m1 = check_real("m1", m1, low=M1_RANGE[0], high=M1_RANGE[1], low_open=True,
                     fix="the multiplicative margin is > 0 (1 means none; SphereFace uses 1.35)")
@@ -161,7 +350,29 @@ def check_margins(m1: object, m2: object, m3: object) -> tuple[float, float, flo
 def check_margin(loss: str | Loss, m: object, name: str = "m") -> float:
     """The single margin ``m`` of a loss, within that loss's legal range (``Loss.m_range``).
 
-    Raises ValueError for a loss without a single margin (softmax, NormFace, combined).
+    Parameters
+    ----------
+    loss : str or Loss
+        A registered loss name or entry; its ``main_margin`` says whether ``m`` is m1, m2 (radians,
+        open at π) or m3.
+    m : object
+        The margin value.
+    name : str, optional
+        Argument name used in the message; default ``"m"``.
+
+    Returns
+    -------
+    float
+        ``float(m)``.
+
+    Raises
+    ------
+    TypeError
+        If ``m`` is not a real number, or ``loss`` is neither a str nor a Loss.
+    ValueError
+        If ``loss`` has no single margin (softmax, NormFace, combined), is unknown, ``m`` lies
+        outside its range, or ``m`` with the loss's other margins breaks the rule of
+        :func:`check_margins`.
     """
     entry = loss if isinstance(loss, Loss) else get_loss(loss)
     if entry.main_margin is None:
@@ -169,7 +380,7 @@ def check_margin(loss: str | Loss, m: object, name: str = "m") -> float:
                                  "pass m1, m2 and m3 instead (or choose arcface, cosface or sphereface)"))
     low, high = entry.m_range
     unit = " radians" if entry.main_margin == "m2" else ""
-    m = check_real(name, m, low=low, high=high, low_open=entry.main_margin == "m1", high_open=entry.main_margin == "m2",
+    m = check_real(name, m, low=low, high=high, high_open=entry.main_margin == "m2",
                    fix=f"{entry.label}'s m is its {entry.main_margin}{unit} (default {entry.default_m:g})")
     # with the loss's other margins: the same combined rule as the heads (e.g. SphereFace m1 < 1 rewards the target)
     margins = dict(zip(MARGIN_NAMES, entry.margins), **{entry.main_margin: m})
@@ -178,7 +389,20 @@ def check_margin(loss: str | Loss, m: object, name: str = "m") -> float:
 
 
 def check_logit_range(s: float, m3: float) -> None:
-    """Refuse s and m3 whose largest logit s·(1 + m3 + π) would overflow float32 to inf."""
+    """Refuse s and m3 whose largest logit s·(1 + m3 + π) would overflow float32 to inf.
+
+    Parameters
+    ----------
+    s : float
+        The scale, already checked.
+    m3 : float
+        The additive cosine margin, already checked.
+
+    Raises
+    ------
+    ValueError
+        If ``s·(1 + m3 + π)`` reaches the largest float32 (about 3.4e38).
+    """
     if s * (1.0 + m3 + math.pi) >= _FLOAT32_MAX:
         raise ValueError(message("m3", m3, f"with s={s:g} the logits s·(1 + m3 + π) overflow float32 to inf",
                                  "use m3 <= 1 (CosFace uses 0.35)"))
@@ -186,7 +410,29 @@ def check_logit_range(s: float, m3: float) -> None:
 
 def check_head_parameters(s: object, m1: object, m2: object, m3: object,
                           easy_margin: object) -> tuple[float, float, float, float, bool]:
-    """Scale, margins and ``easy_margin`` of a margin head, checked together (logits must fit float32)."""
+    """Scale, margins and ``easy_margin`` of a margin head, checked together.
+
+    Parameters
+    ----------
+    s : object
+        The scale, see :func:`check_scale`.
+    m1, m2, m3 : object
+        The margins of the combined form (m2 in radians), see :func:`check_margins`.
+    easy_margin : object
+        A bool, see :func:`check_bool`.
+
+    Returns
+    -------
+    tuple
+        ``(s, m1, m2, m3, easy_margin)`` as four floats and a bool.
+
+    Raises
+    ------
+    TypeError
+        If a value has the wrong kind (see the checks above).
+    ValueError
+        If a value is out of range, or the logits would overflow float32.
+    """
     s = check_scale(s)
     m1, m2, m3 = check_margins(m1, m2, m3)
     check_logit_range(s, m3)
@@ -194,18 +440,79 @@ def check_head_parameters(s: object, m1: object, m2: object, m3: object,
 
 
 def check_probability(name: str, value: object) -> float:
-    """A probability strictly between 0 and 1."""
+    """A probability strictly between 0 and 1.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    value : object
+        The probability.
+
+    Returns
+    -------
+    float
+        ``float(value)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If ``value`` is NaN or not in the open interval ``(0, 1)``.
+    """
     return check_real(name, value, low=0.0, high=1.0, low_open=True, high_open=True,
                       fix="pass a probability strictly between 0 and 1, e.g. 0.9")
 
 
 def check_fraction(name: str, value: object) -> float:
-    """A fraction in [0, 1] (a rate, an accuracy): percentages are refused."""
+    """A fraction in [0, 1] (a rate, an accuracy); percentages are refused.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    value : object
+        The fraction.
+
+    Returns
+    -------
+    float
+        ``float(value)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If ``value`` is NaN or outside ``[0, 1]`` (e.g. a percentage such as 95).
+    """
     return check_real(name, value, low=0.0, high=1.0, fix="pass a fraction in [0, 1] (percent? divide by 100)")
 
 
 def check_angles(name: str, theta: object) -> np.ndarray:
-    """Angles in radians within [0, π] as a float64 array of any shape (degrees are caught here)."""
+    """Angles in radians within [0, π] as a float64 array (degrees are caught here).
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    theta : number, array_like or torch.Tensor
+        Angles in radians, any shape; a tensor is detached and moved to the CPU.
+
+    Returns
+    -------
+    numpy.ndarray
+        A float64 array of the same shape.
+
+    Raises
+    ------
+    TypeError
+        If ``theta`` cannot be converted to a float array.
+    ValueError
+        If an angle is NaN/inf or outside ``[0, π]`` (with 1e-6 slack for float32 π), which is how
+        angles in degrees are caught.
+    """
     try:
         array = np.asarray(theta.detach().cpu() if hasattr(theta, "detach") else theta, dtype=np.float64)
     except (TypeError, ValueError):
@@ -220,12 +527,54 @@ def check_angles(name: str, theta: object) -> np.ndarray:
 
 
 def check_degrees(name: str, value: object) -> float:
-    """One angle in degrees within [0, 180] (a probe angle, a slider)."""
+    """One angle in degrees within [0, 180] (a probe angle, a slider).
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    value : object
+        The angle in degrees.
+
+    Returns
+    -------
+    float
+        ``float(value)``, in degrees.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If ``value`` is NaN or outside ``[0, 180]``.
+    """
     return check_real(name, value, low=0.0, high=180.0, fix="pass degrees in [0, 180]")
 
 
 def check_size(name: str, size: object, minimum: int = 1) -> tuple[int, int]:
-    """An image size ``N`` or ``(H, W)`` of ints >= ``minimum``, as (H, W)."""
+    """An image size ``N`` or ``(H, W)`` of ints >= ``minimum``, as (H, W).
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    size : int or tuple of int
+        One side ``N`` (a square image) or ``(H, W)``, in pixels.
+    minimum : int, optional
+        Smallest legal side; default 1.
+
+    Returns
+    -------
+    tuple of int
+        ``(H, W)`` in pixels.
+
+    Raises
+    ------
+    TypeError
+        If a side is not an int.
+    ValueError
+        If a tuple does not have two entries, or a side is below ``minimum``.
+    """
     if isinstance(size, (tuple, list)):
         if len(size) != 2:
             raise ValueError(message(name, size, "expected N or (H, W)", "pass one int or two"))
@@ -236,7 +585,27 @@ def check_size(name: str, size: object, minimum: int = 1) -> tuple[int, int]:
 
 
 def check_callable(name: str, value: object, usage: str) -> object:
-    """``value`` if it can be called; ``usage`` says how it will be called."""
+    """``value`` if it can be called.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    value : object
+        The callable to check.
+    usage : str
+        How it will be called; ends the message.
+
+    Returns
+    -------
+    object
+        ``value`` itself.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not callable.
+    """
     if not callable(value):
         raise TypeError(message(name, value, f"expected a callable, got {type(value).__name__}", usage))
     return value
@@ -249,6 +618,25 @@ def check_labels(labels: object, batch: int, n_classes: int | None, device: torc
 
     Checked before any kernel runs: an out-of-range label would otherwise be a CUDA assert or a
     silently wrong gather, and -1 "ignore" labels are not supported.
+
+    Parameters
+    ----------
+    labels : torch.Tensor or None
+        Integer tensor of shape ``(batch,)``, or None (no labels: plain cosine logits).
+    batch : int
+        Number of embeddings in the batch.
+    n_classes : int
+        Number of classes C.
+    device : torch.device
+        Device of the embeddings / cosines the labels go with.
+
+    Raises
+    ------
+    TypeError
+        If ``labels`` is not a tensor, or its dtype is bool, floating or complex.
+    ValueError
+        If its shape is not ``(batch,)``, it is on another device, or a label lies outside
+        ``[0, C-1]``.
     """
     if labels is None:
         return
@@ -279,7 +667,28 @@ def _numpy(values: object) -> object:
 def check_array(name: str, values: object, *, ndim: int | None = None, dtype=np.float64) -> np.ndarray:
     """A numpy array of ``dtype`` from a tensor or array-like, with ``ndim`` dimensions and no NaN/inf.
 
-    Non-numeric input raises TypeError; a wrong number of dimensions or NaN/inf raise ValueError.
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    values : array_like or torch.Tensor
+        The numbers; a tensor is detached and moved to the CPU.
+    ndim : int, optional
+        Required number of dimensions; None accepts any.
+    dtype : numpy dtype, default numpy.float64
+        The dtype of the result.
+
+    Returns
+    -------
+    numpy.ndarray
+        The values as ``dtype``.
+
+    Raises
+    ------
+    TypeError
+        If ``values`` is not numeric.
+    ValueError
+        If it has the wrong number of dimensions, or (for floating dtypes) contains NaN or inf.
     """
     try:
         array = np.asarray(_numpy(values), dtype=dtype)
@@ -296,7 +705,29 @@ def check_array(name: str, values: object, *, ndim: int | None = None, dtype=np.
 
 
 def check_label_array(name: str, values: object, n: int) -> np.ndarray:
-    """Class labels as an int64 (n,) array: integers (TypeError otherwise), one per sample, >= 0."""
+    """Class labels as an int64 (n,) array: integers, one per sample, >= 0.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    values : array_like or torch.Tensor
+        Integer class labels.
+    n : int
+        Number of samples (embeddings) the labels belong to.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,), int64
+        The labels.
+
+    Raises
+    ------
+    TypeError
+        If the labels are not integers (floats, bools).
+    ValueError
+        If their shape is not ``(n,)`` or a label is negative.
+    """
     array = np.asarray(_numpy(values))
     if array.dtype.kind not in "iu":
         raise TypeError(message(f"{name}.dtype", str(array.dtype), "labels must be integers (class indices)",
@@ -310,7 +741,27 @@ def check_label_array(name: str, values: object, n: int) -> np.ndarray:
 
 
 def check_index_pairs(pairs: object, n: int) -> np.ndarray:
-    """Index pairs into ``n`` samples as an int64 (P, 2) array with P >= 1 and every index in [0, n)."""
+    """Index pairs into ``n`` samples as an int64 (P, 2) array with P >= 1 and every index in [0, n).
+
+    Parameters
+    ----------
+    pairs : array_like or torch.Tensor, shape (P, 2)
+        Integer index pairs, e.g. from :func:`arcface_viz.faces.make_pairs`.
+    n : int
+        Number of samples the indices point into.
+
+    Returns
+    -------
+    numpy.ndarray, shape (P, 2), int64
+        The pairs.
+
+    Raises
+    ------
+    TypeError
+        If the indices are not integers.
+    ValueError
+        If the shape is not (P, 2) with P >= 1, or an index lies outside [0, n).
+    """
     array = np.asarray(_numpy(pairs))
     if array.ndim != 2 or array.shape[1:] != (2,) or array.shape[0] == 0:
         raise ValueError(message("pairs.shape", array.shape, "expected (P, 2) with P >= 1",

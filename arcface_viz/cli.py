@@ -20,6 +20,13 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m arcface_viz`` argument parser, with every subcommand of ``SUBCOMMAND_MODULES``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        A parser whose parsed arguments carry ``func``, the subcommand to call.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m arcface_viz",
         description="Train and compare face-recognition losses; manage the assignments; check the environment.",
@@ -31,6 +38,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit code: the subcommand's (0 on success), or 2 after a :class:`UsageError`, whose
+        message goes to stderr.
+
+    Raises
+    ------
+    SystemExit
+        From argparse, for unknown options or ``--help`` (code 2 or 0).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -38,7 +38,13 @@ REAL = {"dim": 64, "epochs": 60, "lr": 5e-3, "batch_size": 64, "warmup": 10, "au
 
 
 def register(subparsers) -> None:
-    """Add the ``compare`` parser to the CLI's subparsers."""
+    """Add the ``compare`` parser to the CLI's subparsers.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The CLI's sub-parsers (see :func:`arcface_viz.cli.build_parser`).
+    """
     p = subparsers.add_parser(
         "compare",
         help="train softmax and margin losses on the same split and compare them",
@@ -135,7 +141,30 @@ def _out_dir(text: str, force: bool) -> Path:
 
 # --------------------------------------------------------------------------- data
 def load_data(args, settings: dict) -> tuple[dict, str, str]:
-    """(splits, description, credit): ``train`` (training identities), ``test`` (unseen), toy: ``heldout``."""
+    """The faces of a run, split into training and unseen identities.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``compare`` command line.
+    settings : dict
+        The run's checked settings (``test_identities``, ``size``, ...).
+
+    Returns
+    -------
+    splits : dict of str to FaceDataset
+        ``train`` (training identities), ``test`` (unseen identities) and, for toy faces,
+        ``heldout`` (held-out images of the training identities).
+    description : str
+        What the data are, for the report.
+    credit : str
+        The faces' credit line.
+
+    Raises
+    ------
+    UsageError
+        Too many test identities for the data, or real faces that cannot be found.
+    """
     data = args.data
     if data == "toy":
         dataset = faces.make_toy_faces(args.identities + settings["test_identities"], 200, 32, seed=0)
@@ -199,7 +228,26 @@ def _load_real(data: str, size: tuple[int, int]):
 
 # --------------------------------------------------------------------------- one run
 def evaluate(result, splits: dict, pairs: np.ndarray, roc_pairs: np.ndarray) -> dict:
-    """Every metric of one trained model; values JSON-ready, plus the objects the figures need."""
+    """Every metric of one trained model; values JSON-ready, plus the objects the figures need.
+
+    Parameters
+    ----------
+    result : TrainResult
+        The trained model and head.
+    splits : dict of str to FaceDataset
+        From :func:`load_data`.
+    pairs : numpy.ndarray, shape (P, 2), int64
+        Balanced pairs of unseen faces for the 10-fold accuracy.
+    roc_pairs : numpy.ndarray, shape (Q, 2), int64
+        Pairs of unseen faces for the ROC.
+
+    Returns
+    -------
+    dict
+        ``metrics`` (name to float or None: the open-set numbers, angles in degrees, closed-set
+        accuracy for toy faces), ``details`` (10-fold, ROC and angle summaries) and ``objects``
+        (verification results, angle statistics and embeddings for the figures).
+    """
     open_set = experiment.evaluate_open_set(result.model, splits["test"], pairs=pairs, roc_pairs=roc_pairs)
     folds, roc, test_emb = open_set.folds, open_set.roc, open_set.embeddings
     closed = splits.get("heldout", splits["train"])
@@ -219,7 +267,30 @@ def evaluate(result, splits: dict, pairs: np.ndarray, roc_pairs: np.ndarray) -> 
 
 
 def train_one(name: str, kwargs: dict, settings: dict, train, seed: int, progress: bool):
-    """Train FaceCNN + head ``name`` (constructor arguments ``kwargs``) with the run's settings, via the experiment recipe."""
+    """Train FaceCNN + head ``name`` with the run's settings, via the experiment recipe.
+
+    Parameters
+    ----------
+    name : str
+        A registered loss name.
+    kwargs : dict
+        The head's constructor arguments (``experiment.head_kwargs``).
+    settings : dict
+        The run's checked settings (``dim``, ``epochs``, ``batch_size``, ``lr``, ``warmup``,
+        ``augment``).
+    train : FaceDataset
+        The training faces.
+    seed : int
+        Seeds the initialisation and the training.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    TrainResult
+        From :func:`arcface_viz.experiment.train` (cosine learning-rate schedule; margin warm-up
+        except for softmax).
+    """
     warmup = settings["warmup"] if name != "softmax" else 0
     return experiment.train(name, train, dim=settings["dim"], head_options=kwargs, seed=seed, epochs=settings["epochs"],
                             batch_size=settings["batch_size"], lr=settings["lr"],
@@ -242,7 +313,21 @@ SUMMARY_COLUMNS = (
 
 
 def summarise(runs: list[dict], losses: list[str]) -> dict:
-    """Per loss and metric: mean, std (population; None for one seed) and the per-seed values."""
+    """Per loss and metric: mean, std (population; None for one seed) and the per-seed values.
+
+    Parameters
+    ----------
+    runs : list of dict
+        One entry per (loss, seed): ``loss``, ``head``, ``metrics`` and ``seconds``.
+    losses : list of str
+        The loss names, in table order.
+
+    Returns
+    -------
+    dict
+        Loss name to ``{"head": description, metric: {"mean", "std", "values"}}``; mean and std are
+        None when a seed has no value (e.g. TAR@FAR n/a).
+    """
     summary = {}
     for name in losses:
         mine = [r for r in runs if r["loss"] == name]
@@ -259,7 +344,18 @@ def summarise(runs: list[dict], losses: list[str]) -> dict:
 
 
 def table_rows(summary: dict) -> list[dict]:
-    """One row per loss: its description, then (mean, std) per column of ``SUMMARY_COLUMNS`` it has."""
+    """One row per loss: its description, then (mean, std) per column of ``SUMMARY_COLUMNS`` it has.
+
+    Parameters
+    ----------
+    summary : dict
+        From :func:`summarise`.
+
+    Returns
+    -------
+    list of dict
+        Rows with key ``"loss"`` and one ``(mean, std)`` pair per column title.
+    """
     rows = []
     for name, entry in summary.items():
         row = {"loss": entry["head"]}
@@ -271,7 +367,26 @@ def table_rows(summary: dict) -> list[dict]:
 
 
 def format_table(rows: list[dict]) -> str:
-    """The rows of :func:`table_rows` as an aligned plain-text table."""
+    """The rows of :func:`table_rows` as an aligned plain-text table.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`table_rows`.
+
+    Returns
+    -------
+    str
+        Header, rule and one line per row; empty for no rows.
+
+    Examples
+    --------
+    >>> print(format_table([{"loss": "ArcFace", "EER": (0.05, 0.01)}, {"loss": "Softmax", "EER": (0.125, None)}]))
+    loss             EER
+    -------  -----------
+    ArcFace  0.05 ± 0.01
+    Softmax        0.125
+    """
     if not rows:
         return ""
     columns = list(rows[0])
@@ -286,7 +401,23 @@ def format_table(rows: list[dict]) -> str:
 
 # --------------------------------------------------------------------------- the command
 def run(args) -> int:
-    """Run the comparison described by the parsed ``args``; returns the exit code (0)."""
+    """Run the comparison described by the parsed ``args``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``compare`` command line.
+
+    Returns
+    -------
+    int
+        The exit code, 0.
+
+    Raises
+    ------
+    UsageError
+        A bad option value or output folder (the CLI prints it and exits with 2).
+    """
     start = time.perf_counter()
     losses = _losses(args.losses)
     settings = _settings(args, losses)
@@ -342,7 +473,18 @@ def run(args) -> int:
 
 
 def command_line(args) -> str:
-    """The command that repeats this run (every option that was set, in canonical form)."""
+    """The command that repeats this run (every option that was set, in canonical form).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``compare`` command line.
+
+    Returns
+    -------
+    str
+        ``python -m arcface_viz compare --option value ...``, shell-quoted.
+    """
     parts = ["python -m arcface_viz compare"]
     for key, value in vars(args).items():
         if key in ("func", "command") or value is None or value is False:

@@ -47,7 +47,9 @@ WIDGET_EXTENSION = Path("@jupyter-widgets") / "jupyterlab-manager"
 class EnvironmentReport:
     """Facts about this Python environment; ``str(report)`` is the formatted report.
 
-    Attributes
+    The constructor arguments are also the attributes; :func:`check_environment` builds it.
+
+    Parameters
     ----------
     python : str
         Python version and executable.
@@ -57,9 +59,11 @@ class EnvironmentReport:
         The widgets' JupyterLab extension found on Jupyter's data path.
     chromium : str or None
         Path of a Chromium executable.
-    att_faces, olivetti : Path or None
-        The AT&T folder and scikit-learn's Olivetti cache folder, if found.
-    warnings : tuple of str
+    att_faces : Path or None
+        The AT&T folder, if found.
+    olivetti : Path or None
+        The Olivetti cache folder of scikit-learn, if found.
+    warnings : tuple of str, default ()
         Problems that break the lessons, each with its fix.
     """
 
@@ -94,6 +98,7 @@ def package_versions(
     Returns
     -------
     dict of str to str or None
+        Distribution name to its version, None where it is not installed.
     """
     found = {}
     for name in names:
@@ -158,7 +163,26 @@ def widget_warnings(ipywidgets: str | None, jupyterlab_widgets: str | None) -> l
 def find_chromium(
     candidates: Sequence[str] = CHROMIUM_CANDIDATES, which: Callable[[str], str | None] = shutil.which
 ) -> str | None:
-    """Path of the first Chromium found (absolute candidates must be executable files), or None."""
+    """Path of the first Chromium found (absolute candidates must be executable files), or None.
+
+    Parameters
+    ----------
+    candidates : sequence of str, default CHROMIUM_CANDIDATES
+        Absolute paths or command names, tried in order.
+    which : callable, default shutil.which
+        Resolves a candidate to an executable path, or None.
+
+    Returns
+    -------
+    str or None
+        The first path ``which`` resolves.
+
+    Examples
+    --------
+    >>> find_chromium(["chromium", "chromium-browser"], which=lambda name: None)  # none found
+    >>> find_chromium(["chromium"], which=lambda name: "/opt/" + name)
+    '/opt/chromium'
+    """
     for candidate in candidates:
         found = which(candidate)
         if found:
@@ -180,6 +204,12 @@ def widget_extension(folders: Iterable[str | Path] | None = None) -> tuple[str, 
     folders : iterable of path, optional
         ``labextensions`` folders to search; default ``jupyter_core.paths.jupyter_path("labextensions")``,
         as seen from this Python (a JupyterLab run from another environment has its own).
+
+    Returns
+    -------
+    tuple of str or None
+        ``(version, folder)`` read from ``@jupyter-widgets/jupyterlab-manager/package.json``; None
+        when no folder has a readable one (or jupyter_core is missing).
     """
     if folders is None:
         try:
@@ -215,12 +245,20 @@ def check_environment(
 
     Parameters
     ----------
-    version, which, extension_folders, find_faces
-        Sources of the facts (defaults: this machine); tests pass fakes.
+    version : callable, optional
+        Version of a distribution by name (default ``importlib.metadata.version``).
+    which : callable, optional
+        Path of an executable by name, or None (default ``shutil.which``).
+    extension_folders : iterable of path, optional
+        Where to look for the widgets' JupyterLab extension (default Jupyter's data path).
+    find_faces : callable, optional
+        Returns the AT&T folder and the Olivetti cache folder, or None for each (default: as the
+        lessons find them).
 
     Returns
     -------
     EnvironmentReport
+        The facts, with the warnings about missing or mismatched packages.
 
     Examples
     --------
@@ -249,7 +287,18 @@ def check_environment(
 
 
 def format_report(report: EnvironmentReport) -> str:
-    """The report as aligned text lines, warnings last (or a line saying the widget pair matches)."""
+    """The report as aligned text lines, warnings last (or a line saying the widget pair matches).
+
+    Parameters
+    ----------
+    report : EnvironmentReport
+        The facts, from :func:`check_environment`.
+
+    Returns
+    -------
+    str
+        The report, one fact per line.
+    """
     rows = [("Python", report.python)]
     rows += [(name, version or "not installed") for name, version in report.versions.items()]
     extension = report.widget_extension

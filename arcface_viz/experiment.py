@@ -125,6 +125,7 @@ def build(loss: str, dim: int, n_classes: int, *, s: float | None = None, m: flo
     Returns
     -------
     model : FaceCNN
+        The backbone, mapping float32 images (N, 1, H, W) to embeddings (N, ``dim``).
     head : nn.Module
         From :func:`arcface_viz.heads.make_head`.
 
@@ -213,11 +214,24 @@ def all_pairs(labels, seed: int = 0, limit: int = MAX_PAIRS) -> np.ndarray:
     seed : int, default 0
         Seeds the subsample when there are more than ``limit`` pairs.
     limit : int, default MAX_PAIRS
+        Largest number of pairs to keep, >= 1.
 
     Returns
     -------
     numpy.ndarray, shape (P, 2), int64
         Index pairs, P = min(N·(N−1)/2, limit).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``limit`` is not an int >= 1.
+
+    Examples
+    --------
+    >>> all_pairs([0, 0, 1, 1]).tolist()
+    [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]
+    >>> len(all_pairs(range(100), limit=10))
+    10
     """
     limit = check_int("limit", limit, minimum=1, fix="pass the largest number of pairs to keep")
     i, j = np.triu_indices(len(labels), k=1)
@@ -237,11 +251,23 @@ def balanced_pairs(dataset, seed: int = 0, max_genuine: int = MAX_GENUINE_PAIRS)
     seed : int, default 0
         Seeds :func:`arcface_viz.faces.make_pairs`.
     max_genuine : int, default MAX_GENUINE_PAIRS
+        Largest number of genuine pairs; the impostor pairs match their number.
 
     Returns
     -------
     numpy.ndarray, shape (P, 2), int64
         From :func:`arcface_viz.faces.make_pairs`, half genuine and half impostor.
+
+    Raises
+    ------
+    ValueError
+        As :func:`arcface_viz.faces.make_pairs` (e.g. no identity with two images).
+
+    References
+    ----------
+    .. [1] G. B. Huang, M. Ramesh, T. Berg, E. Learned-Miller, "Labeled Faces in the Wild: A Database
+       for Studying Face Recognition in Unconstrained Environments", UMass Amherst Tech. Rep. 07-49,
+       2007 (the balanced genuine/impostor pairs and 10-fold protocol).
     """
     counts = np.bincount(np.asarray(dataset.labels))
     genuine = int(sum(c * (c - 1) // 2 for c in counts))
@@ -252,7 +278,9 @@ def balanced_pairs(dataset, seed: int = 0, max_genuine: int = MAX_GENUINE_PAIRS)
 class OpenSetResult:
     """What :func:`evaluate_open_set` measures on identities never seen in training.
 
-    Attributes
+    The constructor arguments are also the attributes.
+
+    Parameters
     ----------
     folds : VerificationResult
         On the balanced pairs: the 10-fold accuracy (LFW protocol).
@@ -271,7 +299,15 @@ class OpenSetResult:
     embeddings: torch.Tensor
 
     def metrics(self) -> dict[str, float]:
-        """The numbers: 10-fold accuracy (mean, std), TAR@FAR 1e-1/1e-2/1e-3, EER, AUC, rank-1 (NaN where undefined)."""
+        """The numbers, by name, as plain floats (NaN where undefined).
+
+        Returns
+        -------
+        dict of str to float
+            ``verification_accuracy`` and ``verification_accuracy_std`` (10-fold, in [0, 1]),
+            ``tar_at_far_1e-1``, ``tar_at_far_1e-2``, ``tar_at_far_1e-3``, ``eer``, ``auc`` and
+            ``rank1_unseen``, all in [0, 1].
+        """
         return {
             "verification_accuracy": self.folds.accuracy_mean,
             "verification_accuracy_std": self.folds.accuracy_std,

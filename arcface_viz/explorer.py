@@ -22,7 +22,30 @@ _NO_MARGIN = (1.0, 0.0, 0.0)
 
 
 def label(loss: str) -> str:
-    """Display name of a registered loss, or ``"Custom"`` for a user-defined margin."""
+    """Display name of a registered loss, or ``"Custom"`` for a user-defined margin.
+
+    Parameters
+    ----------
+    loss : str
+        A registered loss name (case-insensitive) or ``"custom"``.
+
+    Returns
+    -------
+    str
+        The registry's display label, e.g. ``"ArcFace"``.
+
+    Raises
+    ------
+    TypeError
+        ``loss`` not a str.
+    ValueError
+        An unknown loss.
+
+    Examples
+    --------
+    >>> label("cosface"), label("custom")
+    ('CosFace', 'Custom')
+    """
     name = check_loss("loss", loss, custom=True)
     return CUSTOM_LABEL if name == "custom" else LOSSES[name].label
 
@@ -72,6 +95,31 @@ def describe(loss: str, s: float, m1: float, m2: float, m3: float) -> str:
 
     Softmax has no scale or margin in its head; here ``s`` is the factor its curve is drawn with,
     so the text says ``"Softmax (cos θ × s=16)"``.
+
+    Parameters
+    ----------
+    loss : str
+        A registered loss name or ``"custom"``.
+    s : float
+        Scale.
+    m1, m2, m3 : float
+        Margins of the combined form (m2 in radians). The single-m form ``m=...`` is used when the
+        loss has a single margin and the other two are off (m1 = 1, m2 = 0, m3 = 0).
+
+    Returns
+    -------
+    str
+        The title.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``loss`` not a str, or unknown.
+
+    Examples
+    --------
+    >>> describe("arcface", 16, 1.0, 0.5, 0.0), describe("arcface", 16, 1.0, 0.5, 0.1)
+    ('ArcFace (s=16, m=0.5)', 'ArcFace (s=16, m1=1, m2=0.5, m3=0.1)')
     """
     name = check_loss("loss", loss, custom=True)
     text = label(name)
@@ -99,15 +147,37 @@ def target_probability(theta, *, s: float, m1: float = 1.0, m2: float = 0.0, m3:
     ----------
     theta : array_like of float
         Target angles, radians in [0, π].
-    s, m1, m2, m3 : float
-        Scale and margins.
-    n_classes : int
+    s : float
+        Scale, in [1e-3, 1e4].
+    m1 : float, default 1.0
+        Multiplicative angular margin.
+    m2 : float, default 0.0
+        Additive angular margin, radians.
+    m3 : float, default 0.0
+        Additive cosine margin.
+    n_classes : int, default 8
         Number of classes C >= 2.
 
     Returns
     -------
     numpy.ndarray
-        float64 probabilities in [0, 1], ``theta``'s shape (computed with log-sum-exp: no overflow).
+        Probabilities in [0, 1], float64, ``theta``'s shape (computed with log-sum-exp: no overflow).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Angles outside [0, π] (e.g. degrees), ``n_classes`` < 2, or bad s and margins (as
+        :func:`arcface_viz.heads.target_logit`).
+
+    Examples
+    --------
+    ArcFace (s = 16, m = 0.5) with 8 classes: at θ = 0 the target logit is 16·cos 0.5 = 14.04 and
+    P = e^14.04 / (e^14.04 + 7) = 0.999994; at θ = 90° it is 16·cos(π/2 + 0.5) = −7.67 and P = 6.7e-5.
+
+    >>> import math
+    >>> p = target_probability([0.0, math.pi / 2], s=16.0, m2=0.5, n_classes=8)
+    >>> [float(f"{v:.3g}") for v in p]
+    [1.0, 6.66e-05]
     """
     n_classes = _n_classes(n_classes)
     t = heads.target_logit(check_angles("theta", theta), s=s, m1=m1, m2=m2, m3=m3).numpy()
@@ -140,6 +210,20 @@ def scale_lower_bound(n_classes: int, p: float) -> float:
     ------
     ValueError
         If ``n_classes < 2`` or ``p`` is not in (0, 1).
+
+    References
+    ----------
+    .. [1] F. Wang, X. Xiang, J. Cheng, A. L. Yuille, "NormFace: L2 Hypersphere Embedding for Face
+       Verification", ACM MM 2017, arXiv:1704.06369, Proposition 2.
+    .. [2] H. Wang et al., "CosFace: Large Margin Cosine Loss for Deep Face Recognition", CVPR 2018,
+       arXiv:1801.09414 (the bound in the form used here).
+
+    Examples
+    --------
+    10 classes, p = 0.9: 0.9·ln(9·0.9/0.1) = 0.9·ln 81 = 3.955.
+
+    >>> round(scale_lower_bound(10, 0.9), 4)
+    3.955
     """
     n_classes = _n_classes(n_classes)
     p = check_probability("p", p)
@@ -155,12 +239,31 @@ def decision_boundary(theta, *, m1: float = 1.0, m2: float = 0.0, m3: float = 0.
     Parameters
     ----------
     theta : array_like of float
-        θ1 values, radians in [0, π].
+        The angles θ1, radians in [0, π].
+    m1 : float, default 1.0
+        Multiplicative angular margin.
+    m2 : float, default 0.0
+        Additive angular margin, radians.
+    m3 : float, default 0.0
+        Additive cosine margin.
 
     Returns
     -------
     numpy.ndarray
-        θ2 in radians, ``theta``'s shape; π where class 1 cannot win at all.
+        The angles θ2 in radians, ``theta``'s shape; π where class 1 cannot win at all.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Angles outside [0, π] (e.g. degrees) or bad margins.
+
+    Examples
+    --------
+    For ArcFace the boundary is θ2 = θ1 + m (below the fallback angle): 30° + 28.65° and 60° + 28.65°.
+
+    >>> import numpy as np
+    >>> np.degrees(decision_boundary(np.radians([30.0, 60.0]), m2=0.5)).round(2).tolist()
+    [58.65, 88.65]
     """
     target = heads.target_logit(check_angles("theta", theta), s=1.0, m1=m1, m2=m2, m3=m3).numpy()
     return np.arccos(np.clip(target, -1.0, 1.0))
@@ -173,11 +276,23 @@ def decision_regions(theta, *, m1: float = 1.0, m2: float = 0.0, m3: float = 0.0
     ----------
     theta : array_like of float
         (G,) grid of angles, radians in [0, π], used for both θ1 and θ2.
+    m1 : float, default 1.0
+        Multiplicative angular margin.
+    m2 : float, default 0.0
+        Additive angular margin, radians.
+    m3 : float, default 0.0
+        Additive cosine margin.
 
     Returns
     -------
     numpy.ndarray
-        int8 array (G, G); row i is θ2 = theta[i], column j is θ1 = theta[j] (image layout).
+        Region codes, int8 array (G, G); row i is θ2 = theta[i], column j is θ1 = theta[j] (image
+        layout).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Angles outside [0, π] (e.g. degrees) or bad margins.
     """
     grid = check_angles("theta", theta).ravel()
     target = heads.target_logit(grid, s=1.0, m1=m1, m2=m2, m3=m3).numpy()

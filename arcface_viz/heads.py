@@ -253,15 +253,25 @@ def target_logit(
 
     Parameters
     ----------
-    theta : Tensor, array_like or float
+    theta : torch.Tensor, array_like or float
         Target angle(s) θ_y in radians, any shape, in [0, π] (differentiable when a tensor).
-    s, m1, m2, m3, easy_margin
+    s : float, default 1.0
+        Scale, in [1e-3, 1e4].
+    m1 : float, default 1.0
+        Multiplicative angular margin (see :func:`margin_logits` for its legal range).
+    m2 : float, default 0.0
+        Additive angular margin in radians, in [0, π).
+    m3 : float, default 0.0
+        Additive cosine margin, >= 0.
+    easy_margin : bool, default False
         As in :func:`margin_logits`.
 
     Returns
     -------
-    Tensor
-        s·(cos(m1·θ + m2) − m3) with the monotone fallback, same shape as ``theta``, float64.
+    torch.Tensor
+        The target logit s·(cos(m1·θ + m2) − m3) with the monotone fallback, same shape as ``theta``,
+        float64. Its derivative with respect to a tensor ``theta`` is the analytic
+        −s·m1·sin(m1·θ + m2) (−s·sin θ past the fallback angle), finite on all of [0, π].
 
     Raises
     ------
@@ -272,6 +282,29 @@ def target_logit(
     Notes
     -----
     Source: ArcFace (Deng et al., CVPR 2019), eq. 4 and Fig. 4 (target logit curves).
+
+    References
+    ----------
+    .. [1] J. Deng, J. Guo, N. Xue, S. Zafeiriou, "ArcFace: Additive Angular Margin Loss for Deep
+       Face Recognition", CVPR 2019, arXiv:1801.07698, eq. 3 and eq. 4.
+
+    Examples
+    --------
+    ArcFace's m2 = 0.5 rad at θ = 0 and θ = π/2, with s = 2: the values are 2·cos(0.5) = 1.7552 and
+    2·cos(π/2 + 0.5) = −0.9589, the slopes −2·sin(0.5) = −0.9589 and −2·sin(π/2 + 0.5) = −1.7552:
+
+    >>> import math, torch
+    >>> theta = torch.tensor([0.0, math.pi / 2], dtype=torch.float64, requires_grad=True)
+    >>> logit = target_logit(theta, s=2.0, m2=0.5)
+    >>> [round(v, 4) for v in logit.tolist()]
+    [1.7552, -0.9589]
+    >>> logit.sum().backward()
+    >>> [round(v, 4) for v in theta.grad.tolist()]
+    [-0.9589, -1.7552]
+    >>> target_logit(90.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: theta=90.0: outside [0, π] radians; convert degrees with np.radians
     """
     s = check_scale(s)
     m1, m2, m3 = check_margins(m1, m2, m3)
@@ -325,15 +358,17 @@ def margin_logits(
 
     Parameters
     ----------
-    cos : Tensor, shape (B, C), floating
-        cos θ between each unit embedding and each unit class centre (dimensionless, in [-1, 1]).
+    cos : torch.Tensor, shape (B, C), floating
+        The cosine cos θ between each unit embedding and each unit class centre (dimensionless, in [-1, 1]).
         float16/bfloat16 are upcast to float32; their gradient comes back in their dtype.
-    labels : Tensor, shape (B,), any integer dtype (int32 and int64 give identical results), or None
-        Target class of each row, in [0, C-1]. ``None`` applies no margin (inference).
+    labels : torch.Tensor, shape (B,), int dtype, or None
+        Target class of each row, in [0, C-1]; any integer dtype (int32 and int64 give identical
+        results). ``None`` applies no margin (inference).
     s : float
         Scale in [1e-3, 1e4] (``S_RANGE``), the radius of the hypersphere the logits live on.
     m1 : float, default 1.0
-        Multiplicative angular margin (SphereFace, >= 1; 1 means none).
+        Multiplicative angular margin (SphereFace; 1 means none). Values below 1 only with
+        m2 >= (1 − m1)·π (the paper's combined margin m1 = 0.9, m2 = 0.4).
     m2 : float, default 0.0
         Additive angular margin in radians (ArcFace, in [0, π)).
     m3 : float, default 0.0
@@ -344,8 +379,8 @@ def margin_logits(
 
     Returns
     -------
-    Tensor, shape (B, C)
-        float32 (float64 when ``cos`` is float64). Target entries s·(cos(m1·θ_y + m2) − m3), with the
+    torch.Tensor, shape (B, C)
+        Logits, float32 (float64 when ``cos`` is float64). Target entries s·(cos(m1·θ_y + m2) − m3), with the
         monotone fallback cos θ_y − m3 − δ past θ_y > (π − m2)/m1 (see the module docstring);
         all other entries s·cos θ_j. The gradient with respect to ``cos`` is finite in every dtype
         for an upstream gradient of size <= 1 (as cross-entropy's): the slope s·m1·sin(m1·θ + m2)/sin θ
@@ -367,6 +402,33 @@ def margin_logits(
     -----
     Sources: ArcFace eq. 3 (m2) and eq. 4 (combined form), Deng et al., CVPR 2019 (arXiv 1801.07698);
     CosFace (Wang et al., CVPR 2018); SphereFace (Liu et al., CVPR 2017); NormFace (Wang et al., 2017).
+
+    References
+    ----------
+    .. [1] J. Deng, J. Guo, N. Xue, S. Zafeiriou, "ArcFace: Additive Angular Margin Loss for Deep
+       Face Recognition", CVPR 2019, arXiv:1801.07698, eq. 3 (additive angular margin) and eq. 4
+       (combined margin).
+    .. [2] H. Wang et al., "CosFace: Large Margin Cosine Loss for Deep Face Recognition", CVPR 2018,
+       arXiv:1801.09414, eq. 4.
+    .. [3] W. Liu et al., "SphereFace: Deep Hypersphere Embedding for Face Recognition", CVPR 2017,
+       arXiv:1704.08063.
+    .. [4] F. Wang, X. Xiang, J. Cheng, A. L. Yuille, "NormFace: L2 Hypersphere Embedding for Face
+       Verification", ACM MM 2017, arXiv:1704.06369.
+
+    Examples
+    --------
+    One embedding, target class 0 at cos θ_0 = 0.8 (θ_0 = 0.6435 rad), the other class at 0.6, s = 10.
+    ArcFace: 10·cos(0.6435 + 0.5) = 10·(0.8·cos 0.5 − 0.6·sin 0.5) = 4.1441; CosFace: 10·(0.8 − 0.35)
+    = 4.5; the non-target logit stays 10·0.6 = 6:
+
+    >>> import torch
+    >>> cos = torch.tensor([[0.8, 0.6]])
+    >>> margin_logits(cos, torch.tensor([0]), s=10.0, m2=0.5)
+    tensor([[4.1441, 6.0000]])
+    >>> margin_logits(cos, torch.tensor([0]), s=10.0, m3=0.35)
+    tensor([[4.5000, 6.0000]])
+    >>> margin_logits(cos, None, s=10.0, m2=0.5)  # no labels: no margin
+    tensor([[8., 6.]])
     """
     s, m1, m2, m3, easy_margin = check_head_parameters(s, m1, m2, m3, easy_margin)
     if not isinstance(cos, Tensor) or not cos.is_floating_point():
@@ -488,10 +550,17 @@ class SoftmaxHead(_Head):
     Parameters
     ----------
     in_features : int
-        Embedding dimension D.
+        Embedding dimension D, >= 1.
     out_features : int
-        Number of classes C.
+        Number of classes C, >= 1.
     bias : bool, default True
+        Give the linear layer a bias b (the baseline of Deng et al. 2019 has one).
+
+    Raises
+    ------
+    TypeError, ValueError
+        At construction for sizes that are not ints >= 1; in ``forward``/``cosine`` as
+        :class:`CombinedMarginHead`.
 
     Notes
     -----
@@ -510,6 +579,8 @@ class SoftmaxHead(_Head):
 
     @property
     def weight(self) -> Tensor:
+        """The (C, D) class weight matrix W of the linear layer (a trainable Parameter, not normalised).
+        """
         return self.linear.weight
 
     @property
@@ -518,20 +589,50 @@ class SoftmaxHead(_Head):
         return F.normalize(self.weight.detach(), dim=1)
 
     def cosine(self, embeddings: Tensor) -> Tensor:
-        """cos θ between each embedding and each class direction, (B, C), float32 or float64."""
+        """The cosine of the angle between each embedding and each class direction (bias ignored).
+
+        Parameters
+        ----------
+        embeddings : torch.Tensor, shape (B, in_features), floating
+            Raw embeddings (need not be unit length).
+
+        Returns
+        -------
+        torch.Tensor, shape (B, C)
+            The cosines cos θ in [-1, 1], float32 (float64 for float64 inputs or weights).
+        """
         self._check_inputs(embeddings, None)
         dtype = self._compute_dtype(embeddings)
         return F.linear(F.normalize(embeddings.to(dtype), dim=1), F.normalize(self.weight.to(dtype), dim=1))
 
     def forward(self, embeddings: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Logits W·x + b, (B, C), float32 (float64 for float64 inputs). Raises as ``cosine``/labels."""
+        """Logits W·x + b; the labels are only validated (softmax has no margin).
+
+        Parameters
+        ----------
+        embeddings : torch.Tensor, shape (B, in_features), floating
+            Raw embeddings (need not be unit length).
+        labels : torch.Tensor, shape (B,), int dtype, optional
+            Target class of each embedding, in [0, C-1]; None (default) gives inference logits.
+
+        Returns
+        -------
+        torch.Tensor, shape (B, C)
+            Logits, float32 (float64 for float64 inputs or weights).
+        """
         self._check_inputs(embeddings, labels)
         dtype = self._compute_dtype(embeddings)
         bias = None if self.linear.bias is None else self.linear.bias.to(dtype)
         return F.linear(embeddings.to(dtype), self.weight.to(dtype), bias)
 
     def describe(self) -> str:
-        """Short label for plot titles, e.g. "Softmax"."""
+        """Short label for plot titles and legends.
+
+        Returns
+        -------
+        str
+            ``"Softmax"``, or ``"Softmax (no bias)"`` when built with ``bias=False``.
+        """
         return self.label if self.linear.bias is not None else f"{self.label} (no bias)"
 
 
@@ -547,7 +648,7 @@ class CombinedMarginHead(_Head):
     s : float, default 16.0
         Scale in [1e-3, 1e4]. The paper's 64 is for ~1e4 identities and 512-D features; use ~16 for few classes.
     m1 : float, default 1.0
-        Multiplicative angular margin, >= 1.
+        Multiplicative angular margin (below 1 only with m2 >= (1 − m1)·π, see :func:`margin_logits`).
     m2 : float, default 0.3
         Additive angular margin, radians, in [0, π).
     m3 : float, default 0.2
@@ -562,18 +663,39 @@ class CombinedMarginHead(_Head):
     s, m1, m2, m3 : float
         Nominal values; the margins used are ``effective_margins()`` (scaled by ``margin_factor``).
 
+    Raises
+    ------
+    TypeError
+        At construction for s or margins that are not real numbers; in ``forward``/``cosine`` for
+        embeddings that are not a floating tensor, and for labels that are not an integer tensor.
+    ValueError
+        At construction for s, margins or sizes out of range; in ``forward``/``cosine`` for embeddings
+        that are not (B, in_features), not finite or on another device than the head, and for labels
+        that are not (B,) or outside [0, C-1] (see :func:`margin_logits`).
+
     Notes
     -----
     ``forward(embeddings (B, D), labels (B,) or None) -> logits (B, C)``, float32 (float64 for
     float64 inputs). In ``eval()`` mode or with ``labels=None`` the logits are s·cos θ.
     Source: ArcFace (Deng et al., CVPR 2019), eq. 4; InsightFace's combined margin loss.
 
-    Raises
-    ------
-    ValueError, TypeError
-        At construction for bad s/m1/m2/m3; in ``forward``/``cosine`` for embeddings that are not
-        (B, in_features), not finite or on another device than the head, and for bad labels
-        (see :func:`margin_logits`).
+    References
+    ----------
+    .. [1] J. Deng, J. Guo, N. Xue, S. Zafeiriou, "ArcFace: Additive Angular Margin Loss for Deep
+       Face Recognition", CVPR 2019, arXiv:1801.07698, eq. 4 and Table 1 (combined margins).
+
+    Examples
+    --------
+    Centres at 0°, 90°, 180°; the embedding (3, 4) of class 1 has cos θ = (0.6, 0.8, −0.6), so
+    its target logit is 10·(cos(acos 0.8 + 0.3) − 0.2) = 3.8696 (by hand with ``math``):
+
+    >>> import torch
+    >>> x, y = torch.tensor([[3.0, 4.0]]), torch.tensor([1])  # unit x = (0.6, 0.8), class 1
+    >>> head = CombinedMarginHead(2, 3, s=10.0, m1=1.0, m2=0.3, m3=0.2)
+    >>> with torch.no_grad():
+    ...     _ = head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]))
+    >>> head(x, y)
+    tensor([[ 6.0000,  3.8696, -6.0000]], grad_fn=<_NormalizedMarginLinearBackward>)
     """
 
     name = "combined"
@@ -615,21 +737,37 @@ class CombinedMarginHead(_Head):
         return _NormalizedMarginLinear.apply(x, w, labels, self.s, m1, m2, m3, self.easy_margin)
 
     def cosine(self, embeddings: Tensor) -> Tensor:
-        """cos θ between each embedding and each class centre.
+        """The cosine of the angle between each embedding and each class centre.
 
         Parameters
         ----------
-        embeddings : Tensor, shape (B, in_features), floating (need not be unit length)
+        embeddings : torch.Tensor, shape (B, in_features), floating
+            Raw embeddings (need not be unit length).
 
         Returns
         -------
-        Tensor, shape (B, C), float32 (float64 for float64 inputs or weights), in [-1, 1].
+        torch.Tensor, shape (B, C)
+            The cosines cos θ in [-1, 1], float32 (float64 for float64 inputs or weights).
         """
         self._check_inputs(embeddings, None)
         return self._cosine(*self._unit(embeddings))
 
     def forward(self, embeddings: Tensor, labels: Tensor | None = None) -> Tensor:
-        """Logits (B, C): s·cos θ everywhere, the margin on the target column in training mode."""
+        """Logits: s·cos θ everywhere, the margin on the target column in training mode.
+
+        Parameters
+        ----------
+        embeddings : torch.Tensor, shape (B, in_features), floating
+            Raw embeddings (need not be unit length).
+        labels : torch.Tensor, shape (B,), int dtype, optional
+            Target class of each embedding, in [0, C-1]; None (default) gives inference logits.
+
+        Returns
+        -------
+        torch.Tensor, shape (B, C)
+            Logits, float32 (float64 for float64 inputs or weights); s·cos θ in ``eval()`` mode or
+            without labels, else the margin logits of :func:`margin_logits` with ``effective_margins()``.
+        """
         self._check_inputs(embeddings, labels)
         if labels is None or not self.training:
             return self._cosine(*self._unit(embeddings), self.s)
@@ -638,7 +776,14 @@ class CombinedMarginHead(_Head):
         return self._margin_logits(embeddings.to(dtype), self.weight.to(dtype), labels.long(), *margins)
 
     def describe(self) -> str:
-        """Short label for plot titles, e.g. "Combined (s=16, m1=1, m2=0.3, m3=0.2)"."""
+        """Short label for plot titles and legends, e.g. ``"Combined (s=16, m1=1, m2=0.3, m3=0.2)"``.
+
+        Returns
+        -------
+        str
+            The head's name and its nominal s and margins (`` xF`` appended while a margin warm-up
+            applies the fraction F of them).
+        """
         return f"{self.label} (s={self.s:g}, m1={self.m1:g}, m2={self.m2:g}, m3={self.m3:g}){self._warmup_note()}"
 
     def _warmup_note(self) -> str:
@@ -651,12 +796,28 @@ class NormFaceHead(CombinedMarginHead):
     Parameters
     ----------
     in_features, out_features : int
+        Embedding dimension D and number of classes C.
     s : float, default 16.0
         Scale in [1e-3, 1e4]. NormFace's bound s >= (C−1)/C·ln((C−1)·P/(1−P)) reaches probability P.
+
+    Raises
+    ------
+    TypeError
+        At construction for s or margins that are not real numbers; in ``forward``/``cosine`` for
+        embeddings that are not a floating tensor, and for labels that are not an integer tensor.
+    ValueError
+        At construction for s, margins or sizes out of range; in ``forward``/``cosine`` for embeddings
+        that are not (B, in_features), not finite or on another device than the head, and for labels
+        that are not (B,) or outside [0, C-1] (see :func:`margin_logits`).
 
     Notes
     -----
     m1=1, m2=0, m3=0; everything else as :class:`CombinedMarginHead`.
+
+    References
+    ----------
+    .. [1] F. Wang, X. Xiang, J. Cheng, A. L. Yuille, "NormFace: L2 Hypersphere Embedding for Face
+       Verification", ACM MM 2017, arXiv:1704.06369 (the lower bound on s: Proposition 2).
     """
 
     name = "normface"
@@ -665,6 +826,14 @@ class NormFaceHead(CombinedMarginHead):
         super().__init__(in_features, out_features, s=s, m1=1.0, m2=0.0, m3=0.0)
 
     def describe(self) -> str:
+        """Short label for plot titles and legends, e.g. ``"NormFace (s=16)"``.
+
+        Returns
+        -------
+        str
+            The head's name and its nominal s and margins (`` xF`` appended while a margin warm-up
+            applies the fraction F of them).
+        """
         return f"{self.label} (s={self.s:g})"
 
 
@@ -674,12 +843,42 @@ class SphereFaceHead(CombinedMarginHead):
     Parameters
     ----------
     in_features, out_features : int
+        Embedding dimension D and number of classes C.
     s : float, default 16.0
+        Scale in [1e-3, 1e4].
     m1 : float, default 1.35
         Multiplicative margin, must be >= 1. This is the *combined-form* SphereFace of ArcFace eq. 4
         on normalised features (the ArcFace paper's setting is 1.35), not the original integer m=4
         with the piecewise ψ(θ) = (−1)^k cos(mθ) − 2k and annealing. Past θ_y > π/m1 the monotone
         fallback of :func:`margin_logits` replaces the piecewise extension.
+
+    Raises
+    ------
+    TypeError
+        At construction for s or margins that are not real numbers; in ``forward``/``cosine`` for
+        embeddings that are not a floating tensor, and for labels that are not an integer tensor.
+    ValueError
+        At construction for s, margins or sizes out of range; in ``forward``/``cosine`` for embeddings
+        that are not (B, in_features), not finite or on another device than the head, and for labels
+        that are not (B,) or outside [0, C-1] (see :func:`margin_logits`).
+
+    References
+    ----------
+    .. [1] W. Liu et al., "SphereFace: Deep Hypersphere Embedding for Face Recognition", CVPR 2017,
+       arXiv:1704.08063.
+    .. [2] J. Deng et al., "ArcFace", CVPR 2019, arXiv:1801.07698, eq. 4 (the combined form used here).
+
+    Examples
+    --------
+    Same setup as :class:`ArcFaceHead`'s example: the target logit is 10·cos(1.35·acos 0.8) = 6.4580:
+
+    >>> import torch
+    >>> x, y = torch.tensor([[3.0, 4.0]]), torch.tensor([1])  # unit x = (0.6, 0.8), class 1
+    >>> head = SphereFaceHead(2, 3, s=10.0, m1=1.35)
+    >>> with torch.no_grad():
+    ...     _ = head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]))
+    >>> head(x, y)
+    tensor([[ 6.0000,  6.4580, -6.0000]], grad_fn=<_NormalizedMarginLinearBackward>)
     """
 
     name = "sphereface"
@@ -689,6 +888,14 @@ class SphereFaceHead(CombinedMarginHead):
         super().__init__(in_features, out_features, s=s, m1=m1, m2=0.0, m3=0.0)
 
     def describe(self) -> str:
+        """Short label for plot titles and legends, e.g. ``"SphereFace (s=16, m=1.35)"``.
+
+        Returns
+        -------
+        str
+            The head's name and its nominal s and margins (`` xF`` appended while a margin warm-up
+            applies the fraction F of them).
+        """
         return f"{self.label} (s={self.s:g}, m={self.m1:g}){self._warmup_note()}"
 
 
@@ -698,9 +905,40 @@ class CosFaceHead(CombinedMarginHead):
     Parameters
     ----------
     in_features, out_features : int
+        Embedding dimension D and number of classes C.
     s : float, default 16.0
+        Scale in [1e-3, 1e4].
     m : float, default 0.35
         Cosine margin (dimensionless), >= 0; stored as ``m3``.
+
+    Raises
+    ------
+    TypeError
+        At construction for s or margins that are not real numbers; in ``forward``/``cosine`` for
+        embeddings that are not a floating tensor, and for labels that are not an integer tensor.
+    ValueError
+        At construction for s, margins or sizes out of range; in ``forward``/``cosine`` for embeddings
+        that are not (B, in_features), not finite or on another device than the head, and for labels
+        that are not (B,) or outside [0, C-1] (see :func:`margin_logits`).
+
+    References
+    ----------
+    .. [1] H. Wang et al., "CosFace: Large Margin Cosine Loss for Deep Face Recognition", CVPR 2018,
+       arXiv:1801.09414, eq. 4.
+
+    Examples
+    --------
+    Same setup as :class:`ArcFaceHead`'s example: the target logit is 10·(0.8 − 0.35) = 4.5:
+
+    >>> import torch
+    >>> x, y = torch.tensor([[3.0, 4.0]]), torch.tensor([1])  # unit x = (0.6, 0.8), class 1
+    >>> head = CosFaceHead(2, 3, s=10.0, m=0.35)
+    >>> with torch.no_grad():
+    ...     _ = head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]))
+    >>> head(x, y)
+    tensor([[ 6.0000,  4.5000, -6.0000]], grad_fn=<_NormalizedMarginLinearBackward>)
+    >>> head.m, head.describe()
+    (0.35, 'CosFace (s=10, m=0.35)')
     """
 
     name = "cosface"
@@ -715,6 +953,14 @@ class CosFaceHead(CombinedMarginHead):
         return self.m3
 
     def describe(self) -> str:
+        """Short label for plot titles and legends, e.g. ``"CosFace (s=16, m=0.35)"``.
+
+        Returns
+        -------
+        str
+            The head's name and its nominal s and margins (`` xF`` appended while a margin warm-up
+            applies the fraction F of them).
+        """
         return f"{self.label} (s={self.s:g}, m={self.m3:g}){self._warmup_note()}"
 
 
@@ -724,7 +970,9 @@ class ArcFaceHead(CombinedMarginHead):
     Parameters
     ----------
     in_features, out_features : int
+        Embedding dimension D and number of classes C.
     s : float, default 16.0
+        Scale in [1e-3, 1e4].
     m : float, default 0.5
         Angular margin in radians (0.5 rad = 28.6°), in [0, π); stored as ``m2``.
     easy_margin : bool, default False
@@ -732,6 +980,43 @@ class ArcFaceHead(CombinedMarginHead):
         InsightFace's option; the target logit then jumps up at 90° and is not monotone. If False,
         the fallback cos θ_y − m·sin m past θ_y > π − m (as in pytorch-metric-learning's
         ``ArcFaceLoss``) keeps it non-increasing on [0, π]; it jumps down at π − m.
+
+    Raises
+    ------
+    TypeError
+        At construction for s or margins that are not real numbers; in ``forward``/``cosine`` for
+        embeddings that are not a floating tensor, and for labels that are not an integer tensor.
+    ValueError
+        At construction for s, margins or sizes out of range; in ``forward``/``cosine`` for embeddings
+        that are not (B, in_features), not finite or on another device than the head, and for labels
+        that are not (B,) or outside [0, C-1] (see :func:`margin_logits`).
+
+    References
+    ----------
+    .. [1] J. Deng, J. Guo, N. Xue, S. Zafeiriou, "ArcFace: Additive Angular Margin Loss for Deep
+       Face Recognition", CVPR 2019, arXiv:1801.07698, eq. 3.
+
+    Examples
+    --------
+    Three class centres on the unit circle (0°, 90°, 180°) and one embedding (3, 4) of class 1:
+    cos θ = (0.6, 0.8, −0.6); in training the target logit is 10·cos(acos 0.8 + 0.5) = 4.1441 and
+    the loss −log softmax = 2.0011 (both computed by hand with ``math``):
+
+    >>> import torch
+    >>> head = ArcFaceHead(2, 3, s=10.0, m=0.5)
+    >>> with torch.no_grad():
+    ...     _ = head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]))
+    >>> x, y = torch.tensor([[3.0, 4.0]]), torch.tensor([1])
+    >>> head.cosine(x)
+    tensor([[ 0.6000,  0.8000, -0.6000]], grad_fn=<MmBackward0>)
+    >>> head(x, y)
+    tensor([[ 6.0000,  4.1441, -6.0000]], grad_fn=<_NormalizedMarginLinearBackward>)
+    >>> round(float(head.loss(x, y).detach()), 4)
+    2.0011
+    >>> head.eval()(x, y)  # eval mode: s·cos θ, no margin
+    tensor([[ 6.,  8., -6.]], grad_fn=<MmBackward0>)
+    >>> head.describe()
+    'ArcFace (s=10, m=0.5)'
     """
 
     name = "arcface"
@@ -748,6 +1033,14 @@ class ArcFaceHead(CombinedMarginHead):
         return self.m2
 
     def describe(self) -> str:
+        """Short label for plot titles and legends, e.g. ``"ArcFace (s=16, m=0.5)"``.
+
+        Returns
+        -------
+        str
+            The head's name and its nominal s and margins (`` xF`` appended while a margin warm-up
+            applies the fraction F of them).
+        """
         easy = ", easy margin" if self.easy_margin else ""
         return f"{self.label} (s={self.s:g}, m={self.m2:g}{easy}){self._warmup_note()}"
 
@@ -761,7 +1054,9 @@ class SubCenterArcFaceHead(ArcFaceHead):
     Parameters
     ----------
     in_features, out_features : int
+        Embedding dimension D and number of classes C.
     s : float, default 16.0
+        Scale in [1e-3, 1e4].
     m : float, default 0.5
         Angular margin in radians, as :class:`ArcFaceHead`.
     k : int, default 3
@@ -776,6 +1071,35 @@ class SubCenterArcFaceHead(ArcFaceHead):
     centers : Tensor, shape (C, D)
         Sub-centre 0 of each class. Our choice: the paper's "dominant" sub-centre depends on the
         data (the one most samples are closest to); use :meth:`dominant_centers` for that.
+
+    Raises
+    ------
+    TypeError
+        At construction for s or margins that are not real numbers; in ``forward``/``cosine`` for
+        embeddings that are not a floating tensor, and for labels that are not an integer tensor.
+    ValueError
+        At construction for s, margins or sizes out of range; in ``forward``/``cosine`` for embeddings
+        that are not (B, in_features), not finite or on another device than the head, and for labels
+        that are not (B,) or outside [0, C-1] (see :func:`margin_logits`).
+
+    References
+    ----------
+    .. [1] J. Deng, J. Guo, T. Liu, M. Gong, S. Zafeiriou, "Sub-center ArcFace: Boosting Face
+       Recognition by Large-Scale Noisy Web Faces", ECCV 2020.
+
+    Examples
+    --------
+    Two sub-centres per class; class 1's second sub-centre lies on the embedding (cos θ = 1), so
+    its cosine is max(0.8, 1.0) = 1 and the target logit 10·cos(0 + 0.5) = 8.7758:
+
+    >>> import torch
+    >>> x, y = torch.tensor([[3.0, 4.0]]), torch.tensor([1])  # unit x = (0.6, 0.8), class 1
+    >>> head = SubCenterArcFaceHead(2, 3, s=10.0, m=0.5, k=2)
+    >>> with torch.no_grad():  # rows c·k + j: sub-centre j of class c
+    ...     _ = head.weight.copy_(torch.tensor([[1.0, 0.0], [0.6, -0.8], [0.0, 1.0], [0.6, 0.8],
+    ...                                         [-1.0, 0.0], [-1.0, 0.0]]))
+    >>> head(x, y)
+    tensor([[ 6.0000,  8.7758, -6.0000]], grad_fn=<IndexPutBackward0>)
     """
 
     name = "subcenter"
@@ -789,6 +1113,8 @@ class SubCenterArcFaceHead(ArcFaceHead):
 
     @property
     def sub_centers(self) -> Tensor:
+        """All unit sub-centres, shape (C, k, D), detached; ``[c, j]`` is sub-centre j of class c.
+        """
         return F.normalize(self.weight.detach(), dim=1).view(self.out_features, self.k, self.in_features)
 
     @property
@@ -797,12 +1123,26 @@ class SubCenterArcFaceHead(ArcFaceHead):
         return self.sub_centers[:, 0]
 
     def dominant_centers(self, embeddings: Tensor, labels: Tensor) -> Tensor:
-        """(C, D): per class, the sub-centre closest to most of its embeddings (sub-centre 0 if none).
+        """Per class, the sub-centre closest to most of its embeddings (sub-centre 0 if none).
 
         Parameters
         ----------
-        embeddings : Tensor, shape (N, D), floating
-        labels : Tensor, shape (N,), integer in [0, C-1]
+        embeddings : torch.Tensor, shape (N, D), floating
+            Raw embeddings (need not be unit length).
+        labels : torch.Tensor, shape (N,), int dtype
+            Class of each embedding, in [0, C-1].
+
+        Returns
+        -------
+        torch.Tensor, shape (C, D)
+            Unit sub-centres, detached, in the weights' dtype.
+
+        Raises
+        ------
+        TypeError
+            ``labels`` is None, or the inputs have the wrong kind (as ``forward``).
+        ValueError
+            As ``forward``.
         """
         if labels is None:
             raise TypeError("labels of type NoneType: dominant_centers needs the class of each embedding")
@@ -832,6 +1172,14 @@ class SubCenterArcFaceHead(ArcFaceHead):
         return _apply_margin(self.s * cos, cos_y, labels, self.s, m1, m2, m3, self.easy_margin)
 
     def describe(self) -> str:
+        """Short label for plot titles and legends, e.g. ``"Sub-center ArcFace (s=16, m=0.5, k=3)"``.
+
+        Returns
+        -------
+        str
+            The head's name and its nominal s and margins (`` xF`` appended while a margin warm-up
+            applies the fraction F of them).
+        """
         return f"{self.label} (s={self.s:g}, m={self.m2:g}, k={self.k}){self._warmup_note()}"
 
 
@@ -842,7 +1190,25 @@ assert set(_HEADS) == set(LOSS_NAMES), "every registered loss needs its head cla
 
 
 def head_class(name: str) -> type[_Head]:
-    """The head class of a registered loss, by case-insensitive name (e.g. :class:`ArcFaceHead` for "arcface")."""
+    """The head class of a registered loss, by case-insensitive name.
+
+    Parameters
+    ----------
+    name : str
+        One of ``HEAD_NAMES``, e.g. ``"arcface"``.
+
+    Returns
+    -------
+    type
+        The class, e.g. :class:`ArcFaceHead` for ``"ArcFace"``.
+
+    Raises
+    ------
+    TypeError
+        ``name`` not a str.
+    ValueError
+        Unknown name (the message lists the valid ones).
+    """
     return _HEADS[check_choice("name", name, HEAD_NAMES)]
 
 
@@ -871,6 +1237,16 @@ def make_head(name: str, in_features: int, out_features: int, **kwargs: object) 
         Unknown name (the message lists the valid ones) or bad parameter values.
     TypeError
         ``name`` not a str; a keyword the head does not take (the message lists those it does).
+
+    Examples
+    --------
+    >>> head = make_head("CosFace", 2, 10, s=30.0, m=0.2)
+    >>> type(head).__name__, head.describe(), tuple(head.weight.shape)
+    ('CosFaceHead', 'CosFace (s=30, m=0.2)', (10, 2))
+    >>> make_head("arcface", 2, 10, m3=0.1)
+    Traceback (most recent call last):
+    ...
+    TypeError: m3=0.1: the 'arcface' head does not take m3; it accepts: s, m, easy_margin
     """
     cls = head_class(name)
     key = cls.name

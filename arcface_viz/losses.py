@@ -65,9 +65,9 @@ CUSTOM_LABEL = "Custom"
 
 @dataclass(frozen=True)
 class Loss:
-    """One loss of the margin family.
+    """One loss of the margin family (its constructor arguments are also its attributes).
 
-    Attributes
+    Parameters
     ----------
     name : str
         Key used in code, file names and on the command line, e.g. ``"arcface"``.
@@ -123,7 +123,8 @@ _ENTRIES = (
          "plain linear layer with bias and cross-entropy (the baseline of Deng et al. 2019, Table 2)"),
     Loss("normface", "NormFace", "#8c564b", (1.0, 0.0, 0.0), None, None, None, True, DEFAULT_S,
          'F. Wang et al., "NormFace: L2 Hypersphere Embedding for Face Verification", ACM MM 2017'),
-    Loss("sphereface", "SphereFace", "#1f77b4", (1.35, 0.0, 0.0), "m1", M1_RANGE, (1.0, 2.0, 0.05), True,
+    # m1 >= 1: with m2 = 0 a multiplicative margin below 1 rewards the target (M1_RANGE's m1 < 1 needs m2 > 0)
+    Loss("sphereface", "SphereFace", "#1f77b4", (1.35, 0.0, 0.0), "m1", (1.0, math.inf), (1.0, 2.0, 0.05), True,
          DEFAULT_S, 'W. Liu et al., "SphereFace", CVPR 2017; combined form of Deng et al. 2019, eq. 4'),
     Loss("cosface", "CosFace", "#2ca02c", (1.0, 0.0, 0.35), "m3", M3_RANGE, (0.0, 0.6, 0.01), True, DEFAULT_S,
          'H. Wang et al., "CosFace: Large Margin Cosine Loss", CVPR 2018, eq. 4'),
@@ -155,6 +156,7 @@ def get_loss(name: str) -> Loss:
     Returns
     -------
     Loss
+        The frozen registry entry (the same object on every call).
 
     Raises
     ------
@@ -162,6 +164,11 @@ def get_loss(name: str) -> Loss:
         If ``name`` is not a str.
     ValueError
         If no loss has that name; the message lists the known ones.
+
+    References
+    ----------
+    .. [1] J. Deng, J. Guo, N. Xue, S. Zafeiriou, "ArcFace: Additive Angular Margin Loss for Deep
+       Face Recognition", CVPR 2019, arXiv:1801.07698, eq. 4 (the combined margin form).
 
     Examples
     --------

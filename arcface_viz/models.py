@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._validation import check_int
+
 
 def _block(in_channels: int, out_channels: int) -> nn.Sequential:
     # conv -> BN -> ReLU -> 2×2 max-pool: BN lets Adam at 1e-3 train from scratch without tuning.
@@ -42,13 +44,22 @@ class FaceCNN(nn.Module):
     -----
     Any input of at least 8×8 pixels works: the global average pool removes the spatial size, so
     the same model takes 32×32 toy faces and e.g. 48×40 AT&T faces.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = FaceCNN(2).eval()
+    >>> sum(p.numel() for p in model.parameters())
+    23538
+    >>> model(torch.rand(4, 1, 32, 32)).shape
+    torch.Size([4, 2])
     """
 
     def __init__(self, embedding_dim: int, in_channels: int = 1, width: int = 16) -> None:
         super().__init__()
-        for name, value in (("embedding_dim", embedding_dim), ("in_channels", in_channels), ("width", width)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"FaceCNN: {name} must be a positive int, got {value!r}")
+        embedding_dim = check_int("embedding_dim", embedding_dim, minimum=1, fix="pass the embedding dimension D, e.g. 2")
+        in_channels = check_int("in_channels", in_channels, minimum=1, fix="pass 1 for grey faces")
+        width = check_int("width", width, minimum=1, fix="pass the channels of the first block, e.g. 32")
         self.embedding_dim = embedding_dim
         self.in_channels = in_channels
         self.width = width
@@ -62,7 +73,14 @@ class FaceCNN(nn.Module):
         self.embedding = nn.Linear(4 * width, embedding_dim)
 
     def config(self) -> dict:
-        """The constructor arguments, so that :func:`arcface_viz.training.load` can rebuild the model."""
+        """The constructor arguments, so that :func:`arcface_viz.training.load` can rebuild the model.
+
+        Returns
+        -------
+        dict
+            ``{"embedding_dim": int, "in_channels": int, "width": int}``; ``FaceCNN(**config)``
+            builds the same architecture.
+        """
         return {"embedding_dim": self.embedding_dim, "in_channels": self.in_channels, "width": self.width}
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

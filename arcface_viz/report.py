@@ -75,6 +75,13 @@ def write_figures(out: Path, views: dict, histories: dict, verifications: dict, 
     losses : list of str, optional
         The registry name of each entry of ``histories`` and ``verifications``, in order: their
         curves take the loss's colour.
+
+    Returns
+    -------
+    list of tuple of str
+        ``(caption, file name)`` of each PNG written in ``out``: one embedding view per loss (circle
+        for D = 2, a static sphere plus an interactive ``embeddings_<loss>.html`` for D = 3, a 2-D PCA
+        projection above), then ``angles.png``, ``roc.png`` and ``history.png``.
     """
     figures = []
     for name, view in views.items():
@@ -102,7 +109,23 @@ def write_figures(out: Path, views: dict, histories: dict, verifications: dict, 
 
 
 def format_value(value) -> str:
-    """A (mean, std) pair as text: "0.951 ± 0.0065", "0.951" (std None) or "n/a" (mean None or NaN)."""
+    """A (mean, std) pair as text: "0.951 ± 0.0065", "0.951" (std None) or "n/a" (mean None or NaN).
+
+    Parameters
+    ----------
+    value : tuple of (float or None, float or None), or None
+        ``(mean, std)``.
+
+    Returns
+    -------
+    str
+        The mean to 4 significant digits, ``± std`` to 2, or ``"n/a"``.
+
+    Examples
+    --------
+    >>> format_value((0.95123, 0.00649)), format_value((0.95123, None)), format_value((float("nan"), 0.1))
+    ('0.9512 ± 0.0065', '0.9512', 'n/a')
+    """
     if value is None:
         return "n/a"
     mean, std = value
@@ -112,7 +135,28 @@ def format_value(value) -> str:
 
 
 def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: list[dict], credit: str) -> Path:
-    """Write ``out/index.html``: the command, the summary table, the figures and the data credit."""
+    """Write ``out/index.html``: the command, the summary table, the figures and the data credit.
+
+    Parameters
+    ----------
+    out : Path
+        Existing output folder; the figures (and any ``embeddings_*.html``) are already in it.
+    report : dict
+        The run's report (as written to ``report.json``): ``command``, ``data.description``,
+        ``args.seeds``, ``seconds``, ``figures_seed`` and ``versions`` are shown.
+    figures : list of tuple of str
+        ``(caption, file name)`` pairs from :func:`write_figures`.
+    table : list of dict
+        One row per loss, column name to a str or a (mean, std) pair (see :func:`format_value`).
+    credit : str
+        Credit line of the faces.
+
+    Returns
+    -------
+    Path
+        The page written, ``out / "index.html"`` (overwritten if present; the command, captions,
+        table cells and credit are HTML-escaped).
+    """
     columns = list(table[0]) if table else []
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     rows = "".join(

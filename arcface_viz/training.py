@@ -35,7 +35,9 @@ EVAL_BATCH = 256  # one 2,000-image batch made epochs 2-3× slower than chunks o
 class TrainResult:
     """What :func:`fit` returns (and :func:`load` restores).
 
-    Attributes
+    The constructor arguments are also the attributes.
+
+    Parameters
     ----------
     model : nn.Module
         The trained backbone (left in eval mode).
@@ -206,6 +208,7 @@ def fit(
     epochs : int
         Passes over the data, >= 1.
     batch_size : int, default 128
+        Images per optimisation step, >= 1.
     lr : float, default 1e-3
         Learning rate, > 0.
     optimizer : {"adam", "sgd"}, default "adam"
@@ -381,6 +384,11 @@ def _describe(head: nn.Module) -> str:
 def head_config(head: nn.Module) -> dict:
     """Name and constructor arguments of a head from :mod:`arcface_viz.heads`, enough to rebuild it.
 
+    Parameters
+    ----------
+    head : nn.Module
+        A head of :mod:`arcface_viz.heads`.
+
     Returns
     -------
     dict
@@ -493,6 +501,17 @@ def embed(model: nn.Module, dataset_or_images, batch_size: int = EVAL_BATCH) -> 
 def predict(model: nn.Module, head: nn.Module, dataset_or_images, batch_size: int = EVAL_BATCH) -> torch.Tensor:
     """Closed-set class prediction (argmax of the margin-free logits), in eval mode, no gradients.
 
+    Parameters
+    ----------
+    model : nn.Module
+        The trained backbone.
+    head : nn.Module
+        The trained head (its classes are the predicted labels).
+    dataset_or_images : FaceDataset or torch.Tensor
+        The faces, or images float32 (N, C, H, W) in [0, 1].
+    batch_size : int, default 256
+        Images per forward pass.
+
     Returns
     -------
     torch.Tensor
@@ -509,8 +528,14 @@ def accuracy(model: nn.Module, head: nn.Module, dataset, batch_size: int = EVAL_
 
     Parameters
     ----------
+    model : nn.Module
+        The trained backbone.
+    head : nn.Module
+        The trained head.
     dataset : FaceDataset or tuple(images, labels)
         Held-out images of the *training* identities (labels in the head's numbering).
+    batch_size : int, default 256
+        Images per forward pass.
 
     Returns
     -------
@@ -574,6 +599,16 @@ def load(path) -> TrainResult:
     """Rebuild a :class:`TrainResult` written by :func:`save` (model and head in eval mode).
 
     The weights are read with ``torch.load(weights_only=True)``: no pickled code runs.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint written by :func:`save` (its JSON config sits beside it).
+
+    Returns
+    -------
+    TrainResult
+        Model and head with their trained weights, the history, seconds and config.
 
     Raises
     ------

@@ -48,7 +48,6 @@ from .plots.margins import update_decision_boundaries, update_probability_vs_ang
 
 _PANEL_DPI = 80
 _LOSS_OPTIONS = [(explorer.label(k), k) for k in (*INTERACTIVE_LOSSES, "custom")]
-#: (min, max, step) of each margin's slider: the teaching range of the loss whose single margin it is.
 #: The explorer's scale slider (min, max, step) and the lab's (both cover the lessons' 16 and the paper's 64).
 _S_SLIDER = (1.0, 64.0, 0.5)
 _LAB_S_SLIDER = (1.0, 64.0, 1.0)
@@ -81,7 +80,7 @@ def explorer_readout(loss: str, s: float, m1: float, m2: float, m3: float, theta
     Returns
     -------
     str
-        e.g. ``"θ = 60.0°: target logit 0.38, probability 0.172 | without margin: logit 8.00,
+        The line, e.g. ``"θ = 60.0°: target logit 0.38, probability 0.172 | without margin: logit 8.00,
         probability 0.997 | ArcFace (s=16, m=0.5), C = 8, other classes at 90°"``. The first part up
         to the first ``|`` always has this form (tests and the browser test parse it).
 
@@ -104,8 +103,10 @@ def explorer_readout(loss: str, s: float, m1: float, m2: float, m3: float, theta
 
 
 def training_summary(description: str, accuracy: float, stats, satisfaction=None) -> str:
-    """The training lab's final line, e.g. ``"ArcFace (s=16, m=0.5): accuracy 97.5% (eval mode, training
-    faces), margin m2=0.5 satisfied by 93.0%, mean angle to centre 12.3°, min angle between centres 41.0°"``.
+    """The training lab's final line: accuracy, margin satisfaction, angle to centre, angle between centres.
+
+    E.g. ``"ArcFace (s=16, m=0.5): accuracy 97.5% (eval mode, training faces), margin m2=0.5
+    satisfied by 93.0%, mean angle to centre 12.3°, min angle between centres 41.0°"``.
 
     Parameters
     ----------
@@ -120,6 +121,23 @@ def training_summary(description: str, accuracy: float, stats, satisfaction=None
     satisfaction : MarginSatisfaction, optional
         :func:`arcface_viz.metrics.margin_satisfaction` at the head's margins. Left out of the line
         when None or when no margin is set (then it would only repeat the accuracy).
+
+    Returns
+    -------
+    str
+        The line; angles in degrees, ``"n/a (one class)"`` for the centres of a single class.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``accuracy`` not a fraction in [0, 1].
+
+    Examples
+    --------
+    >>> import math
+    >>> stats = {"target_angles": [0.1, 0.3], "min_center_angle": math.pi / 4}
+    >>> training_summary("ArcFace (s=16, m=0.5)", 0.975, stats)
+    'ArcFace (s=16, m=0.5): accuracy 97.5% (eval mode, training faces), mean angle to centre 11.5°, min angle between centres 45.0°'
     """
     accuracy = check_fraction("accuracy", accuracy)
     get = stats.get if isinstance(stats, Mapping) else lambda key: getattr(stats, key)
@@ -142,17 +160,20 @@ def warmup_note(head, warmup_epochs: int, epochs_done: int) -> str:
 
     Parameters
     ----------
-    head : a head from :func:`arcface_viz.heads.make_head`
-        After training: its ``margin_factor`` (in [0, 1]) and nominal margins ``m1, m2, m3``.
-    warmup_epochs, epochs_done : int
-        The warm-up length asked for and the epochs actually trained.
+    head : nn.Module
+        A head from :func:`arcface_viz.heads.make_head`, after training: its ``margin_factor``
+        (in [0, 1]) and nominal margins ``m1, m2, m3``.
+    warmup_epochs : int
+        The warm-up length asked for, in epochs.
+    epochs_done : int
+        The epochs actually trained.
 
     Returns
     -------
     str
         ``""`` when the full margin was reached or the head has none (softmax, NormFace); else e.g.
         ``" The margin reached only 50% of its value: the warm-up (4 epochs) is longer than the run
-        (2 epochs)."``
+        (2 epochs)."``.
     """
     if (head.m1, head.m2, head.m3) == (1.0, 0.0, 0.0) or head.margin_factor == 1.0:
         return ""
@@ -161,7 +182,18 @@ def warmup_note(head, warmup_epochs: int, epochs_done: int) -> str:
 
 
 def render_png(fig: Figure) -> bytes:
-    """PNG bytes of a matplotlib figure (fast zlib level: these images live in a widget, not on disk)."""
+    """PNG bytes of a matplotlib figure (fast zlib level: these images live in a widget, not on disk).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure, drawn at the panels' dpi.
+
+    Returns
+    -------
+    bytes
+        The PNG file's content.
+    """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=_PANEL_DPI, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
@@ -240,6 +272,17 @@ class _BlitPanel:
 class MarginExplorer(widgets.VBox):
     """The widget returned by :func:`margin_explorer`.
 
+    Parameters
+    ----------
+    loss : str, default "arcface"
+        Initial preset, as in :func:`margin_explorer`.
+    s : float, default 16.0
+        Initial scale, in [1, 64].
+    theta_deg : float, default 60.0
+        Initial probe angle in degrees, [0, 180].
+    n_classes : int, default 8
+        Initial number of classes C, [2, 100].
+
     Attributes
     ----------
     controls : dict[str, ipywidgets.Widget]
@@ -254,6 +297,11 @@ class MarginExplorer(widgets.VBox):
         artists carry the gids documented in :mod:`arcface_viz.plots.margins`.
     images : dict[str, ipywidgets.Image]
         The JPEG of each figure, same keys.
+
+    Raises
+    ------
+    ValueError, TypeError
+        An unknown loss, or an initial value outside its slider's range.
     """
 
     def __init__(self, loss: str = "arcface", s: float = 16.0, theta_deg: float = 60.0, n_classes: int = 8):
@@ -350,6 +398,11 @@ class MarginExplorer(widgets.VBox):
         """Recompute the readout and redraw the panels that ``changed`` (a control name) affects.
 
         An invalid setting shows ``"Invalid settings: ..."`` in the readout instead of raising.
+
+        Parameters
+        ----------
+        changed : str, default "loss"
+            Name of the control that moved (a key of ``controls``); ``"loss"`` redraws everything.
         """
         p = self.settings
         try:
@@ -460,6 +513,15 @@ def _plotly_output(fig: go.Figure) -> dict:
 class TrainingLab(widgets.VBox):
     """The widget returned by :func:`training_lab`.
 
+    Parameters
+    ----------
+    dataset : FaceDataset
+        The faces to train on, as in :func:`training_lab`.
+    max_points_per_identity : int, default 60
+        Embeddings drawn per identity in the live plot.
+    seed : int, default 0
+        Seeds the model, the head, the training and the choice of plotted embeddings.
+
     Attributes
     ----------
     controls : dict[str, ipywidgets.Widget]
@@ -480,6 +542,11 @@ class TrainingLab(widgets.VBox):
         The last finished run.
     runs_started : int
         How many runs have started (a click while training does not start one).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`training_lab`.
     """
 
     def __init__(self, dataset, *, max_points_per_identity: int = 60, seed: int = 0):
@@ -605,7 +672,18 @@ class TrainingLab(widgets.VBox):
         self._stop_requested = True
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the current run; True when no run is in progress afterwards."""
+        """Wait for the current run.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait at most; None waits for the end of the run.
+
+        Returns
+        -------
+        bool
+            True when no run is in progress afterwards.
+        """
         if self._thread is not None:
             self._thread.join(timeout)
         return not self._running

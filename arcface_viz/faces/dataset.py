@@ -33,7 +33,16 @@ class FaceDataset(Dataset):
         On a wrong shape, values outside [0, 1] or non-finite values, labels out of range,
         or ``meta`` of the wrong length.
     TypeError
-        When labels are not integers.
+        When images are not floating point, or labels are not integers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> data = FaceDataset(torch.zeros(3, 1, 4, 5), torch.tensor([1, 1, 2]), ["a", "b", "c"])
+    >>> data
+    FaceDataset(3 images of 4x5, 3 identities, credit='')
+    >>> data.relabel().labels.tolist(), data.relabel().identities
+    ([0, 0, 1], ['b', 'c'])
     """
 
     images: torch.Tensor
@@ -97,12 +106,23 @@ class FaceDataset(Dataset):
         return int(self.images.shape[2]), int(self.images.shape[3])
 
     def subset(self, indices: Sequence[int] | np.ndarray | torch.Tensor) -> FaceDataset:
-        """Images at ``indices`` (ints, or a boolean mask of length N); labels and names unchanged.
+        """Images at ``indices``, with labels and identity names unchanged.
+
+        Parameters
+        ----------
+        indices : sequence of int, numpy.ndarray or torch.Tensor
+            Integer indices (negative ones count from the end), or a boolean mask of length N.
+
+        Returns
+        -------
+        FaceDataset
+            The selected images, labels and ``meta`` entries, in the order of ``indices``; the same
+            ``identities`` list (call :meth:`relabel` to compact the labels).
 
         Raises
         ------
         IndexError
-            When an index is out of range.
+            When an index is out of range, or a boolean mask does not have length N.
         """
         index = torch.as_tensor(np.asarray(indices))
         if index.dtype == torch.bool:
@@ -116,7 +136,14 @@ class FaceDataset(Dataset):
         return FaceDataset(self.images[index], self.labels[index], list(self.identities), meta, self.credit)
 
     def relabel(self) -> FaceDataset:
-        """Same images with labels compacted to 0..K-1 (K identities present), keeping their order."""
+        """Same images with labels compacted to 0..K-1 (K identities present), keeping their order.
+
+        Returns
+        -------
+        FaceDataset
+            Label ``k`` of the result is the k-th smallest label present; ``identities`` keeps only the
+            names of the identities present, in that order.
+        """
         present = torch.unique(self.labels)  # sorted, so old order is kept
         mapping = torch.full((self.n_identities,), -1, dtype=torch.int64)
         mapping[present] = torch.arange(len(present))

@@ -33,7 +33,13 @@ MAX_BYTES = 8 * 2**30
 
 
 def cache_dir() -> Path:
-    """Folder of the toy-face cache: ``$ARCFACE_VIZ_CACHE`` or ``<repository>/data/cache``."""
+    """Folder of the toy-face cache: ``$ARCFACE_VIZ_CACHE`` or ``<repository>/data/cache``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (``~`` expanded); it may not exist yet, :func:`make_toy_faces` creates it.
+    """
     override = os.environ.get("ARCFACE_VIZ_CACHE")
     if override:
         return Path(override).expanduser()
@@ -160,10 +166,13 @@ def make_toy_faces(
     Parameters
     ----------
     n_identities : int, >= 1
+        Number of identities C.
     images_per_identity : int, >= 1
+        Images drawn of each identity.
     size : int or (H, W), pixels, >= 8
         Faces are drawn at this size directly (anti-aliased), not resized.
     nuisance : float in [0, 1]
+        Strength of pose, light, expression and occlusion (0: none, 1: hard).
     seed : int, >= 0
         Same arguments and seed give bit-identical images.
     cache : bool
@@ -173,7 +182,7 @@ def make_toy_faces(
     Returns
     -------
     FaceDataset
-        images float32 (N, 1, H, W) in [0, 1] (multiples of 1/255), labels int64 (N,) grouped by
+        Images float32 (N, 1, H, W) in [0, 1] (multiples of 1/255), labels int64 (N,) grouped by
         identity (N = n_identities * images_per_identity), identities (names), meta per image:
         yaw, roll (radians), scale, shift, light (unit vector, x right, y down, z to the viewer),
         expression, occluder, gaze (fraction of half an eye), exposure (gain), background (grey),
@@ -184,6 +193,14 @@ def make_toy_faces(
     TypeError, ValueError
         On non-integer counts or sizes, counts < 1, size < 8, nuisance outside [0, 1], seed < 0,
         ``cache`` not a bool, or images that would take more than ``MAX_BYTES`` as float32.
+
+    Examples
+    --------
+    >>> toy = make_toy_faces(n_identities=2, images_per_identity=3, size=16, seed=0, cache=False)
+    >>> toy
+    FaceDataset(6 images of 16x16, 2 identities, credit='Toy faces: ...')
+    >>> toy.labels.tolist(), toy.identities
+    ([0, 0, 0, 1, 1, 1], ['Ada', 'Ben'])
     """
     n_identities = check_int("n_identities", n_identities, minimum=1, fix="pass how many people to draw")
     images_per_identity = check_int("images_per_identity", images_per_identity, minimum=1,

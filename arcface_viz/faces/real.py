@@ -147,8 +147,11 @@ def load_att_faces(path: str | os.PathLike, size: int | tuple[int, int] | None =
 
     Parameters
     ----------
-    path : folder holding ``s1``, ``s2``, ... (other files and folders beside them are ignored).
-    size : None (keep 112x92), an int (square) or (H, W); resized with Pillow (Lanczos).
+    path : str or os.PathLike
+        Folder holding ``s1``, ``s2``, ... (other files and folders beside them are ignored).
+    size : int or tuple of int, optional
+        None (default) keeps the files' size (112x92 for AT&T); an int gives a square, ``(H, W)``
+        a rectangle, in pixels; resized with Pillow (Lanczos).
 
     Returns
     -------
@@ -166,6 +169,31 @@ def load_att_faces(path: str | os.PathLike, size: int | tuple[int, int] | None =
         Missing folder.
     ValueError
         No ``sX`` folders, an empty one, a non-image or truncated file (named), mixed sizes, size <= 0.
+
+    References
+    ----------
+    .. [1] F. Samaria, A. Harter, "Parameterisation of a stochastic model for human face
+       identification", 2nd IEEE Workshop on Applications of Computer Vision, 1994.
+
+    Examples
+    --------
+    A tiny AT&T-style folder with subjects s1 (two images) and s3 (one), made on the spot:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> root = Path(tmp.name)
+    >>> for folder, file, grey in [("s1", "1.pgm", 0), ("s1", "2.pgm", 255), ("s3", "1.pgm", 51)]:
+    ...     (root / folder).mkdir(exist_ok=True)
+    ...     Image.fromarray(np.full((4, 3), grey, np.uint8)).save(root / folder / file)
+    >>> faces = load_att_faces(root)
+    >>> tuple(faces.images.shape), faces.labels.tolist(), faces.identities
+    ((3, 1, 4, 3), [0, 0, 1], ['s1', 's3'])
+    >>> [round(float(v), 4) for v in faces.images.mean(dim=(1, 2, 3))]  # grey levels / 255
+    [0.0, 1.0, 0.2]
+    >>> tmp.cleanup()
     """
     root = _require_folder(path)
     folders = sorted((p for p in root.iterdir() if p.is_dir() and re.fullmatch(r"s\d+", p.name)),
@@ -185,13 +213,20 @@ def load_image_folder(
 
     Parameters
     ----------
-    path : folder whose sub-folders (natural order: id2 before id10) are the identities.
-    size : None (all images must share one size), an int (square) or (H, W).
-    credit : credit line to carry; default names the folder.
+    path : str or os.PathLike
+        Folder whose sub-folders (natural order: id2 before id10) are the identities; hidden
+        sub-folders are skipped.
+    size : int or tuple of int, optional
+        None (default): all images must share one size; an int gives a square, ``(H, W)`` a
+        rectangle, in pixels (resized with Pillow, Lanczos).
+    credit : str, optional
+        Credit line to carry; default ``"Faces from <path>"``.
 
     Returns
     -------
-    FaceDataset with images float32 (N, 1, H, W) in [0, 1], identities = sub-folder names.
+    FaceDataset
+        Images float32 (N, 1, H, W) in [0, 1], label k for the k-th sub-folder, identities = the
+        sub-folder names.
 
     Raises
     ------
@@ -200,6 +235,28 @@ def load_image_folder(
     ValueError
         No sub-folders, an empty one, a non-image or damaged file (named), transparent pixels or a
         colour mode Pillow cannot make grey (named), mixed sizes without ``size``, size <= 0.
+
+    Examples
+    --------
+    Two identities, each one 16-bit grey PNG: a constant 0 and a ramp over the whole 0 ... 65535
+    range, whose mean grey level is exactly 0.5:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> root = Path(tmp.name)
+    >>> for name, top in [("ada", 0), ("ben", 65535)]:
+    ...     (root / name).mkdir()
+    ...     ramp = np.linspace(0, top, 12).astype(np.uint16).reshape(3, 4)
+    ...     Image.fromarray(ramp).save(root / name / "1.png")
+    >>> faces = load_image_folder(root, credit="made in a doctest")
+    >>> faces
+    FaceDataset(2 images of 3x4, 2 identities, credit='made in a doctest')
+    >>> faces.identities, [round(float(v), 4) for v in faces.images.mean(dim=(1, 2, 3))]
+    (['ada', 'ben'], [0.0, 0.5])
+    >>> tmp.cleanup()
     """
     root = _require_folder(path)
     folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
@@ -218,9 +275,14 @@ def load_olivetti(
 
     Parameters
     ----------
-    data_home : scikit-learn data folder (None: its default, ``~/scikit_learn_data``).
-    download_if_missing : download when the cache file is absent (needs internet).
-    size : None (64x64), an int or (H, W); resized with Pillow (Lanczos).
+    data_home : str or os.PathLike, optional
+        The scikit-learn data folder (None: its default, ``~/scikit_learn_data``). A read-only folder
+        is read through a temporary copy of the cache file.
+    download_if_missing : bool, default True
+        Download when the cache file is absent (needs internet).
+    size : int or tuple of int, optional
+        None (default) keeps 64x64; an int gives a square, ``(H, W)`` a rectangle, in pixels
+        (resized with Pillow, Lanczos, in float precision).
 
     Returns
     -------
@@ -236,6 +298,15 @@ def load_olivetti(
         the faces).
     ValueError
         size <= 0.
+
+    Examples
+    --------
+    Skip-safe: it loads the faces only where :func:`find_real_faces` finds them, and never downloads.
+
+    >>> root = find_real_faces("olivetti", warn=False)
+    >>> faces = None if root is None else load_olivetti(root / OLIVETTI_HOME, download_if_missing=False)
+    >>> faces is None or (tuple(faces.images.shape), faces.identities[-1]) == ((400, 1, 64, 64), "s40")
+    True
     """
     from sklearn.datasets import fetch_olivetti_faces
 
@@ -289,15 +360,27 @@ def load_olivetti(
 
 
 def data_folders() -> list[Path]:
-    """The folders searched for real faces, in order: ``$ARCFACE_VIZ_DATA`` (when set), ``<project>/data``,
-    ``../shared/data`` beside the project."""
+    """The folders searched for real faces, in order.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``$ARCFACE_VIZ_DATA`` (when set), ``<project>/data``, then ``../shared/data`` beside the
+        project; they need not exist.
+    """
     candidates = [os.environ.get("ARCFACE_VIZ_DATA"), PROJECT_ROOT / "data", PROJECT_ROOT.parent / "shared" / "data"]
     return [Path(c).expanduser() for c in candidates if c]
 
 
 def olivetti_download_home() -> Path:
-    """Where a download of the Olivetti faces goes: ``olivetti/sklearn_data_home`` in the first data
-    folder (``$ARCFACE_VIZ_DATA`` when set, else ``<project>/data``, which git ignores)."""
+    """Where a download of the Olivetti faces goes.
+
+    Returns
+    -------
+    pathlib.Path
+        ``olivetti/sklearn_data_home`` in the first of :func:`data_folders` (``$ARCFACE_VIZ_DATA``
+        when set, else ``<project>/data``, which git ignores).
+    """
     return data_folders()[0] / OLIVETTI_HOME
 
 

@@ -14,21 +14,36 @@ def split_identities(dataset: FaceDataset, n_test_identities: int, seed: int = 0
     Parameters
     ----------
     dataset : FaceDataset
-    n_test_identities : int, 1 <= n < number of identities present
-    seed : int, chooses which identities are held out
+        The faces to split.
+    n_test_identities : int
+        Identities held out for testing, ``1 <= n <`` number of identities present.
+    seed : int, default 0
+        Chooses which identities are held out (>= 0).
 
     Returns
     -------
-    (train, test) : FaceDataset, FaceDataset
-        Both relabelled to compact 0..K-1 and 0..T-1 (order of the original labels kept);
-        ``identities`` carry the original names.
+    train : FaceDataset
+        Images of the other identities, relabelled to compact 0..K-1 (order of the original labels
+        kept); ``identities`` carry the original names.
+    test : FaceDataset
+        Images of the held-out identities, relabelled to 0..T-1 the same way.
 
     Raises
     ------
     TypeError
         ``n_test_identities`` or ``seed`` not an int.
     ValueError
-        When ``n_test_identities`` is < 1 or leaves no identity for training.
+        When ``n_test_identities`` is < 1 or leaves no identity for training, or ``seed`` < 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> data = FaceDataset(torch.zeros(6, 1, 2, 2), torch.tensor([0, 0, 0, 1, 1, 2]), ["ada", "ben", "cy"])
+    >>> train, test = split_identities(data, 1, seed=0)
+    >>> len(train.identities), len(test.identities), set(train.identities) & set(test.identities)
+    (2, 1, set())
+    >>> len(train) + len(test), test.labels.unique().tolist()
+    (6, [0])
     """
     present = np.unique(dataset.labels.numpy())
     n_test_identities = check_int("n_test_identities", n_test_identities, minimum=1, maximum=len(present) - 1,
@@ -44,10 +59,29 @@ def split_images(dataset: FaceDataset, test_fraction: float = 0.2, seed: int = 0
 
     Uses :func:`sklearn.model_selection.train_test_split` with ``stratify=labels``.
 
+    Parameters
+    ----------
+    dataset : FaceDataset
+        The faces to split.
+    test_fraction : float, default 0.2
+        Share of each identity's images held out, in the open interval (0, 1).
+    seed : int, default 0
+        ``random_state`` of the split (>= 0).
+
+    Returns
+    -------
+    train : FaceDataset
+        The training images in their original order, same labels and identities.
+    test : FaceDataset
+        The held-out images, likewise.
+
     Raises
     ------
+    TypeError
+        ``test_fraction`` not a number or ``seed`` not an int.
     ValueError
-        ``test_fraction`` outside (0, 1), or too few images per identity to put one on each side.
+        ``test_fraction`` outside (0, 1), ``seed`` < 0, or too few images per identity to put one on
+        each side.
     """
     test_fraction = check_real("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True,
                                fix="pass the share of each identity's images to hold out, e.g. 0.2")
@@ -74,18 +108,47 @@ def make_pairs(dataset: FaceDataset, n_pairs: int, seed: int = 0) -> np.ndarray:
     Parameters
     ----------
     dataset : FaceDataset
-    n_pairs : int >= 2
-    seed : int
+        The faces to pair (usually identities unseen in training).
+    n_pairs : int
+        Number of pairs, >= 2; ``n_pairs // 2`` are genuine.
+    seed : int, default 0
+        Seeds the draw (>= 0).
 
     Returns
     -------
-    numpy.ndarray, shape (n_pairs, 2), int64 indices into ``dataset``.
+    numpy.ndarray, shape (n_pairs, 2), int64
+        Indices into ``dataset``, ``i < j`` in every row.
 
     Raises
     ------
+    TypeError
+        ``n_pairs`` or ``seed`` not an int.
     ValueError
         An identity with fewer than 2 images (named), fewer than 2 identities, or more pairs
         of a kind asked for than exist.
+
+    References
+    ----------
+    .. [1] G. B. Huang, M. Ramesh, T. Berg, E. Learned-Miller, "Labeled Faces in the Wild: A Database
+       for Studying Face Recognition in Unconstrained Environments", UMass Amherst Tech. Rep. 07-49,
+       2007 (balanced genuine/impostor pairs in 10 folds).
+
+    Examples
+    --------
+    Five images of two identities hold 4 genuine pairs (3 + 1) and 6 impostor pairs (3 x 2):
+
+    >>> import torch
+    >>> data = FaceDataset(torch.zeros(5, 1, 2, 2), torch.tensor([0, 0, 0, 1, 1]), ["ada", "ben"])
+    >>> pairs = make_pairs(data, 6, seed=0)
+    >>> pairs.shape, pairs.dtype, bool((pairs[:, 0] < pairs[:, 1]).all())
+    ((6, 2), dtype('int64'), True)
+    >>> labels = data.labels.numpy()
+    >>> int((labels[pairs[:, 0]] == labels[pairs[:, 1]]).sum())  # genuine
+    3
+    >>> make_pairs(data, 10)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_pairs=10 asks for 5 genuine and 5 impostor pairs, but this dataset has only 4 genuine and 6 impostor pairs
     """
     n_pairs = check_int("n_pairs", n_pairs, minimum=2, fix="pass an even count, half genuine and half impostor")
     labels = dataset.labels.numpy()

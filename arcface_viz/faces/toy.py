@@ -70,7 +70,25 @@ class _Traits:
 
 
 def identity_names(n: int) -> list[str]:
-    """Friendly names for ``n`` toy identities: Ada, Ben, ..., Zoe, Ada2, ..."""
+    """Friendly names for ``n`` toy identities: Ada, Ben, ..., Zoe, Ada2, ...
+
+    Parameters
+    ----------
+    n : int
+        Number of identities.
+
+    Returns
+    -------
+    list of str
+        ``n`` distinct names; after the 26th the names repeat with a suffix 2, 3, ...
+
+    Examples
+    --------
+    >>> identity_names(3)
+    ['Ada', 'Ben', 'Cleo']
+    >>> identity_names(28)[-3:]
+    ['Zoe', 'Ada2', 'Ben2']
+    """
     return [_NAMES[k % len(_NAMES)] + (str(k // len(_NAMES) + 1) if k >= len(_NAMES) else "") for k in range(n)]
 
 
@@ -80,6 +98,19 @@ def sample_traits(n_identities: int, rng: np.random.Generator) -> _Traits:
     Each continuous trait is stratified (Latin-hypercube style: one identity per 1/C of the range,
     in a random order per trait), so two identities rarely coincide on many traits at once, but
     neighbouring strata still look alike: identities differ without being trivially separable.
+
+    Parameters
+    ----------
+    n_identities : int
+        Number of identities C.
+    rng : numpy.random.Generator
+        Source of the draws.
+
+    Returns
+    -------
+    _Traits
+        ``values`` (trait name to float32 array (C,), in face units), ``hair_style`` (int array
+        (C,) indexing ``HAIR_STYLES``) and ``beard`` (bool array (C,), about a quarter True).
     """
     c = n_identities
     values = {}
@@ -97,6 +128,25 @@ def sample_nuisances(n: int, nuisance: float, rng: np.random.Generator) -> dict[
 
     All draws come from one (n, 21) uniform matrix, row by row, so the first images of an identity
     do not change when more images are requested.
+
+    Parameters
+    ----------
+    n : int
+        Number of images.
+    nuisance : float
+        Strength in [0, 1]: pose and expression grow linearly with it, light, exposure,
+        background, blur, noise and the share of occluded images with its square.
+    rng : numpy.random.Generator
+        Source of the draws.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Arrays of length n (``light``: (n, 3) unit vectors): ``yaw`` and ``roll`` in radians,
+        ``scale``, ``shift_x``, ``shift_y`` (half image widths), ``light``, ``light_strength``,
+        ``expression`` and ``occluder`` (int indices into ``EXPRESSIONS`` and ``OCCLUDERS``),
+        ``expression_strength``, ``occluder_u``, ``occluder_v``, ``gaze``, ``background``,
+        ``background_tilt``, ``exposure``, ``blur`` (pixels) and ``noise`` (grey-level std).
     """
     u = rng.random((n, 21))
     t = np.float32(nuisance)
@@ -149,14 +199,21 @@ def render(
 
     Parameters
     ----------
-    traits : identity traits; ``identity`` picks one.
-    nz : per-image nuisances from :func:`sample_nuisances` (arrays of length n).
-    size : (H, W) in pixels.
-    noise : (n, H, W) standard normal draws for the sensor noise.
+    traits : _Traits
+        Identity traits from :func:`sample_traits`.
+    identity : int
+        Which identity of ``traits`` to draw.
+    nz : dict of str to numpy.ndarray
+        Per-image nuisances from :func:`sample_nuisances` (arrays of length n).
+    size : tuple of int
+        ``(H, W)`` in pixels.
+    noise : numpy.ndarray, shape (n, H, W), float32
+        Standard normal draws for the sensor noise.
 
     Returns
     -------
-    numpy.ndarray, shape (n, H, W), float32 in [0, 1].
+    numpy.ndarray, shape (n, H, W), float32
+        Grey levels in [0, 1].
     """
     h_px, w_px = size
     n = len(nz["yaw"])

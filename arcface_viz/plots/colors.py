@@ -50,6 +50,11 @@ def identity_colors(n: int) -> list[str]:
         If ``n`` is not an integer.
     ValueError
         If ``n`` is negative.
+
+    Examples
+    --------
+    >>> identity_colors(3)
+    ['#1f77b4', '#ff7f0e', '#2ca02c']
     """
     n = check_int("n", n, minimum=0, fix="pass the number of identities")
     if n <= len(_IDENTITY_PALETTE):
@@ -63,7 +68,24 @@ def identity_colors(n: int) -> list[str]:
 
 
 def loss_color(name: str) -> str:
-    """The colour of a loss's curves (registry name or label, any case); ``"custom"``'s colour for others."""
+    """The registry colour of a loss, by name or display label (case-insensitive).
+
+    Parameters
+    ----------
+    name : str
+        A loss name of :data:`arcface_viz.losses.LOSS_NAMES` or its label (``"ArcFace"``), or
+        ``"custom"``; any other value (converted with ``str``) gets the custom colour.
+
+    Returns
+    -------
+    str
+        A hex colour ``"#rrggbb"``.
+
+    Examples
+    --------
+    >>> loss_color("ArcFace"), loss_color("Sub-center ArcFace"), loss_color("custom") == loss_color("no such loss")
+    ('#d62728', '#ff7f0e', True)
+    """
     key = str(name).lower()
     if key in LOSS_COLORS:
         return LOSS_COLORS[key]

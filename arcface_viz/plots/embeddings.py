@@ -89,7 +89,28 @@ def _circle_margin(margin) -> float | None:
 
 
 def angles_to_centers(points: np.ndarray, labels: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Angle in degrees between each unit row of ``points`` and its class's unit centre, (N,) float64."""
+    """Angle in degrees between each unit row of ``points`` and its class's unit centre.
+
+    Parameters
+    ----------
+    points : numpy.ndarray, shape (N, D), float
+        Unit embeddings.
+    labels : numpy.ndarray, shape (N,), int
+        Class of each embedding, in [0, C).
+    centers : numpy.ndarray, shape (C, D), float
+        Unit class centres.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,), float64
+        Angles in degrees, in [0, 180].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> angles_to_centers(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 0]), np.eye(2)).tolist()
+    [0.0, 90.0]
+    """
     cos = np.clip(np.einsum("nd,nd->n", points, centers[labels]), -1.0, 1.0)
     return np.degrees(np.arccos(cos))
 
@@ -114,8 +135,9 @@ def plot_circle_embeddings(emb2d, labels, centers=None, *, margin: float | None 
     identities : sequence of str, optional
         Names for the legend (label k -> identities[k]).
     title : str, optional
-        e.g. ``head.describe()``; default "Embeddings on the unit circle".
+        The title, e.g. ``head.describe()``; default "Embeddings on the unit circle".
     ax : matplotlib Axes, optional
+        Draw into this Axes (its figure is returned); default a new figure.
 
     Returns
     -------
@@ -261,7 +283,7 @@ def plot_sphere_embeddings(emb3d, labels, centers=None, frames: Sequence | None 
     identities : sequence of str, optional
         Names for the legend and hover (label k -> identities[k]).
     title : str, optional
-        e.g. ``head.describe()``.
+        The title, e.g. ``head.describe()``.
     frame_labels : sequence of str, optional
         Slider labels; default "epoch 1", "epoch 2", ...
 
@@ -275,6 +297,8 @@ def plot_sphere_embeddings(emb3d, labels, centers=None, frames: Sequence | None 
     ------
     ValueError
         Shapes that do not match, zero vectors, frames of a different size.
+    TypeError
+        Labels that are not integers.
     """
     points, y, centres, names, colors = _embedding_inputs(emb3d, labels, centers, identities, "emb3d", 3)
     n = len(centres)

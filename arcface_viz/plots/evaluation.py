@@ -50,16 +50,31 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
         With a single array: stack the histogram by identity, in the identity colours.
     identities : sequence of str, optional
         Identity names for the legend.
-    bin_width_deg : float
+    bin_width_deg : float, default 3.0
         Bin width in degrees (> 0).
     title : str, optional
-        e.g. ``head.describe()``.
+        The title, e.g. ``head.describe()``.
     ax : matplotlib Axes, optional
+        Draw into this Axes (its figure is returned); default a new figure.
 
     Returns
     -------
     matplotlib.figure.Figure
-        x: θ in degrees over [0, 180]; y: number of embeddings. Each stage's mean is a dashed line.
+        The histogram: x θ in degrees over [0, 180], y number of embeddings; each stage's mean is
+        a dashed line.
+
+    Raises
+    ------
+    TypeError
+        Angles that are not numbers, labels that are not integers.
+    ValueError
+        Angles outside [0, π] radians (e.g. degrees), no angles, an empty mapping, a bin width <= 0,
+        or fewer identity names than labels.
+
+    References
+    ----------
+    .. [1] J. Deng, J. Guo, N. Xue, S. Zafeiriou, "ArcFace: Additive Angular Margin Loss for Deep
+       Face Recognition", CVPR 2019, arXiv:1801.07698, Fig. 6 (target-angle distributions).
     """
     bin_width_deg = check_real("bin_width_deg", bin_width_deg, low=0.0, low_open=True, fix="pass a bin width in degrees, e.g. 3")
     bins = np.arange(0.0, 180.0 + bin_width_deg, bin_width_deg)
@@ -146,11 +161,13 @@ def plot_roc(results, tpr=None, *, log_far: bool = True, title: str | None = Non
         compare losses, or a raw FPR array together with ``tpr``.
     tpr : array_like, optional
         TPR values when ``results`` is a raw FPR array.
-    log_far : bool
+    log_far : bool, default True
         Logarithmic FAR axis (the face-verification convention, TAR@FAR = 1e-3 ... 1e-1 marked).
         Points at FAR = 0 cannot be drawn on it and are left out.
     title : str, optional
+        The title.
     ax : matplotlib Axes, optional
+        Draw into this Axes (its figure is returned); default a new figure.
     losses : sequence of str, optional
         The loss (registry name) of each series, in order: its line takes that loss's colour.
         Without it a series whose name starts with a loss's name or label (``"ArcFace s=64"``)
@@ -160,6 +177,14 @@ def plot_roc(results, tpr=None, *, log_far: bool = True, title: str | None = Non
     -------
     matplotlib.figure.Figure
         One line per series (gid ``"roc:<name>"``); x FAR, y TAR, both fractions in [0, 1].
+
+    Raises
+    ------
+    TypeError
+        A mapping entry that is neither a VerificationResult nor an (fpr, tpr) pair.
+    ValueError
+        An empty mapping, fpr and tpr of different shapes or empty, rates outside [0, 1], or
+        ``losses`` whose length or names do not fit the series.
     """
     series = _roc_series(results, tpr)
     fig, ax = figure_and_axes(ax, (6.0, 4.6))

@@ -6,6 +6,7 @@ import textwrap
 import numpy as np
 from matplotlib.figure import Figure
 
+from .._validation import check_int
 from ..faces import FaceDataset
 from .colors import identity_colors
 
@@ -41,10 +42,9 @@ def plot_face_grid(
     ValueError
         ``per_identity`` or ``max_identities`` < 1, or an empty dataset.
     """
-    if per_identity < 1:
-        raise ValueError(f"per_identity must be >= 1; got {per_identity}")
-    if max_identities is not None and max_identities < 1:
-        raise ValueError(f"max_identities must be >= 1 or None; got {max_identities}")
+    per_identity = check_int("per_identity", per_identity, minimum=1, fix="pass how many images of each person to show")
+    if max_identities is not None:
+        max_identities = check_int("max_identities", max_identities, minimum=1, fix="pass a count, or None for all")
     if len(dataset) == 0:
         raise ValueError("the dataset holds no images")
     labels = dataset.labels.numpy()

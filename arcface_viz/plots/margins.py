@@ -42,24 +42,76 @@ def _curve(theta, s: float, m1: float, m2: float, m3: float) -> np.ndarray:
 
 
 def logits_ylim(s: float) -> tuple[float, float]:
-    """y-limits of :func:`plot_target_logits`: from s alone (the lowest curve, cos θ − m3 − δ at 180°,
-    stays above −1.75·s), so that the axes do not jump while a margin slider moves."""
+    """The y-limits of :func:`plot_target_logits`, from s alone.
+
+    The lowest curve, cos θ − m3 − δ at 180°, stays above −1.75·s, so the axes do not jump while a
+    margin slider moves.
+
+    Parameters
+    ----------
+    s : float
+        Scale.
+
+    Returns
+    -------
+    tuple of float
+        ``(−1.75·s, 1.1·s)``.
+
+    Examples
+    --------
+    >>> logits_ylim(16.0)
+    (-28.0, 17.6)
+    """
     return -1.75 * s, 1.1 * s
 
 
 def logits_yticks(s: float) -> np.ndarray:
-    """y-ticks of :func:`plot_target_logits`: fixed fractions of s, so that the axes look the same for
-    every s (the margin explorer then only relabels them)."""
+    """The y-ticks of :func:`plot_target_logits`: fixed fractions of s.
+
+    The axes then look the same for every s (the margin explorer only relabels them).
+
+    Parameters
+    ----------
+    s : float
+        Scale.
+
+    Returns
+    -------
+    numpy.ndarray, shape (6,), float64
+        ``s·(−1.5, −1, −0.5, 0, 0.5, 1)``.
+    """
     return s * np.array([-1.5, -1.0, -0.5, 0.0, 0.5, 1.0])
 
 
 def logits_ylabel(s: float) -> str:
-    """y-label of :func:`plot_target_logits`."""
+    """The y-axis label of :func:`plot_target_logits`.
+
+    Parameters
+    ----------
+    s : float
+        Scale.
+
+    Returns
+    -------
+    str
+        The formula of the target logit with the value of s.
+    """
     return f"target logit  s·(cos(m1·θ + m2) − m3),  s = {s:g}"
 
 
 def logits_title(s: float) -> str:
-    """Default title of :func:`plot_target_logits`."""
+    """Default title of :func:`plot_target_logits`.
+
+    Parameters
+    ----------
+    s : float
+        Scale.
+
+    Returns
+    -------
+    str
+        ``"Target logit vs θ (s = <s>)"``.
+    """
     return f"Target logit vs θ (s = {s:g})"
 
 
@@ -269,10 +321,12 @@ def plot_decision_boundaries(loss: str = "arcface", m1: float | None = None, m2:
     m : float, optional
         The loss's single margin (ArcFace m2, CosFace m3, SphereFace m1).
     ax : matplotlib Axes, optional
+        Draw into this Axes (its figure is returned); default a new figure.
     title : str, optional
-    resolution : int
+        The title; default :func:`boundary_title`.
+    resolution : int, default 181
         Grid points per axis for the shaded regions, >= 2.
-    legend : bool
+    legend : bool, default True
         Draw the legend (the margin explorer leaves it out and says it in the title: faster).
 
     Returns
@@ -286,6 +340,11 @@ def plot_decision_boundaries(loss: str = "arcface", m1: float | None = None, m2:
     -----
     Class 1 wins when cos(m1·θ1 + m2) − m3 > cos θ2. Softmax with bias is drawn as NormFace (the
     diagonal θ1 = θ2), i.e. equal feature norms and no bias.
+
+    References
+    ----------
+    .. [1] J. Deng et al., "ArcFace: Additive Angular Margin Loss for Deep Face Recognition",
+       CVPR 2019, arXiv:1801.07698, Table 1 (binary decision boundaries of the margin family).
     """
     name = loss.lower() if isinstance(loss, str) else loss
     m1, m2, m3 = explorer.margins_for(name, m=m, m1=m1, m2=m2, m3=m3)
@@ -322,17 +381,75 @@ def plot_decision_boundaries(loss: str = "arcface", m1: float | None = None, m2:
 
 
 def boundary_title(loss: str, s: float, m1: float, m2: float, m3: float) -> str:
-    """Title of :func:`plot_decision_boundaries` (also used by the margin explorer's in-place updates)."""
+    """Title of :func:`plot_decision_boundaries` (also used by the margin explorer's in-place updates).
+
+    Parameters
+    ----------
+    loss : str
+        A registered loss name or ``"custom"``.
+    s : float
+        Scale.
+    m1, m2, m3 : float
+        Margins of the combined form (m2 in radians).
+
+    Returns
+    -------
+    str
+        Two lines: :func:`arcface_viz.explorer.describe` and what the figure shows.
+    """
     return f"{explorer.describe(loss, s, m1, m2, m3)}\nbinary decision boundaries (grey: margin)"
 
 
 def probability_title(loss: str, s: float, m1: float, m2: float, m3: float, n_classes: int) -> str:
-    """Title of :func:`plot_probability_vs_angle`."""
+    """Title of :func:`plot_probability_vs_angle`.
+
+    Parameters
+    ----------
+    loss : str
+        A registered loss name or ``"custom"``.
+    s : float
+        Scale.
+    m1, m2, m3 : float
+        Margins of the combined form (m2 in radians).
+    n_classes : int
+        Number of classes C.
+
+    Returns
+    -------
+    str
+        Two lines: :func:`arcface_viz.explorer.describe` and what the figure shows.
+    """
     return f"{explorer.describe(loss, s, m1, m2, m3)}\ntarget probability, C = {n_classes} (others at 90°)"
 
 
 def bound_note(s: float, n_classes: int, p: float) -> str:
-    """The NormFace-bound text box of :func:`plot_probability_vs_angle`."""
+    """The NormFace-bound text box of :func:`plot_probability_vs_angle`.
+
+    Parameters
+    ----------
+    s : float
+        Scale in use.
+    n_classes : int
+        Number of classes C >= 2.
+    p : float
+        Target probability in (0, 1).
+
+    Returns
+    -------
+    str
+        The bound s >= (C−1)/C·ln((C−1)·p/(1−p)) and whether ``s`` reaches it.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``n_classes`` < 2 or ``p`` not in (0, 1).
+
+    Examples
+    --------
+    >>> print(bound_note(16.0, 10, 0.9))
+    NormFace bound for P = 0.9, C = 10:
+    s ≥ 3.96  (s = 16: enough)
+    """
     bound = explorer.scale_lower_bound(n_classes, p)
     verdict = "enough" if s >= bound else "too small"
     return f"NormFace bound for P = {p:g}, C = {n_classes}:\ns ≥ {bound:.2f}  (s = {s:g}: {verdict})"
@@ -367,7 +484,9 @@ def plot_probability_vs_angle(s: float = 16.0, m: float | None = None, n_classes
     theta_probe_deg : float, optional
         Mark the probability at this angle (degrees).
     ax : matplotlib Axes, optional
+        Draw into this Axes (its figure is returned); default a new figure.
     title : str, optional
+        The title; default :func:`probability_title`.
 
     Returns
     -------
@@ -427,11 +546,24 @@ def update_target_logits(ax: Axes, configs: Sequence[str | Mapping] | None = Non
     ----------
     ax : matplotlib Axes
         Drawn by :func:`plot_target_logits` with the same ``configs``, with a highlight and a probe.
-    configs, s, theta_probe_deg, highlight
-        As in :func:`plot_target_logits` (the probe angle and the highlight are required here).
-    rescale : bool
+    configs : sequence of str or mapping, optional
+        As in :func:`plot_target_logits`.
+    s : float, default 16.0
+        Scale.
+    theta_probe_deg : float
+        The probe angle in degrees (required here).
+    highlight : str or mapping
+        The highlighted curve, as in :func:`plot_target_logits` (required here).
+    rescale : bool, default True
         Whether ``s`` changed: then the reference curves, the y axis, its label and the default title
         follow it; otherwise only the highlighted curve and the probe move (much cheaper to redraw).
+
+    Raises
+    ------
+    KeyError
+        ``ax`` was not drawn by :func:`plot_target_logits` with a highlight and a probe.
+    TypeError, ValueError
+        Bad configs, scale or probe angle.
     """
     s = check_scale(s)
     theta_probe_deg = _probe_deg(theta_probe_deg)
@@ -454,7 +586,29 @@ def update_decision_boundaries(ax: Axes, loss: str = "arcface", m1: float | None
                                title: str | None = None) -> None:
     """Move the regions, boundaries and title of an axes drawn by :func:`plot_decision_boundaries`, in place.
 
-    Parameters are those of :func:`plot_decision_boundaries`; the grid keeps its drawn resolution.
+    The grid keeps its drawn resolution.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Drawn by :func:`plot_decision_boundaries`.
+    loss : str, default "arcface"
+        Loss name; its preset margins are the defaults.
+    m1, m2, m3 : float, optional
+        Margins overriding the preset (m2 in radians).
+    s : float, default 16.0
+        Scale (only in the title).
+    m : float, optional
+        The loss's single margin.
+    title : str, optional
+        The title; default :func:`boundary_title`.
+
+    Raises
+    ------
+    KeyError
+        ``ax`` was not drawn by :func:`plot_decision_boundaries`.
+    TypeError, ValueError
+        Bad loss, scale or margins (as :func:`arcface_viz.explorer.margins_for`).
     """
     name = loss.lower() if isinstance(loss, str) else loss
     m1, m2, m3 = explorer.margins_for(name, m=m, m1=m1, m2=m2, m3=m3)
@@ -474,7 +628,33 @@ def update_probability_vs_angle(ax: Axes, s: float = 16.0, m: float | None = Non
                                 title: str | None = None) -> None:
     """Move the curves, probe, bound note and title of an axes drawn by :func:`plot_probability_vs_angle`.
 
-    Parameters are those of :func:`plot_probability_vs_angle` (the probe angle is required here).
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Drawn by :func:`plot_probability_vs_angle` with a probe angle.
+    s : float, default 16.0
+        Scale.
+    m : float, optional
+        The loss's single margin; default its preset.
+    n_classes : int, default 8
+        Number of classes C >= 2.
+    loss : str, default "arcface"
+        Loss name (preset margins, title).
+    m1, m2, m3 : float, optional
+        Explicit margins overriding the preset (m2 in radians).
+    p : float, default 0.9
+        Target probability of the NormFace bound.
+    theta_probe_deg : float
+        The probe angle in degrees (required here).
+    title : str, optional
+        The title; default :func:`probability_title`.
+
+    Raises
+    ------
+    KeyError
+        ``ax`` was not drawn by :func:`plot_probability_vs_angle`.
+    TypeError, ValueError
+        Bad loss, scale, margins, ``n_classes``, ``p`` or probe angle.
     """
     name = loss.lower() if isinstance(loss, str) else loss
     m1, m2, m3 = explorer.margins_for(name, m=m, m1=m1, m2=m2, m3=m3)

@@ -76,7 +76,20 @@ def strip_solutions(source: str, where: str = "cell") -> str:
 
 
 def assignment_id(nb: nbformat.NotebookNode, path: Path | None = None) -> str | None:
-    """The assignment ("A1", ...) a notebook belongs to: its metadata, else its file name's ``A<n>`` prefix."""
+    """The assignment ("A1", ...) a notebook belongs to: its metadata, else its file name's ``A<n>`` prefix.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The notebook; ``metadata.arcface_viz.assignment`` is read first.
+    path : Path, optional
+        Its file, whose name may start with ``A<n>`` (case-insensitive).
+
+    Returns
+    -------
+    str or None
+        The assignment id, upper-case, or None when neither says.
+    """
     meta = nb.get("metadata", {}).get("arcface_viz", {}).get("assignment")
     if isinstance(meta, str) and meta:
         return meta
@@ -139,14 +152,36 @@ def release_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> nbfor
 
 
 def render_release(path: Path) -> str:
-    """The text of the student copy of the teacher notebook at ``path`` (deterministic, ends in a newline)."""
+    """The text of the student copy of the teacher notebook at ``path``.
+
+    Parameters
+    ----------
+    path : Path
+        A teacher notebook (.ipynb).
+
+    Returns
+    -------
+    str
+        The notebook JSON of :func:`release_notebook`, deterministic and ending in a newline.
+    """
     nb = nbformat.read(path, as_version=4)
     text = nbformat.writes(release_notebook(nb, name=path.name))
     return text if text.endswith("\n") else text + "\n"
 
 
 def source_notebooks(source_dir: Path) -> list[Path]:
-    """The teacher notebooks: ``*.ipynb`` directly in ``source_dir``, sorted by name."""
+    """The teacher notebooks: ``*.ipynb`` directly in ``source_dir``, sorted by name.
+
+    Parameters
+    ----------
+    source_dir : Path
+        Folder of the teacher notebooks.
+
+    Returns
+    -------
+    list of Path
+        The notebook files (none from sub-folders).
+    """
     return sorted(p for p in source_dir.glob("*.ipynb") if p.is_file())
 
 
@@ -212,7 +247,9 @@ def write_release(source_dir: Path, release_dir: Path | None = None, *, check: b
 class GradeReport:
     """What ``grade`` found in an executed notebook.
 
-    Attributes
+    The constructor arguments are also the attributes.
+
+    Parameters
     ----------
     assignment : str or None
         "A1", ... or None when the notebook is not a known assignment.
@@ -232,7 +269,13 @@ class GradeReport:
         return bool(self.checks) and all(ok for ok, _ in self.checks.values()) and not self.errors
 
     def lines(self) -> list[str]:
-        """The report as printed: a line per check, a line per error, then a summary line."""
+        """The report as printed: a line per check, a line per error, then a summary line.
+
+        Returns
+        -------
+        list of str
+            The lines, without newlines.
+        """
         out = []
         for cid, (ok, detail) in self.checks.items():
             if ok:
@@ -261,6 +304,18 @@ def collect(nb: nbformat.NotebookNode, assignment: str | None) -> GradeReport:
     Expected checks that printed nothing fail with "not run"; if a check printed more than once
     (a duplicated cell), any failure wins. A cell that raised :class:`~arcface_viz.teaching.checks.CheckFailed`
     is already reported by its CHECK line; any other exception is an error line of its own.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed notebook, with outputs.
+    assignment : str or None
+        Its assignment id; its :data:`~arcface_viz.teaching.checks.EXPECTED` checks must appear.
+
+    Returns
+    -------
+    GradeReport
+        The checks and the errors found.
     """
     report = GradeReport(assignment)
     found: dict[str, tuple[bool, str]] = {}
@@ -296,12 +351,13 @@ def grade(path: Path, timeout: int = 600) -> GradeReport:
     ----------
     path : Path
         A notebook (.ipynb). It is not modified; the kernel runs in its folder.
-    timeout : int
+    timeout : int, default 600
         Seconds allowed per cell; a cell running longer is interrupted and counts as an error.
 
     Returns
     -------
     GradeReport
+        The checks (expected ones that did not run count as failed) and the errors.
 
     Raises
     ------
@@ -336,7 +392,18 @@ def grade(path: Path, timeout: int = 600) -> GradeReport:
 
 # =============================================================================== command line
 def run(args: argparse.Namespace) -> int:
-    """Dispatch ``assignments release`` / ``assignments grade``; returns the exit code."""
+    """Dispatch ``assignments release`` / ``assignments grade``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (``action`` and that action's options).
+
+    Returns
+    -------
+    int
+        The exit code: 0 on success, 1 for out-of-date release copies or a failed grade.
+    """
     if args.action == "release":
         report = write_release(Path(args.source), check=args.check)
         print("\n".join(report))
@@ -351,7 +418,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    """Add the ``assignments`` subcommand (``release`` and ``grade``) to the CLI."""
+    """Add the ``assignments`` subcommand (``release`` and ``grade``) to the CLI.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The CLI's sub-parsers (see :func:`arcface_viz.cli.build_parser`).
+    """
     parser = subparsers.add_parser(
         "assignments", help="release student copies of the assignments, or grade a notebook",
         description="Hand out the assignments (release) and grade a student's notebook (grade).",

@@ -122,7 +122,22 @@ def _random_cos(batch: int, n_classes: int, seed: int) -> tuple[torch.Tensor, to
 
 
 def a1_interface(arcface_logits: Callable) -> None:
-    """A1: returns a (B, C) float tensor, leaves its inputs unchanged, and s scales the logits linearly."""
+    """A1: returns a (B, C) float tensor, leaves its inputs unchanged, and s scales the logits linearly.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    arcface_logits : callable
+        The student's ``arcface_logits(cos, labels, s, m)``: cosines (B, C) float tensor, labels (B,)
+        int64 tensor, scale s and angular margin m in radians; returns the (B, C) float logits.
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> None:
         fn = _callable(arcface_logits, "arcface_logits")
@@ -144,7 +159,22 @@ def a1_interface(arcface_logits: Callable) -> None:
 
 
 def a1_reference(arcface_logits: Callable) -> None:
-    """A1: the hand-worked example, and random batches against ``heads.margin_logits``."""
+    """A1: the hand-worked example, and random batches against ``heads.margin_logits``.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    arcface_logits : callable
+        The student's ``arcface_logits(cos, labels, s, m)``: cosines (B, C) float tensor, labels (B,)
+        int64 tensor, scale s and angular margin m in radians; returns the (B, C) float logits.
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
     from arcface_viz.heads import margin_logits
 
     def body() -> str:
@@ -173,7 +203,22 @@ def a1_reference(arcface_logits: Callable) -> None:
 
 
 def a1_target_only(arcface_logits: Callable) -> None:
-    """A1: non-target entries are exactly s·cos θ_j, and the target entry is below s·cos θ_y."""
+    """A1: non-target entries are exactly s·cos θ_j, and the target entry is below s·cos θ_y.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    arcface_logits : callable
+        The student's ``arcface_logits(cos, labels, s, m)``: cosines (B, C) float tensor, labels (B,)
+        int64 tensor, scale s and angular margin m in radians; returns the (B, C) float logits.
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> None:
         fn = _callable(arcface_logits, "arcface_logits")
@@ -196,7 +241,22 @@ def a1_target_only(arcface_logits: Callable) -> None:
 
 
 def a1_fallback(arcface_logits: Callable) -> None:
-    """A1: target logit strictly decreasing in θ on [0, π]; equals s·(cos θ − m·sin m) past π − m."""
+    """A1: target logit strictly decreasing in θ on [0, π]; equals s·(cos θ − m·sin m) past π − m.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    arcface_logits : callable
+        The student's ``arcface_logits(cos, labels, s, m)``: cosines (B, C) float tensor, labels (B,)
+        int64 tensor, scale s and angular margin m in radians; returns the (B, C) float logits.
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> str:
         fn = _callable(arcface_logits, "arcface_logits")
@@ -227,7 +287,22 @@ def a1_fallback(arcface_logits: Callable) -> None:
 
 
 def a1_gradients(arcface_logits: Callable) -> None:
-    """A1: logits and gradients finite when an embedding sits on (cos = 1) or opposite (cos = −1) its centre."""
+    """A1: logits and gradients finite when an embedding sits on (cos = 1) or opposite (cos = −1) its centre.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    arcface_logits : callable
+        The student's ``arcface_logits(cos, labels, s, m)``: cosines (B, C) float tensor, labels (B,)
+        int64 tensor, scale s and angular margin m in radians; returns the (B, C) float logits.
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> None:
         fn = _callable(arcface_logits, "arcface_logits")
@@ -255,8 +330,8 @@ def a1_gradients(arcface_logits: Callable) -> None:
 #: test, lesson 6). It passes when, averaged over the seeds, the training identities are fitted
 #: (eval-mode accuracy on their images >= A2_MIN_TRAIN_ACCURACY) and the unseen identities are
 #: verified well (equal error rate on all their pairs <= A2_MAX_EER). Measured with this setup and
-#: toy faces v5, mean over seeds 0, 1, 2 (per-seed values in brackets), BatchNorm statistics
-#: re-estimated after training:
+#: toy faces v5, mean over seeds 0, 1, 2 (per-seed values in brackets), with fit's BatchNorm
+#: re-estimation:
 #:   s=16, m=0.5: EER 10.9 % [12.7, 6.5, 13.5], training accuracy 96.5 %                -> pass
 #:   s=16, m=0  : EER 16.9 % [21.9, 16.9, 12.0], training accuracy 99.5 %                -> fails the EER
 #:   s=64, m=0.5: EER 11.6 % [13.6, 7.8, 13.6], training accuracy 83.8 %                 -> fails the fit
@@ -303,7 +378,21 @@ def _a2_values(choose_s_and_m: Callable) -> tuple[float, float]:
 
 
 def a2_choice(choose_s_and_m: Callable) -> None:
-    """A2: ``choose_s_and_m()`` returns two finite numbers, s > 0 and m in [0, π/2) radians."""
+    """A2: ``choose_s_and_m()`` returns two finite numbers, s > 0 and m in [0, π/2) radians.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    choose_s_and_m : callable
+        The student's ``choose_s_and_m()``, returning ``(s, m)``: scale and angular margin in radians.
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> str:
         s, m = _a2_values(choose_s_and_m)
@@ -330,9 +419,12 @@ def train_toy_arcface(s: float, m: float, seed: int = 0, **overrides) -> dict[st
         ``eer`` (equal error rate on every pair of images of the unseen identities, in [0, 1]),
         ``tar_at_far_1e-2``, ``verification_accuracy`` (10-fold, balanced pairs), ``train_accuracy``
         (eval mode, nearest class centre, on the training images, in [0, 1]), ``seconds``.
-    """
-    from torch.optim.swa_utils import update_bn
 
+    Raises
+    ------
+    TypeError, ValueError
+        Bad s or m (as :class:`~arcface_viz.heads.ArcFaceHead`) or bad overrides.
+    """
     from arcface_viz import experiment
     from arcface_viz.faces import make_toy_faces, split_identities
     from arcface_viz.training import accuracy
@@ -345,11 +437,8 @@ def train_toy_arcface(s: float, m: float, seed: int = 0, **overrides) -> dict[st
     result = experiment.train("arcface", train, dim=setup["dim"], s=s, m=m, epochs=setup["epochs"], seed=seed,
                               margin_warmup_epochs=setup["margin_warmup_epochs"], lr=setup["lr"],
                               batch_size=setup["batch_size"], progress=False)
-    # BatchNorm's running statistics, re-estimated on the training images with the final weights, so that
-    # the eval-mode model is the trained one (a no-op for the statistics once fit does the same).
-    model = result.model.train()
-    update_bn((train.images[i:i + 256] for i in range(0, len(train), 256)), model)
-    model.eval()
+    # fit re-estimates BatchNorm's statistics after every epoch: the eval-mode model is the trained one
+    model = result.model
     open_set = experiment.evaluate_open_set(model, test, seed=0)
     return {
         "eer": float(open_set.roc.eer),
@@ -361,7 +450,21 @@ def train_toy_arcface(s: float, m: float, seed: int = 0, **overrides) -> dict[st
 
 
 def a2_training(choose_s_and_m: Callable) -> None:
-    """A2: over the seeds of A2_SEEDS, the training identities are fitted and unseen identities verified well."""
+    """A2: over the seeds of A2_SEEDS, the training identities are fitted and unseen identities verified well.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    choose_s_and_m : callable
+        The student's ``choose_s_and_m()``, returning ``(s, m)``: scale and angular margin in radians.
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> str:
         s, m = _a2_values(choose_s_and_m)
@@ -450,7 +553,24 @@ _A3_SAME = np.array([1, 1, 0, 1, 0, 1, 0, 0, 0, 0], dtype=bool)
 
 
 def a3_hand_example(tar_at_far: Callable, equal_error_rate: Callable) -> None:
-    """A3: ten pairs worked by hand, given in shuffled order."""
+    """A3: ten pairs worked by hand, given in shuffled order.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    tar_at_far : callable
+        The student's ``tar_at_far(scores, is_same, far)``: scores (P,) float array, is_same (P,)
+        bool array, far in (0, 1); returns the TAR as a float in [0, 1].
+    equal_error_rate : callable
+        The student's ``equal_error_rate(scores, is_same)``; returns the EER as a float in [0, 1].
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> None:
         tar_fn = _callable(tar_at_far, "tar_at_far")
@@ -471,7 +591,22 @@ def a3_hand_example(tar_at_far: Callable, equal_error_rate: Callable) -> None:
 
 
 def a3_tar_vs_sklearn(tar_at_far: Callable) -> None:
-    """A3: TAR at FAR = 1e-1, 1e-2, 1e-3 equal the ROC of ``sklearn.metrics.roc_curve``, on 2 score sets."""
+    """A3: TAR at FAR = 1e-1, 1e-2, 1e-3 equal the ROC of ``sklearn.metrics.roc_curve``, on 2 score sets.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    tar_at_far : callable
+        The student's ``tar_at_far(scores, is_same, far)``: scores (P,) float array, is_same (P,)
+        bool array, far in (0, 1); returns the TAR as a float in [0, 1].
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> str:
         fn = _callable(tar_at_far, "tar_at_far")
@@ -491,7 +626,21 @@ def a3_tar_vs_sklearn(tar_at_far: Callable) -> None:
 
 
 def a3_eer_vs_sklearn(equal_error_rate: Callable) -> None:
-    """A3: EER within 0.002 of the interpolated crossing on sklearn's ROC; 0 when perfectly separated."""
+    """A3: EER within 0.002 of the interpolated crossing on sklearn's ROC; 0 when perfectly separated.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    equal_error_rate : callable
+        The student's ``equal_error_rate(scores, is_same)``; returns the EER as a float in [0, 1].
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def body() -> str:
         fn = _callable(equal_error_rate, "equal_error_rate")
@@ -513,7 +662,24 @@ def a3_eer_vs_sklearn(equal_error_rate: Callable) -> None:
 
 
 def a3_bad_input(tar_at_far: Callable, equal_error_rate: Callable) -> None:
-    """A3: ValueError for FAR outside (0, 1), for lengths that differ, and for pairs of one kind only."""
+    """A3: ValueError for FAR outside (0, 1), for lengths that differ, and for pairs of one kind only.
+
+    Prints one line ``CHECK <id>: PASS ...`` or ``CHECK <id>: FAIL: <reason>``.
+
+    Parameters
+    ----------
+    tar_at_far : callable
+        The student's ``tar_at_far(scores, is_same, far)``: scores (P,) float array, is_same (P,)
+        bool array, far in (0, 1); returns the TAR as a float in [0, 1].
+    equal_error_rate : callable
+        The student's ``equal_error_rate(scores, is_same)``; returns the EER as a float in [0, 1].
+
+    Raises
+    ------
+    CheckFailed
+        When the student's function gives a wrong answer, the wrong type, or raises (the
+        original exception is chained).
+    """
 
     def raises_value_error(call: Callable[[], object], what: str) -> None:
         try:

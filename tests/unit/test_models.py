@@ -54,7 +54,11 @@ def test_bad_input_is_named(images, error, match):
         FaceCNN(2)(images)
 
 
-@pytest.mark.parametrize("kwargs", [{"embedding_dim": 0}, {"embedding_dim": 2.0}, {"embedding_dim": 2, "width": -1}])
-def test_bad_constructor_arguments(kwargs):
-    with pytest.raises(ValueError, match="positive int"):
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"embedding_dim": 0}, ValueError, "embedding_dim=0: must be >= 1"),
+    ({"embedding_dim": 2.0}, TypeError, "embedding_dim=2.0: expected an int"),
+    ({"embedding_dim": 2, "width": -1}, ValueError, "width=-1: must be >= 1"),
+])
+def test_bad_constructor_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         FaceCNN(**kwargs)
