@@ -157,15 +157,18 @@ def angle_stats(embeddings, labels, centers) -> AngleStats:
     x = _matrix(embeddings, "embeddings")
     w = _matrix(centers, "centers")
     if w.shape[1] != x.shape[1]:
-        raise ValueError(f"centers have dimension {w.shape[1]} but embeddings have {x.shape[1]}")
+        raise ValueError(message("centers.shape", w.shape, f"centers have dimension {w.shape[1]} but embeddings have "
+                                 f"{x.shape[1]}", "pass the head's centres of the same model"))
     y = check_label_array("labels", labels, x.shape[0])
     n_classes = w.shape[0]
     if y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(f"labels must lie in [0, {n_classes}) for {n_classes} centres, got [{y.min()}, {y.max()}]")
+        raise ValueError(message("label", int(y.max()), f"labels must lie in [0, {n_classes}) for {n_classes} centres",
+                                 "relabel to 0..C-1 or pass every class's centre"))
     counts = np.bincount(y, minlength=n_classes)
     if np.any(counts == 0):
         missing = np.flatnonzero(counts == 0).tolist()
-        raise ValueError(f"classes {missing} have no embeddings; pass only the centres of classes present")
+        raise ValueError(message("labels", f"no class {missing}", f"classes {missing} have no embeddings",
+                                 "pass only the centres of classes present"))
     target = _angles(np.einsum("nd,nd->n", x, w[y]))
     per_class = np.bincount(y, weights=target, minlength=n_classes) / counts
     if n_classes > 1:
@@ -549,17 +552,17 @@ def verification(embeddings, labels, pairs, *, n_folds: int = 10, seed: int = 0)
     same_image = np.flatnonzero(p[:, 0] == p[:, 1])
     if same_image.size:  # a genuine score of exactly 1 that says nothing about the embeddings
         k = int(same_image[0])
-        raise ValueError(f"pair {k} ({p[k, 0]}, {p[k, 1]}) compares an image with itself ({same_image.size} such "
-                         "pairs): use itertools.combinations or faces.make_pairs")
+        raise ValueError(message(f"pairs[{k}]", (int(p[k, 0]), int(p[k, 1])), f"pair {k} ({p[k, 0]}, {p[k, 1]}) compares "
+                                 f"an image with itself ({same_image.size} such pairs)",
+                                 "use itertools.combinations or faces.make_pairs"))
     n_folds = check_int("n_folds", n_folds, minimum=2, fix="pass the number of folds, 10 in the LFW protocol")
     scores = np.clip(np.einsum("pd,pd->p", x[p[:, 0]], x[p[:, 1]]), -1.0, 1.0)
     is_same = y[p[:, 0]] == y[p[:, 1]]
     n_genuine, n_impostor = int(is_same.sum()), int((~is_same).sum())
     if min(n_genuine, n_impostor) < n_folds:
-        raise ValueError(
-            f"need at least {n_folds} genuine and {n_folds} impostor pairs for {n_folds}-fold accuracy, "
-            f"got {n_genuine} genuine and {n_impostor} impostor; make more pairs"
-        )
+        raise ValueError(message("pairs", f"{n_genuine} genuine, {n_impostor} impostor",
+                                 f"need at least {n_folds} genuine and {n_folds} impostor pairs for {n_folds}-fold "
+                                 f"accuracy, got {n_genuine} genuine and {n_impostor} impostor", "make more pairs"))
     fpr, tpr, thresholds = roc_curve(is_same, scores, drop_intermediate=False)
     eer, i = equal_error_rate(fpr, tpr)
     tars = {far: tar_at_far(fpr, tpr, far, n_impostor) for far in FARS}
@@ -624,13 +627,15 @@ def rank1(gallery_emb, gallery_labels, probe_emb, probe_labels) -> float:
     g = _matrix(gallery_emb, "gallery_emb")
     q = _matrix(probe_emb, "probe_emb")
     if g.shape[1] != q.shape[1]:
-        raise ValueError(f"gallery dimension {g.shape[1]} differs from probe dimension {q.shape[1]}")
+        raise ValueError(message("probe_emb.shape", q.shape, f"gallery dimension {g.shape[1]} differs from probe "
+                                 f"dimension {q.shape[1]}", "embed both with the same model"))
     gl = check_label_array("gallery_labels", gallery_labels, g.shape[0])
     ql = check_label_array("probe_labels", probe_labels, q.shape[0])
     missing = np.setdiff1d(ql, gl)
     if missing.size:
-        raise ValueError(f"probe identities {missing[:10].tolist()} are not in the gallery: closed-set rank-1 needs "
-                         "every probe identity enrolled (same labelling for gallery and probes)")
+        raise ValueError(message("probe_labels", missing[:10].tolist(), f"probe identities {missing[:10].tolist()} are "
+                                 "not in the gallery", "closed-set rank-1 needs every probe identity enrolled "
+                                 "(same labelling for gallery and probes)"))
     correct = 0
     for start in range(0, q.shape[0], 1024):  # chunks keep the (Q, G) similarity matrix small
         nearest = np.argmax(q[start : start + 1024] @ g.T, axis=1)

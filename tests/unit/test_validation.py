@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from arcface_viz import _validation as v
-from arcface_viz import cli, experiment, explorer, heads, plots, widgets
+from arcface_viz import cli, experiment, explorer, faces, heads, metrics, models, plots, widgets
 from arcface_viz.losses import M2_RANGE, S_RANGE
 
 D, C = 3, 4
@@ -137,3 +137,23 @@ def test_no_module_keeps_its_own_copy_of_the_primitive_checks():
     for module in (heads, explorer, widgets, training, generate, splits, plots.margins, plots.colors):
         own = {n for n, f in vars(module).items() if inspect.isfunction(f) and f.__module__ == module.__name__}
         assert not own & replaced, f"{module.__name__} keeps {sorted(own & replaced)}: use arcface_viz._validation"
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda: metrics.angle_stats(np.eye(2), [0, 5], np.eye(2)), ValueError),
+    (lambda: metrics.angle_stats(np.eye(2), [0.0, 1.0], np.eye(2)), TypeError),
+    (lambda: metrics.verification(np.eye(3), [0, 0, 1], [[0, 0], [1, 2]]),
+     ValueError),
+    (lambda: metrics.rank1(np.eye(2), [0, 1], np.eye(2), [0, 7]), ValueError),
+    (lambda: models.FaceCNN(2.0), TypeError),
+    (lambda: faces.make_toy_faces(2, 2, size=4, cache=False), ValueError),
+    (lambda: faces.make_toy_faces(2, 2, nuisance="high", cache=False), TypeError),
+    (lambda: experiment.all_pairs([0, 1], limit=0), ValueError),
+    (lambda: plots.plot_circle_embeddings(np.eye(2), [0, 1], margin=28.6), ValueError),
+    (lambda: plots.identity_colors(2.5), TypeError),
+])
+def test_other_modules_use_the_same_style_and_exception_rule(call, error):
+    with pytest.raises(Exception) as caught:
+        call()
+    assert type(caught.value) is error, f"{type(caught.value).__name__}: {caught.value}"
+    assert STYLE.match(str(caught.value)), str(caught.value)
