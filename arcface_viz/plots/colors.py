@@ -98,7 +98,22 @@ def loss_color(name: str) -> str:
 def series_loss(name: str) -> str | None:
     """The registry name of the loss a series label starts with ("ArcFace s=64" -> "arcface"), or None.
 
-    Longest label first, so that "Sub-center ArcFace ..." is the sub-centre loss and not ArcFace.
+    Parameters
+    ----------
+    name : str
+        A series name (legend entry), e.g. ``"ArcFace s=64"`` or ``"softmax"``.
+
+    Returns
+    -------
+    str or None
+        The loss's registry name, or None when the name starts with no loss name or label. Longest
+        label first, so that "Sub-center ArcFace ..." is the sub-centre loss and not ArcFace; the
+        name must continue with a non-alphanumeric character ("ArcFaceX" is no loss).
+
+    Examples
+    --------
+    >>> series_loss("ArcFace s=64"), series_loss("Sub-center ArcFace k=3"), series_loss("ROC")
+    ('arcface', 'subcenter', None)
     """
     text = str(name).lower()
     candidates = sorted(((loss.label.lower(), key) for key, loss in LOSSES.items()), key=lambda kv: -len(kv[0]))
