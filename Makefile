@@ -45,8 +45,11 @@ install: $(VENV_PYTHON)
 	@$(PYTHON) -c "import packaging" 2>/dev/null || $(PYTHON) -m pip install packaging
 	@$(PYTHON) scripts/check_env.py >/dev/null || $(PYTHON) -m pip install -e ".[dev]"
 
+# Opens a git-ignored working copy of the lessons (my-lessons/, see scripts/lesson_copy.py): outputs that
+# JupyterLab autosaves stay out of the committed notebooks, and an updated lesson never overwrites a student's.
 lab: install
-	$(PYTHON) -m jupyter lab $(LAB_FLAGS) $(LAB_ARGS) notebooks/
+	@$(PYTHON) scripts/lesson_copy.py notebooks my-lessons
+	$(PYTHON) -m jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=my-lessons $(LAB_ARGS)
 
 # Unit tests, every lesson and teacher notebook under nbval, and the browser tests, in one session.
 test: install

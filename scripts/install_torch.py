@@ -77,8 +77,8 @@ def choose_index(setting: str, system: str, gpu: bool, reachable) -> tuple[str |
                       "(TORCH_INDEX=cpu for a CPU build, or a CUDA index URL from pytorch.org)")
     if reachable(CPU_INDEX):
         return CPU_INDEX, "Linux without an NVIDIA GPU: PyTorch's CPU wheel index"
-    return None, (f"Linux without an NVIDIA GPU, but {CPU_INDEX} did not answer: the default index "
-                  "(a CPU build only where that index or a local wheel provides one; else the CUDA build)")
+    return None, (f"Linux without an NVIDIA GPU, but {CPU_INDEX} did not answer "
+                  "(a CPU build only where that index or a local wheel has one; else the CUDA build)")
 
 
 def pip_command(spec: str, index: str | None) -> list[str]:
