@@ -1,0 +1,125 @@
+"""How many threads torch may use here: the CPUs this process may really run on, less the busy ones.
+
+On a server shared by a class, torch's default (one thread per core of the machine) makes every kernel
+start as many threads as there are cores; with several kernels training at once the threads fight for
+the cores and small training steps get many times slower than with one thread each. This module picks
+the thread count from
+
+1. ``ARCFACE_VIZ_THREADS`` when set (a positive integer): that many, always;
+2. ``OMP_NUM_THREADS`` when set: torch already follows it, so nothing is changed;
+3. otherwise the usable CPUs -- the process's CPU affinity (``os.sched_getaffinity``) and the cgroup v2
+   CPU quota (``cpu.max`` of the process's cgroup and its parents) -- capped by the cores other processes
+   leave idle at that moment (runnable tasks in ``/proc/loadavg``), at least 1.
+
+:func:`apply_thread_policy` runs when :mod:`arcface_viz.training` starts a fit, so a long-lived kernel
+follows the machine's load; once the user calls ``torch.set_num_threads`` themselves, it is left alone.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import torch
+
+ENV_THREADS = "ARCFACE_VIZ_THREADS"
+_last_set: int | None = None
+
+
+def cgroup_cpu_quota(proc_cgroup: Path = Path("/proc/self/cgroup"),
+                     cgroup_root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPUs allowed by the cgroup v2 quota (``quota / period`` of ``cpu.max``), or None when unlimited.
+
+    The smallest quota along the path from the process's cgroup up to the root applies.
+    Returns None when there is no cgroup v2 (``0::`` line) or no ``cpu.max`` anywhere on the path.
+    """
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        return None
+    path = next((line[3:] for line in lines if line.startswith("0::")), None)
+    if path is None:
+        return None
+    folder = cgroup_root / path.strip().lstrip("/")
+    quotas = []
+    while True:
+        try:
+            quota, period = (folder / "cpu.max").read_text().split()[:2]
+            if quota != "max" and float(period) > 0:
+                quotas.append(float(quota) / float(period))
+        except (OSError, ValueError):
+            pass
+        if folder == cgroup_root or cgroup_root not in folder.parents:
+            break
+        folder = folder.parent
+    return min(quotas) if quotas else None
+
+
+def usable_cpus(affinity: int | None = None, quota: float | None = None) -> int:
+    """CPUs this process may run on: affinity and cgroup quota (each read from the system when None)."""
+    if affinity is None:
+        affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if quota is None:
+        quota = cgroup_cpu_quota()
+    cpus = affinity if quota is None else min(affinity, math.floor(quota))
+    return max(1, cpus)
+
+
+def other_runnable_tasks(loadavg: Path = Path("/proc/loadavg")) -> int:
+    """Runnable tasks on the machine now, besides the caller (``/proc/loadavg``'s 4th field); 0 when unknown."""
+    try:
+        running = loadavg.read_text().split()[3].split("/")[0]
+        return max(0, int(running) - 1)
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def choose_threads(environ: dict | os._Environ | None = None, cpus: int | None = None,
+                   machine_cores: int | None = None, others: int | None = None) -> int | None:
+    """The thread count for torch, or None to leave torch as it is (``OMP_NUM_THREADS`` is set).
+
+    Parameters
+    ----------
+    environ : mapping, optional
+        Environment variables (default ``os.environ``).
+    cpus : int, optional
+        Usable CPUs (default :func:`usable_cpus`).
+    machine_cores : int, optional
+        Cores of the whole machine, which the other tasks share (default ``os.cpu_count()``).
+    others : int, optional
+        Runnable tasks besides this one (default :func:`other_runnable_tasks`).
+
+    Raises
+    ------
+    ValueError
+        When ``ARCFACE_VIZ_THREADS`` is not a positive integer.
+    """
+    environ = os.environ if environ is None else environ
+    setting = environ.get(ENV_THREADS, "").strip()
+    if setting:
+        if not setting.isdigit() or int(setting) < 1:
+            raise ValueError(f"{ENV_THREADS}={setting!r}: not a positive integer; set e.g. {ENV_THREADS}=1, "
+                             "or unset it to let arcface_viz choose")
+        return int(setting)
+    if environ.get("OMP_NUM_THREADS", "").strip():
+        return None
+    cpus = usable_cpus() if cpus is None else cpus
+    machine_cores = (os.cpu_count() or cpus) if machine_cores is None else machine_cores
+    others = other_runnable_tasks() if others is None else others
+    return max(1, min(cpus, machine_cores - others))
+
+
+def apply_thread_policy() -> int:
+    """Set ``torch.set_num_threads`` from :func:`choose_threads`; return torch's thread count after it.
+
+    Does nothing when ``OMP_NUM_THREADS`` is set, or when the thread count was changed since this function
+    last set it (the user's own ``torch.set_num_threads`` wins).
+    """
+    global _last_set
+    if _last_set is not None and torch.get_num_threads() != _last_set:
+        return torch.get_num_threads()
+    threads = choose_threads()
+    if threads is not None and threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
+    _last_set = torch.get_num_threads() if threads is not None else None
+    return torch.get_num_threads()
