@@ -31,7 +31,7 @@ LAB_FLAGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root) \
   --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 export TORCH_SPEC TORCH_INDEX
 
-.PHONY: install lab test test-unit test-notebooks test-browser grade release bench
+.PHONY: install lab site app test test-unit test-notebooks test-browser grade release bench
 
 .venv/bin/python:
 	@$(BASE_PYTHON) -c "import sys; sys.exit(sys.version_info < (3, 11))" \
@@ -43,13 +43,18 @@ install: $(VENV_PYTHON)
 	@echo "make: using $(ENV_NOTE)"
 	@$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) scripts/install_torch.py
 	@$(PYTHON) -c "import packaging" 2>/dev/null || $(PYTHON) -m pip install packaging
-	@$(PYTHON) scripts/check_env.py >/dev/null || $(PYTHON) -m pip install -e ".[dev]"
+	@$(PYTHON) scripts/check_env.py >/dev/null || $(PYTHON) -m pip install -e ".[dev,site,app]"
 
 # Opens a git-ignored working copy of the lessons (my-lessons/, see scripts/lesson_copy.py): outputs that
 # JupyterLab autosaves stay out of the committed notebooks, and an updated lesson never overwrites a student's.
 lab: install
 	@$(PYTHON) scripts/lesson_copy.py notebooks my-lessons
 	$(PYTHON) -m jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=my-lessons $(LAB_ARGS)
+
+# A static, offline site of the executed lessons in site/ (open site/index.html); SITE_LESSONS=01,03 for a few.
+SITE_LESSONS ?=
+site: install
+	$(PYTHON) scripts/build_site.py --out site $(if $(SITE_LESSONS),--lessons $(SITE_LESSONS))
 
 # Unit tests, every lesson and teacher notebook under nbval, and the browser tests, in one session.
 test: install

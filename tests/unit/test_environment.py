@@ -41,7 +41,7 @@ def _environment_pip_list() -> list[str]:
 
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = project["dependencies"] + project["optional-dependencies"]["dev"]
+    declared = project["dependencies"] + [s for extra in project["optional-dependencies"].values() for s in extra]
     conda_pip = [s for s in _environment_pip_list() if s != "-e ."]
     assert "-e ." in _environment_pip_list(), "environment.yml must install the project itself"
     # torch comes from conda-forge's CPU build, with the same range; everything else through pip.
