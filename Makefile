@@ -56,6 +56,12 @@ SITE_LESSONS ?=
 site: install
 	$(PYTHON) scripts/build_site.py --out site $(if $(SITE_LESSONS),--lessons $(SITE_LESSONS))
 
+# The margin explorer and the training lab as Voilà apps (no code shown) on http://127.0.0.1:8866/;
+# pass Voilà options with APP_ARGS, e.g. make app APP_ARGS="--port 8870 --no-browser".
+APP_ARGS ?=
+app: install
+	$(PYTHON) -m voila apps/ --Voila.ip=127.0.0.1 $(APP_ARGS)
+
 # Unit tests, every lesson and teacher notebook under nbval, and the browser tests, in one session.
 test: install
 	$(PYTHON) -m pytest --nbval-lax --nbval-current-env $(PYTEST_ARGS)
