@@ -11,8 +11,9 @@ the thread count from
    CPU quota (``cpu.max`` of the process's cgroup and its parents) -- capped by the cores other processes
    leave idle at that moment (runnable tasks in ``/proc/loadavg``), at least 1.
 
-:func:`apply_thread_policy` runs when :mod:`arcface_viz.training` starts a fit, so a long-lived kernel
-follows the machine's load; once the user calls ``torch.set_num_threads`` themselves, it is left alone.
+:func:`apply_thread_policy` runs when :mod:`arcface_viz.training` starts the first fit of a process (a kernel
+usually imports the package long before it trains, when the machine may be quieter or busier), and decides
+once: later fits keep that count, so seeded runs in one session repeat exactly.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from pathlib import Path
 import torch
 
 ENV_THREADS = "ARCFACE_VIZ_THREADS"
-_last_set: int | None = None
+_decided = False  # apply_thread_policy has chosen for this process
 
 
 def cgroup_cpu_quota(proc_cgroup: Path = Path("/proc/self/cgroup"),
@@ -110,16 +111,17 @@ def choose_threads(environ: dict | os._Environ | None = None, cpus: int | None =
 
 
 def apply_thread_policy() -> int:
-    """Set ``torch.set_num_threads`` from :func:`choose_threads`; return torch's thread count after it.
+    """Set torch's thread count from :func:`choose_threads`, once per process; return torch's count.
 
-    Does nothing when ``OMP_NUM_THREADS`` is set, or when the thread count was changed since this function
-    last set it (the user's own ``torch.set_num_threads`` wins).
+    The first call decides (``training.fit`` calls it when it starts); later calls change nothing, so every
+    run in one session uses the same thread count and stays bit-for-bit repeatable (float sums split over
+    another number of threads differ in the last digits), and a ``torch.set_num_threads`` of the user's own
+    is kept. Nothing is changed when ``OMP_NUM_THREADS`` is set.
     """
-    global _last_set
-    if _last_set is not None and torch.get_num_threads() != _last_set:
-        return torch.get_num_threads()
-    threads = choose_threads()
-    if threads is not None and threads != torch.get_num_threads():
-        torch.set_num_threads(threads)
-    _last_set = torch.get_num_threads() if threads is not None else None
+    global _decided
+    if not _decided:
+        _decided = True
+        threads = choose_threads()
+        if threads is not None and threads != torch.get_num_threads():
+            torch.set_num_threads(threads)
     return torch.get_num_threads()

@@ -75,13 +75,27 @@ def test_a_bad_override_is_rejected_naming_the_variable(bad):
         runtime.choose_threads({"ARCFACE_VIZ_THREADS": bad})
 
 
-def test_apply_sets_torch_threads_and_then_respects_the_users_choice(monkeypatch):
+def test_apply_decides_once_per_process_and_keeps_the_users_choice(monkeypatch):
     before = torch.get_num_threads()
-    monkeypatch.setattr(runtime, "_last_set", None)
+    monkeypatch.setattr(runtime, "_decided", False)
     try:
         monkeypatch.setenv("ARCFACE_VIZ_THREADS", "1")
         assert runtime.apply_thread_policy() == 1
+        monkeypatch.setenv("ARCFACE_VIZ_THREADS", "2")
+        assert runtime.apply_thread_policy() == 1  # decided: later fits repeat the first one exactly
         torch.set_num_threads(2)  # the user's own choice ...
         assert runtime.apply_thread_policy() == 2  # ... is kept
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_omp_num_threads_leaves_torch_alone(monkeypatch):
+    before = torch.get_num_threads()
+    monkeypatch.setattr(runtime, "_decided", False)
+    monkeypatch.delenv("ARCFACE_VIZ_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    torch.set_num_threads(3)  # what torch does at start-up with OMP_NUM_THREADS=3, on any machine
+    try:
+        assert runtime.apply_thread_policy() == 3
     finally:
         torch.set_num_threads(before)
