@@ -39,8 +39,12 @@ def voila(chromium, browser_home):
                 pytest.fail(f"Voilà did not start: {(browser_home / f'voila-{port}.log').read_text()[-3000:]}")
             time.sleep(0.5)
     yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    proc.terminate()  # Voilà shuts its kernels down first: slow on a busy machine
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
     log.close()
 
 
