@@ -32,7 +32,19 @@ def cgroup_cpu_quota(proc_cgroup: Path = Path("/proc/self/cgroup"),
     """CPUs allowed by the cgroup v2 quota (``quota / period`` of ``cpu.max``), or None when unlimited.
 
     The smallest quota along the path from the process's cgroup up to the root applies.
-    Returns None when there is no cgroup v2 (``0::`` line) or no ``cpu.max`` anywhere on the path.
+
+    Parameters
+    ----------
+    proc_cgroup : Path, default /proc/self/cgroup
+        The process's cgroup membership file.
+    cgroup_root : Path, default /sys/fs/cgroup
+        Where the cgroup v2 hierarchy is mounted.
+
+    Returns
+    -------
+    float or None
+        CPUs (may be fractional, e.g. 1.5); None when there is no cgroup v2 (``0::`` line) or no
+        ``cpu.max`` limit anywhere on the path.
     """
     try:
         lines = proc_cgroup.read_text().splitlines()
@@ -57,7 +69,20 @@ def cgroup_cpu_quota(proc_cgroup: Path = Path("/proc/self/cgroup"),
 
 
 def usable_cpus(affinity: int | None = None, quota: float | None = None) -> int:
-    """CPUs this process may run on: affinity and cgroup quota (each read from the system when None)."""
+    """CPUs this process may run on: affinity and cgroup quota (each read from the system when None).
+
+    Parameters
+    ----------
+    affinity : int, optional
+        CPUs in the process's affinity mask (default ``len(os.sched_getaffinity(0))``).
+    quota : float, optional
+        CPUs allowed by the cgroup quota (default :func:`cgroup_cpu_quota`; None there means no limit).
+
+    Returns
+    -------
+    int
+        The smaller of the two, the quota rounded down, at least 1.
+    """
     if affinity is None:
         affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if quota is None:
@@ -67,7 +92,18 @@ def usable_cpus(affinity: int | None = None, quota: float | None = None) -> int:
 
 
 def other_runnable_tasks(loadavg: Path = Path("/proc/loadavg")) -> int:
-    """Runnable tasks on the machine now, besides the caller (``/proc/loadavg``'s 4th field); 0 when unknown."""
+    """Runnable tasks on the machine now, besides the caller (``/proc/loadavg``'s 4th field).
+
+    Parameters
+    ----------
+    loadavg : Path, default /proc/loadavg
+        The kernel's load file (``1-min 5-min 15-min running/total last-pid``).
+
+    Returns
+    -------
+    int
+        Runnable tasks minus one (the caller), at least 0; 0 when the file cannot be read.
+    """
     try:
         running = loadavg.read_text().split()[3].split("/")[0]
         return max(0, int(running) - 1)
@@ -89,6 +125,11 @@ def choose_threads(environ: dict | os._Environ | None = None, cpus: int | None =
         Cores of the whole machine, which the other tasks share (default ``os.cpu_count()``).
     others : int, optional
         Runnable tasks besides this one (default :func:`other_runnable_tasks`).
+
+    Returns
+    -------
+    int or None
+        Threads, at least 1; None when ``OMP_NUM_THREADS`` is set (torch follows it).
 
     Raises
     ------
@@ -117,6 +158,11 @@ def apply_thread_policy() -> int:
     run in one session uses the same thread count and stays bit-for-bit repeatable (float sums split over
     another number of threads differ in the last digits), and a ``torch.set_num_threads`` of the user's own
     is kept. Nothing is changed when ``OMP_NUM_THREADS`` is set.
+
+    Returns
+    -------
+    int
+        ``torch.get_num_threads()`` after the call.
     """
     global _decided
     if not _decided:

@@ -26,7 +26,25 @@ IMPOSTOR_COLOR = "#d1495b"
 
 @dataclass(frozen=True)
 class OperatingPoint:
-    """Where one threshold puts a verifier. ``tar`` = genuine_accepted / n_genuine, ``far`` likewise."""
+    """Where one threshold puts a verifier.
+
+    Parameters
+    ----------
+    threshold : float
+        Pairs with a score >= threshold are accepted.
+    tar : float
+        True accept rate, ``genuine_accepted / n_genuine``, in [0, 1].
+    far : float
+        False accept rate, ``impostor_accepted / n_impostor``, in [0, 1].
+    genuine_accepted : int
+        Genuine pairs accepted.
+    n_genuine : int
+        Genuine pairs in all.
+    impostor_accepted : int
+        Impostor pairs accepted.
+    n_impostor : int
+        Impostor pairs in all.
+    """
 
     threshold: float
     tar: float
@@ -85,7 +103,19 @@ def operating_point(genuine, impostor, threshold: float) -> OperatingPoint:
 
 
 def threshold_readout(point: OperatingPoint) -> str:
-    """One line: the threshold, TAR and FAR with the counts behind them."""
+    """One line: the threshold, TAR and FAR with the counts behind them.
+
+    Parameters
+    ----------
+    point : OperatingPoint
+        From :func:`operating_point`.
+
+    Returns
+    -------
+    str
+        E.g. ``"threshold 0.50: TAR 66.7 % (2/3 genuine pairs accepted), FAR 50.00 % (2/4 impostor pairs
+        accepted)"``.
+    """
     return (f"threshold {point.threshold:.2f}: TAR {100 * point.tar:.1f} % "
             f"({point.genuine_accepted}/{point.n_genuine} genuine pairs accepted), FAR {100 * point.far:.2f} % "
             f"({point.impostor_accepted}/{point.n_impostor} impostor pairs accepted)")
@@ -93,6 +123,15 @@ def threshold_readout(point: OperatingPoint) -> str:
 
 class ThresholdExplorer(widgets.VBox):
     """The widget returned by :func:`threshold_explorer`.
+
+    Parameters
+    ----------
+    genuine, impostor : array-like of float, shapes (G,) and (I,)
+        Pair scores of the same person and of different people.
+    threshold : float, optional
+        Initial threshold; default: the impostor scores' 99th percentile (FAR about 1 %).
+    label : str, default ""
+        Shown in the histogram's title.
 
     Attributes
     ----------
