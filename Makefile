@@ -1,20 +1,66 @@
 # Quick start: `make lab` opens the lessons, `make test` runs every test.
-# Both install into the active Python environment first when something is missing.
-PYTHON ?= python3
-# The torch build to install when none is present. Override for your platform, e.g.
-#   make test TORCH_SPEC="torch --index-url <CPU wheel index from pytorch.org>"
+#
+# Which Python: `PYTHON=/path/to/python` when given; else the active virtual environment ($VIRTUAL_ENV) or
+# conda environment ($CONDA_PREFIX), used as it is; else a project-local .venv that make creates once and
+# reuses (a system Python may refuse installs: PEP 668 "externally-managed-environment").
+# Every target installs what is missing first (torch: see scripts/install_torch.py, TORCH_INDEX, TORCH_SPEC).
+BASE_PYTHON ?= python3
+ifeq ($(origin PYTHON),undefined)
+  ifneq ($(VIRTUAL_ENV),)
+    PYTHON := $(VIRTUAL_ENV)/bin/python
+    ENV_NOTE := the active virtual environment $(VIRTUAL_ENV)
+  else ifneq ($(CONDA_PREFIX),)
+    PYTHON := $(CONDA_PREFIX)/bin/python
+    ENV_NOTE := the active conda environment $(CONDA_PREFIX)
+  else
+    PYTHON := .venv/bin/python
+    VENV_PYTHON := .venv/bin/python
+    ENV_NOTE := the project-local .venv (no active virtual or conda environment; activate one to use it instead)
+  endif
+else
+  ENV_NOTE := PYTHON=$(PYTHON)
+endif
+# The torch release installed when none is present, and where from (auto, cpu, default or an index URL).
 TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?= auto
 PYTEST_ARGS ?=
+# Extra JupyterLab options, e.g. make lab LAB_ARGS="--port 8890 --no-browser"
+LAB_ARGS ?=
+# JupyterLab as root needs --allow-root; no news feed or update check (no pop-up asking for consent).
+LAB_FLAGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root) \
+  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+export TORCH_SPEC TORCH_INDEX
 
-.PHONY: install lab test test-unit test-notebooks test-browser grade release bench
+.PHONY: install lab site app test test-unit test-notebooks test-browser grade release bench
 
-install:
-	@$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install $(TORCH_SPEC)
+.venv/bin/python:
+	@$(BASE_PYTHON) -c "import sys; sys.exit(sys.version_info < (3, 11))" \
+		|| { echo "make: $(BASE_PYTHON) is older than 3.11; run make BASE_PYTHON=python3.11 (or newer)"; exit 1; }
+	@$(BASE_PYTHON) -m venv .venv || { rm -rf .venv; \
+		echo "make: could not create .venv; on Debian/Ubuntu: apt-get install python3-venv"; exit 1; }
+
+install: $(VENV_PYTHON)
+	@echo "make: using $(ENV_NOTE)"
+	@$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) scripts/install_torch.py
 	@$(PYTHON) -c "import packaging" 2>/dev/null || $(PYTHON) -m pip install packaging
-	@$(PYTHON) scripts/check_env.py >/dev/null || $(PYTHON) -m pip install -e ".[dev]"
+	@$(PYTHON) scripts/check_env.py >/dev/null || $(PYTHON) -m pip install -e ".[dev,site,app]"
 
+# Opens a git-ignored working copy of the lessons (my-lessons/, see scripts/lesson_copy.py): outputs that
+# JupyterLab autosaves stay out of the committed notebooks, and an updated lesson never overwrites a student's.
 lab: install
-	$(PYTHON) -m jupyter lab notebooks/
+	@$(PYTHON) scripts/lesson_copy.py notebooks my-lessons
+	$(PYTHON) -m jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=my-lessons $(LAB_ARGS)
+
+# A static, offline site of the executed lessons in site/ (open site/index.html); SITE_LESSONS=01,03 for a few.
+SITE_LESSONS ?=
+site: install
+	$(PYTHON) scripts/build_site.py --out site $(if $(SITE_LESSONS),--lessons $(SITE_LESSONS))
+
+# The margin explorer and the training lab as Voilà apps (no code shown) on http://127.0.0.1:8866/;
+# pass Voilà options with APP_ARGS, e.g. make app APP_ARGS="--port 8870 --no-browser".
+APP_ARGS ?=
+app: install
+	$(PYTHON) -m voila apps/ --Voila.ip=127.0.0.1 $(APP_ARGS)
 
 # Unit tests, every lesson and teacher notebook under nbval, and the browser tests, in one session.
 test: install

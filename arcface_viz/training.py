@@ -25,6 +25,7 @@ from arcface_viz._validation import check_bool, check_callable, check_choice, ch
 from arcface_viz.heads import make_head
 from arcface_viz.losses import get_loss
 from arcface_viz.models import FaceCNN
+from arcface_viz.runtime import apply_thread_policy
 
 OPTIMIZERS = ("adam", "sgd")
 LR_SCHEDULES = ("constant", "cosine")
@@ -269,6 +270,7 @@ def fit(
         heldout = _images_labels(heldout)
         _check_label_range(heldout[1], head, "heldout labels")
     check_bool("reestimate_bn", reestimate_bn)
+    apply_thread_policy()  # threads from the CPUs free now: kernels sharing a server do not fight
     device = next(model.parameters()).device
     images, labels = images.to(device), labels.to(device)
     params = list(model.parameters()) + list(head.parameters())

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def missing() -> list[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["dev"]
+    wanted = project["dependencies"] + [s for extra in project["optional-dependencies"].values() for s in extra]
     problems = []
     for spec in wanted:
         req = Requirement(spec)

@@ -1,0 +1,193 @@
+"""Slider response end to end, in Chromium: key press on a slider -> the new figure decoded and painted.
+
+Goal: median <= 100 ms per control, for every slider of the margin explorer and lesson 6's threshold slider.
+
+The script serves a small notebook with Voilà on 127.0.0.1 (the same widget manager and comm path as
+JupyterLab), opens it in Debian's headless Chromium (Playwright, /usr/bin/chromium), focuses each slider
+and presses an arrow key ``--presses`` times. In the page, a keydown listener stamps the press and a
+MutationObserver stamps each panel image whose ``src`` changes, after ``img.decode()`` and two animation
+frames (the frame that shows it). One press's time is the last panel's stamp minus the key press.
+
+To see where the time goes it prints, per control, beside the browser median:
+- ``kernel``: the same change made in this Python process (readout + redrawn panels, JPEG encoded), wall
+  and CPU time (CPU time does not grow with the machine's load);
+- ``KB``: the bytes of the images one change sends;
+and once, ``round trip``: the same measurement on a bare IntSlider whose observer only sets a Label
+(key press -> comm to the kernel -> comm back -> DOM update), i.e. the cost of the path with no figure.
+
+Run: python benchmarks/bench_browser_sliders.py [--presses 15]. Prints the load average; on a busy machine
+the numbers grow with it.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("ARCFACE_VIZ_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+BUDGET_MS = 100.0
+SCORES_CODE = """import numpy as np
+rng = np.random.default_rng(0)  # lesson 6's sizes: 450 genuine and 4,500 impostor pairs
+genuine, impostor = rng.normal(0.55, 0.15, 450), rng.normal(0.05, 0.2, 4500)"""
+NOTEBOOK_CELLS = [
+    "import ipywidgets as w\nbare = w.IntSlider(value=50, description='bare')\nbare.add_class('bench-bare')\n"
+    "echo = w.Label('50')\necho.add_class('bench-echo')\n"
+    "bare.observe(lambda c: setattr(echo, 'value', str(c['new'])), names='value')\nw.HBox([bare, echo])",
+    "from arcface_viz.widgets import margin_explorer\nmargin_explorer()",
+    SCORES_CODE + "\nfrom arcface_viz.threshold import threshold_explorer\nthreshold_explorer(genuine, impostor)",
+]
+INSTRUMENT = """() => {
+  window.__bench = {t0: 0, last: 0, n: 0};
+  document.addEventListener('keydown', () => { __bench.t0 = performance.now(); __bench.last = 0; __bench.n = 0; },
+                            true);
+  const stamp = () => requestAnimationFrame(() => requestAnimationFrame(() => {
+      __bench.last = performance.now(); __bench.n++; }));
+  new MutationObserver(muts => {
+    for (const m of muts) {
+      const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+      if (el && el.tagName === 'IMG' && m.type === 'attributes') el.decode().then(stamp, stamp);
+      else if (el && el.closest && el.closest('.bench-echo')) stamp();
+    }
+  }).observe(document.body, {attributes: true, attributeFilter: ['src'], childList: true, characterData: true,
+                             subtree: true});
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_notebook(folder: Path) -> Path:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in NOTEBOOK_CELLS])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = folder / "bench_sliders.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def start_voila(folder: Path, home: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "jc"), JUPYTER_RUNTIME_DIR=str(home / "jr"),
+               IPYTHONDIR=str(home / "ipython"), MPLCONFIGDIR=str(home / "mpl"),
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "voila", str(folder), "--Voila.ip=127.0.0.1", f"--port={port}",
+                             "--no-browser"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(url + "/", timeout=5)
+            return proc, url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise SystemExit("Voilà did not start")
+            time.sleep(0.5)
+
+
+def press_times(page, handle, presses: int) -> list[float]:
+    """Milliseconds from each key press on ``handle`` to the last figure/label update it caused."""
+    times = []
+    handle.focus()
+    for i in range(presses):
+        key = "ArrowRight" if (i // 2) % 2 == 0 else "ArrowLeft"  # R R L L ...: stays inside the range
+        page.keyboard.press(key)
+        page.wait_for_function("() => __bench.n > 0", timeout=30_000)
+        # Quiet for 300 ms: every panel of this change has been shown.
+        page.wait_for_function("() => __bench.n > 0 && performance.now() - __bench.last > 300", timeout=30_000)
+        times.append(page.evaluate("() => __bench.last - __bench.t0"))
+    return times
+
+
+def kernel_side(presses: int) -> dict[str, tuple[float, float, float]]:
+    """Per control: median wall and CPU ms of one change made in-process, and KB of the images it sends."""
+    from arcface_viz.threshold import threshold_explorer
+    from arcface_viz.widgets import margin_explorer
+
+    scope: dict = {}
+    exec(SCORES_CODE, scope)
+    out = {}
+    explorer = margin_explorer()
+    widgets = [(name, explorer, control) for name, control in explorer.controls.items() if hasattr(control, "step")]
+    thr = threshold_explorer(scope["genuine"], scope["impostor"])
+    widgets.append(("threshold", thr, thr.controls["threshold"]))
+    for name, owner, control in widgets:
+        ms, cpu, sent = [], [], []
+        for i in range(presses):
+            before = {k: v.value for k, v in owner.images.items()}
+            step = control.step if (i // 2) % 2 == 0 else -control.step
+            start, start_cpu = time.perf_counter(), time.process_time()
+            control.value = min(max(control.value + step, control.min), control.max)
+            ms.append(1000 * (time.perf_counter() - start))
+            cpu.append(1000 * (time.process_time() - start_cpu))
+            sent.append(sum(len(v.value) for k, v in owner.images.items() if v.value != before[k]) / 1024)
+        out[name] = (statistics.median(ms), statistics.median(cpu), statistics.median(sent))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Median key-press-to-figure time per slider, in Chromium.")
+    parser.add_argument("--presses", type=int, default=15)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    from arcface_viz.widgets import margin_explorer
+
+    descriptions = {name: c.description for name, c in margin_explorer().controls.items() if hasattr(c, "step")}
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.presses} presses per control")
+    kernel = kernel_side(args.presses)
+    with tempfile.TemporaryDirectory(prefix="bench-sliders-") as tmp:
+        folder, home = Path(tmp) / "nb", Path(tmp) / "home"
+        folder.mkdir()
+        write_notebook(folder)
+        proc, url = start_voila(folder, home)
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1400, "height": 1400})
+                page.goto(url + "/voila/render/bench_sliders.ipynb", timeout=300_000)
+                page.locator(".arcface-threshold-explorer img").first.wait_for(timeout=300_000)
+                page.wait_for_timeout(1000)
+                page.evaluate(INSTRUMENT)
+                rows = [("round trip", page.locator(".bench-bare .noUi-handle").first, None)]
+                panel = page.locator(".arcface-margin-explorer").first
+                for name, text in descriptions.items():
+                    label = page.locator(".widget-label", has_text=text)
+                    rows.append((name, panel.locator(".widget-slider", has=label).locator(".noUi-handle").first, name))
+                rows.append(("threshold", page.locator(".arcface-threshold-explorer .noUi-handle").first, "threshold"))
+                print(f"{'control':12s} {'browser median ms':>18s} {'(min-max)':>14s} {'kernel ms':>10s} "
+                      f"{'kernel CPU ms':>14s} {'KB sent':>8s}")
+                for label, handle, key in rows:
+                    times = press_times(page, handle, args.presses)
+                    k_ms, k_cpu, kb = kernel.get(key, (float("nan"),) * 3)
+                    mark = "" if key is None else ("  ok" if statistics.median(times) <= BUDGET_MS else "  over 100 ms")
+                    print(f"{label:12s} {statistics.median(times):18.0f} {f'({min(times):.0f}-{max(times):.0f})':>14s} "
+                          f"{k_ms:10.0f} {k_cpu:14.0f} {kb:8.1f}{mark}")
+                browser.close()
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""scripts/lesson_copy.py: make lab opens a git-ignored copy, and never overwrites a student's work."""
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+
+from tests.conftest import ROOT
+
+_spec = importlib.util.spec_from_file_location("lesson_copy", ROOT / "scripts" / "lesson_copy.py")
+lesson_copy = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(lesson_copy)
+
+
+def _source(tmp_path):
+    src = tmp_path / "notebooks"
+    (src / "assignments" / "release").mkdir(parents=True)
+    (src / ".ipynb_checkpoints").mkdir()
+    (src / "01.ipynb").write_text("lesson one")
+    (src / "README.md").write_text("readme")
+    (src / "assignments" / "A1.ipynb").write_text("teacher copy")
+    (src / "assignments" / "release" / "A1.ipynb").write_text("student copy")
+    (src / ".ipynb_checkpoints" / "01-checkpoint.ipynb").write_text("checkpoint")
+    return src
+
+
+def test_first_sync_copies_lessons_but_not_checkpoints_or_released_copies(tmp_path):
+    src, copy = _source(tmp_path), tmp_path / "my-lessons"
+    done = lesson_copy.sync(src, copy)
+    assert sorted(done) == ["copied 01.ipynb", "copied README.md", "copied assignments/A1.ipynb"]
+    assert (copy / "01.ipynb").read_text() == "lesson one"
+    assert not (copy / "assignments" / "release").exists() and not (copy / ".ipynb_checkpoints").exists()
+
+
+def test_a_students_edits_survive_a_sync(tmp_path):
+    src, copy = _source(tmp_path), tmp_path / "my-lessons"
+    lesson_copy.sync(src, copy)
+    (copy / "01.ipynb").write_text("lesson one with my outputs")
+    assert lesson_copy.sync(src, copy) == []
+    assert (copy / "01.ipynb").read_text() == "lesson one with my outputs"
+
+
+def test_an_updated_lesson_lands_beside_the_students_copy(tmp_path):
+    src, copy = _source(tmp_path), tmp_path / "my-lessons"
+    lesson_copy.sync(src, copy)
+    (copy / "01.ipynb").write_text("my work")
+    (src / "01.ipynb").write_text("lesson one, fixed")
+    done = lesson_copy.sync(src, copy)
+    assert len(done) == 1 and "your copy is kept" in done[0] and "01.updated.ipynb" in done[0]
+    assert (copy / "01.ipynb").read_text() == "my work"
+    assert (copy / "01.updated.ipynb").read_text() == "lesson one, fixed"
+    assert lesson_copy.sync(src, copy) == []  # said once, not at every start
+
+
+def test_the_working_copy_is_ignored_by_git():
+    result = subprocess.run(["git", "check-ignore", "-q", "my-lessons/01_from_softmax_to_arcface.ipynb"],
+                            cwd=ROOT, check=False)
+    assert result.returncode == 0, "my-lessons/ must be in .gitignore"

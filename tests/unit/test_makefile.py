@@ -1,0 +1,55 @@
+"""The Makefile's choice of Python and JupyterLab flags, read from `make -n` (prints, runs nothing)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="GNU make is not installed")
+
+
+def dry_run(target: str, *args: str, **env: str) -> str:
+    base = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHON")}
+    done = subprocess.run(["make", "-n", "-B", target, *args], cwd=ROOT, env={**base, **env},
+                          capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_without_an_active_environment_make_creates_and_uses_dot_venv():
+    out = dry_run("test")
+    assert "-m venv .venv" in out
+    assert "the project-local .venv" in out
+    assert ".venv/bin/python -m pytest" in out
+
+
+def test_an_active_virtual_environment_is_used_as_it_is():
+    out = dry_run("test", VIRTUAL_ENV="/opt/myenv")
+    assert "-m venv" not in out
+    assert "/opt/myenv/bin/python -m pytest" in out
+
+
+def test_an_active_conda_environment_is_used_as_it_is():
+    out = dry_run("test", CONDA_PREFIX="/opt/conda/envs/arcface-viz")
+    assert "-m venv" not in out
+    assert "/opt/conda/envs/arcface-viz/bin/python -m pytest" in out
+
+
+def test_python_on_the_command_line_wins():
+    out = dry_run("test", "PYTHON=/usr/bin/python3.12", VIRTUAL_ENV="/opt/myenv")
+    assert "/usr/bin/python3.12 -m pytest" in out and "/opt/myenv" not in out
+
+
+def test_lab_opens_the_working_copy_without_news_and_passes_lab_args():
+    out = dry_run("lab", "LAB_ARGS=--port 8890", VIRTUAL_ENV="/opt/myenv")
+    assert "scripts/lesson_copy.py notebooks my-lessons" in out
+    assert "--ServerApp.root_dir=my-lessons --port 8890" in out
+    assert "--LabApp.news_url=None" in out
+    assert ("--allow-root" in out) == (os.geteuid() == 0)
+
+
+def test_app_binds_to_loopback():
+    assert "--Voila.ip=127.0.0.1" in dry_run("app", VIRTUAL_ENV="/opt/myenv")
