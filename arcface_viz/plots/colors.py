@@ -95,35 +95,6 @@ def loss_color(name: str) -> str:
     return LOSS_COLORS["custom"]
 
 
-def series_loss(name: str) -> str | None:
-    """The registry name of the loss a series label starts with ("ArcFace s=64" -> "arcface"), or None.
-
-    Parameters
-    ----------
-    name : str
-        A series name (legend entry), e.g. ``"ArcFace s=64"`` or ``"softmax"``.
-
-    Returns
-    -------
-    str or None
-        The loss's registry name, or None when the name starts with no loss name or label. Longest
-        label first, so that "Sub-center ArcFace ..." is the sub-centre loss and not ArcFace; the
-        name must continue with a non-alphanumeric character ("ArcFaceX" is no loss).
-
-    Examples
-    --------
-    >>> series_loss("ArcFace s=64"), series_loss("Sub-center ArcFace k=3"), series_loss("ROC")
-    ('arcface', 'subcenter', None)
-    """
-    text = str(name).lower()
-    candidates = sorted(((loss.label.lower(), key) for key, loss in LOSSES.items()), key=lambda kv: -len(kv[0]))
-    candidates += sorted(((key, key) for key in LOSSES), key=lambda kv: -len(kv[0]))
-    for prefix, key in candidates:
-        if text.startswith(prefix) and (len(text) == len(prefix) or not text[len(prefix)].isalnum()):
-            return key
-    return None
-
-
 #: Line styles that tell apart several series of one loss (same colour): solid, dashed, dotted, dash-dot.
 SERIES_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))
 
@@ -136,8 +107,9 @@ def series_styles(names, losses=None) -> list[tuple[str, object]]:
     names : sequence of str
         Series names (legend entries).
     losses : sequence of str, optional
-        The loss (registry name) of each series, in order. Without it a series whose name starts
-        with a loss's name or label (:func:`series_loss`) belongs to that loss.
+        The loss (registry name) of each series, in order. Without it only a series named exactly
+        as a loss (its name or label, any case) belongs to that loss: longer display strings such as
+        "ArcFace s=64" are not parsed, so pass ``losses`` to give several runs of one loss its colour.
 
     Returns
     -------
@@ -152,12 +124,15 @@ def series_styles(names, losses=None) -> list[tuple[str, object]]:
 
     Examples
     --------
-    >>> [style for _, style in series_styles(["ArcFace s=16", "ArcFace s=64", "softmax"])]
+    >>> [style for _, style in series_styles(["s=16", "s=64", "softmax"], ["arcface", "arcface", "softmax"])]
     ['-', '--', '-']
+    >>> series_styles(["ArcFace"])[0] == (LOSS_COLORS["arcface"], "-")
+    True
     """
     names = [str(n) for n in names]
     if losses is None:
-        keys = [series_loss(name) for name in names]
+        by_name = {**{key: key for key in LOSSES}, **{loss.label.lower(): key for key, loss in LOSSES.items()}}
+        keys = [by_name.get(name.lower()) for name in names]
     else:
         keys = list(losses)
         if len(keys) != len(names):

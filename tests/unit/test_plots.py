@@ -43,11 +43,15 @@ def test_no_identity_has_the_margin_colour_and_losses_come_from_the_registry():
 
 
 def test_two_series_of_one_loss_differ_and_keep_the_loss_colour():
-    styles = plots.series_styles(["ArcFace s=16", "ArcFace s=64", "softmax", "Sub-center ArcFace k=3", "x", "y"])
-    (c16, ls16), (c64, ls64), (soft, _), (sub, _), (x, _), (y, _) = styles
+    styles = plots.series_styles(["ArcFace s=16", "ArcFace s=64", "softmax", "Sub-center ArcFace k=3"],
+                                 ["arcface", "arcface", "softmax", "subcenter"])
+    (c16, ls16), (c64, ls64), (soft, _), (sub, _) = styles
+    # without loss names, display strings are not parsed: only a series named exactly as a loss is that loss
+    (x, _), (y, _), (arc, _) = plots.series_styles(["ArcFace s=16", "y", "ArcFace"])
     assert c16 == c64 == plots.loss_color("arcface") and ls16 != ls64
     assert soft == plots.loss_color("softmax") and sub == plots.loss_color("subcenter")
     assert x != y and not {x, y} & set(plots.LOSS_COLORS.values())  # other series never look like a loss
+    assert arc == plots.loss_color("arcface")
 
 
 def _line_style(line):
@@ -56,7 +60,7 @@ def _line_style(line):
 
 def test_same_loss_series_are_told_apart_in_history_and_roc():
     history = {"loss": [2.0, 1.0], "eval_accuracy_train": [0.5, 0.9]}
-    fig = plots.plot_training_history({"ArcFace s=16": history, "ArcFace s=64": history})
+    fig = plots.plot_training_history({"ArcFace s=16": history, "ArcFace s=64": history}, losses=["arcface"] * 2)
     for ax in fig.axes:
         first, second = ax.get_lines()
         assert _line_style(first) != _line_style(second)
@@ -65,7 +69,7 @@ def test_same_loss_series_are_told_apart_in_history_and_roc():
         assert [h.get_label() for h in handles] == ["ArcFace s=16", "ArcFace s=64"]
         assert handles[0].get_linestyle() != handles[1].get_linestyle()
     fpr, tpr = np.array([0.01, 0.1, 1.0]), np.array([0.5, 0.9, 1.0])
-    roc = plots.plot_roc({"ArcFace full margin": (fpr, tpr), "ArcFace warm-up": (fpr, tpr)})
+    roc = plots.plot_roc({"ArcFace full margin": (fpr, tpr), "ArcFace warm-up": (fpr, tpr)})  # no losses: 2 colours
     assert _line_style(_by_gid(roc, "roc:ArcFace full margin")) != _line_style(_by_gid(roc, "roc:ArcFace warm-up"))
 
 
