@@ -1,0 +1,227 @@
+"""Partial FC and the class-sharded head against the single-process heads of arcface_viz.heads.
+
+The reference is a full head (every centre in one process) and ``F.cross_entropy`` of its logits,
+in float64. The sharded cases run in two gloo processes started once per module by
+``distributed.spawn`` (torch.multiprocessing, 127.0.0.1, a free port).
+"""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from arcface_viz import distributed
+from arcface_viz.distributed import PartialFC, ShardedMarginHead, example_step, shard_range
+from arcface_viz.heads import make_head
+
+# (name, settings of example_step): C = 7 never divides by the two processes
+CASES = {
+    "margin": dict(loss="arcface", s=16.0, m=0.5),
+    "fallback": dict(loss="arcface", s=16.0, m=0.5, opposite=0.5),
+    "easy_margin": dict(loss="arcface", s=16.0, m=0.5, easy_margin=True),
+    "sphereface_fallback": dict(loss="sphereface", opposite=0.5),
+    "combined": dict(loss="combined"),
+    "cosface": dict(loss="cosface"),
+    "softmax": dict(loss="softmax"),
+    "subcenter": dict(loss="subcenter"),
+    "uneven_batch": dict(loss="arcface", batch=13),
+    "many_classes": dict(loss="arcface", n_classes=25, batch=16),
+    "large_scale": dict(loss="arcface", s=2000.0, m=0.5),  # exp(s·cos θ) overflows float64 without the max
+    "sampled": dict(loss="arcface", n_classes=25, batch=6, sample_rate=0.3),
+}
+
+
+def reference(loss="arcface", n_classes=7, dim=5, batch=12, seed=0, opposite=0.0, sample_rate=1.0, classes=None,
+              **head_kwargs):
+    """Loss and gradients of the full single-process head on example_step's batch (its own construction)."""
+    torch.manual_seed(seed)
+    head = make_head(loss, dim, n_classes, **head_kwargs).double()
+    generator = torch.Generator().manual_seed(seed + 1)
+    labels = torch.randint(0, n_classes, (batch,), generator=generator)
+    x = torch.randn(batch, dim, generator=generator, dtype=torch.float64)
+    n_away = round(opposite * batch)
+    x[:n_away] = -head.weight.detach()[labels[:n_away] * getattr(head, "k", 1)] * 50 + 0.05 * x[:n_away]
+    x.requires_grad_(True)
+    logits = head(x, labels)
+    if classes is not None:  # Partial FC: the softmax over the kept classes only
+        logits = logits[:, classes]
+        labels = torch.searchsorted(classes, labels)
+    value = F.cross_entropy(logits, labels)
+    value.backward()
+    return {"loss": float(value.detach()), "grad_embeddings": x.grad, "grad_weight": head.weight.grad, "x": x, "head": head}
+
+
+def _worker(rank: int, world_size: int) -> dict:
+    """Every sharded case and every collective error, in one pair of processes."""
+    out = {name: example_step(rank, world_size, **settings) for name, settings in CASES.items()}
+    errors = {}
+    try:  # the processes disagree on the number of classes
+        ShardedMarginHead("arcface", 4, 10 + rank)
+    except ValueError as error:
+        errors["mismatch"] = str(error)
+    head = ShardedMarginHead("arcface", 4, 9)
+    with torch.no_grad():  # a shard of the wrong size, e.g. loaded from another world size
+        head.weight = torch.nn.Parameter(torch.zeros(9, 4))
+    try:
+        head(torch.randn(3, 4), torch.tensor([0, 1, 2]))
+    except ValueError as error:
+        errors["shape"] = str(error)
+    try:
+        ShardedMarginHead("arcface", 4, 1)
+    except ValueError as error:
+        errors["too_few"] = str(error)
+    out["errors"] = errors
+    out["world"] = (dist.get_world_size(), dist.get_backend())
+    return out
+
+
+@pytest.fixture(scope="module")
+def sharded():
+    return distributed.spawn(_worker, 2)
+
+
+def _assemble(results: list[dict], key: str, span: str) -> torch.Tensor:
+    """Concatenate the processes' pieces (their rows or their classes) in rank order."""
+    parts = sorted(results, key=lambda r: r[span][0])
+    return torch.cat([p[key] for p in parts])
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if n != "sampled"])
+def test_sharded_equals_one_process(sharded, name):
+    settings = CASES[name]
+    ref = reference(**settings)
+    results = [r[name] for r in sharded]
+    assert sharded[0]["world"] == (2, "gloo")
+    assert [r["classes"] for r in results] == [shard_range(settings.get("n_classes", 7), 2, r) for r in range(2)]
+    for r in results:  # every process reports the loss of the whole batch
+        assert r["loss"] == pytest.approx(ref["loss"], rel=1e-12, abs=1e-12)
+    torch.testing.assert_close(_assemble(results, "grad_embeddings", "rows"), ref["grad_embeddings"], rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(_assemble(results, "grad_weight", "classes"), ref["grad_weight"], rtol=1e-10, atol=1e-12)
+
+
+def test_cases_reach_their_branch():
+    """The fallback rows really lie past θ = π − m, the easy-margin case has rows with cos θ_y <= 0."""
+    ref = reference(**CASES["fallback"])
+    head, x = ref["head"], ref["x"].detach()
+    labels = torch.randint(0, 7, (12,), generator=torch.Generator().manual_seed(1))
+    cos_y = head.cosine(x)[torch.arange(12), labels]
+    assert (cos_y < math.cos(math.pi - 0.5)).sum() >= 6
+    ref = reference(**CASES["easy_margin"])
+    assert (ref["head"].cosine(ref["x"].detach())[torch.arange(12), labels] <= 0).sum() >= 2
+
+
+def test_sharded_sampling_is_the_softmax_over_the_kept_classes(sharded):
+    results = [r["sampled"] for r in sharded]
+    kept = torch.cat([r["sampled"] for r in results])
+    settings = CASES["sampled"]
+    ref = reference(**settings, classes=kept)
+    assert 6 <= len(kept) < 25  # the batch's classes plus 30 % of the others, not all 25
+    for r in results:
+        assert r["loss"] == pytest.approx(ref["loss"], rel=1e-12)
+    grad_w = _assemble(results, "grad_weight", "classes")
+    torch.testing.assert_close(grad_w, ref["grad_weight"], rtol=1e-10, atol=1e-12)
+    dropped = torch.ones(25, dtype=torch.bool)
+    dropped[kept] = False
+    assert torch.count_nonzero(grad_w[dropped]) == 0
+
+
+def test_collective_errors(sharded):
+    for result in sharded:  # every process raises, none waits for the others
+        errors = result["errors"]
+        assert "mismatched shards" in errors["mismatch"] and "rank(s) [1]" in errors["mismatch"]
+        assert "weight of shape (9, 4)" in errors["shape"] and "expected (" in errors["shape"]
+        assert "n_classes=1 < world_size=2" in errors["too_few"]
+
+
+def test_missing_process_group():
+    assert not dist.is_initialized()
+    with pytest.raises(RuntimeError, match="torch.distributed is not initialised.*torchrun.*PartialFC"):
+        ShardedMarginHead("arcface", 4, 10)
+
+
+# --------------------------------------------------------------------------- one process
+@pytest.mark.parametrize("name", ["margin", "fallback", "easy_margin", "softmax", "subcenter"])
+def test_partial_fc_rate_one_is_the_full_head(name):
+    settings = CASES[name]
+    ref = reference(**settings)
+    one = example_step(0, 1, **settings)
+    assert one["loss"] == pytest.approx(ref["loss"], rel=1e-13)
+    torch.testing.assert_close(one["grad_embeddings"], ref["grad_embeddings"], rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(one["grad_weight"], ref["grad_weight"], rtol=1e-12, atol=1e-14)
+
+
+def test_partial_fc_samples_positives_and_a_share_of_negatives():
+    head = PartialFC("arcface", 4, 100, sample_rate=0.1, seed=3)
+    labels = torch.tensor([5, 5, 17, 99, 42])
+    head(torch.randn(5, 4), labels)
+    kept = head.sampled_classes
+    assert set(labels.tolist()) <= set(kept.tolist())
+    assert len(kept) == 4 + math.ceil(0.1 * 96)
+    assert torch.equal(kept, kept.sort().values)
+    head(torch.randn(5, 4), labels)
+    assert not torch.equal(head.sampled_classes, kept)  # a new draw every step
+    ref = reference(n_classes=100, dim=4, batch=5, sample_rate=0.1, classes=None)  # the reference's batch
+    one = example_step(0, 1, n_classes=100, dim=4, batch=5, sample_rate=0.1)
+    assert one["loss"] < ref["loss"]  # fewer negatives in the normaliser: a smaller loss
+
+
+def test_partial_fc_matches_reference_over_kept_classes():
+    one = example_step(0, 1, **CASES["sampled"])
+    ref = reference(**CASES["sampled"], classes=one["sampled"])
+    assert one["loss"] == pytest.approx(ref["loss"], rel=1e-13)
+    torch.testing.assert_close(one["grad_weight"], ref["grad_weight"], rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(one["grad_embeddings"], ref["grad_embeddings"], rtol=1e-12, atol=1e-14)
+
+
+def test_partial_fc_predict_and_full_head_use_every_centre():
+    torch.manual_seed(0)
+    head = make_head("cosface", 6, 11)
+    part = PartialFC.from_head(head, sample_rate=0.2)
+    x = torch.randn(20, 6)
+    assert torch.equal(part.predict(x), head.eval()(x).argmax(1))
+    rebuilt = part.full_head()
+    assert type(rebuilt) is type(head) and torch.equal(rebuilt.weight, head.weight) and not rebuilt.training
+
+
+def test_partial_fc_warmup_scales_the_margin():
+    torch.manual_seed(0)
+    part = PartialFC("arcface", 4, 6, m=0.5)
+    x, y = torch.randn(8, 4), torch.randint(0, 6, (8,))
+    part.margin_factor = 0.0
+    no_margin = part(x, y)
+    normface = PartialFC("normface", 4, 6)
+    normface.weight.data.copy_(part.weight.data)
+    assert float(no_margin) == pytest.approx(float(normface(x, y)), rel=1e-6)
+    part.margin_factor = 1.0
+    assert float(part(x, y)) > float(no_margin)
+
+
+@pytest.mark.parametrize("bad", [0, 0.0, 1.5, -0.1, True, "0.1"])
+def test_bad_sample_rate(bad):
+    with pytest.raises(ValueError, match="sample_rate=.*\\(0, 1\\]"):
+        PartialFC("arcface", 4, 10, sample_rate=bad)
+
+
+def test_shard_range_covers_every_class_once():
+    for n_classes, world in ((7, 2), (10, 3), (1000, 7), (5, 5)):
+        spans = [shard_range(n_classes, world, r) for r in range(world)]
+        assert spans[0][0] == 0 and spans[-1][1] == n_classes
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+        assert max(b - a for a, b in spans) - min(b - a for a, b in spans) <= 1
+    with pytest.raises(ValueError, match="rank=2"):
+        shard_range(10, 2, 2)
+
+
+def test_partial_fc_bad_inputs():
+    part = PartialFC("arcface", 4, 10)
+    with pytest.raises(ValueError, match="label 10 is outside"):
+        part(torch.randn(2, 4), torch.tensor([0, 10]))
+    with pytest.raises(TypeError, match="labels of dtype torch.float32"):
+        part(torch.randn(2, 4), torch.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"expected \(B, 4\)"):
+        part(torch.randn(2, 3), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="unknown"):
+        PartialFC("arcfase", 4, 10)
