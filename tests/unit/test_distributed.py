@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from arcface_viz import distributed
+from arcface_viz import distributed, training
 from arcface_viz.distributed import PartialFC, ShardedMarginHead, example_step, shard_range
 from arcface_viz.heads import make_head
 
@@ -74,8 +74,24 @@ def _worker(rank: int, world_size: int) -> dict:
     except ValueError as error:
         errors["too_few"] = str(error)
     out["errors"] = errors
+    out["fit"] = _fit_case()
     out["world"] = (dist.get_world_size(), dist.get_backend())
     return out
+
+
+def _fit_case(**kwargs):
+    """A short distributed.fit of a backbone without BatchNorm (whose statistics are per process)."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3))
+    head = make_head("arcface", 3, 5, s=8.0, m=0.3)
+    generator = torch.Generator().manual_seed(0)
+    data = (torch.rand(50, 1, 8, 8, generator=generator), torch.randint(0, 5, (50,), generator=generator))
+    fit = kwargs.pop("fit", distributed.fit)
+    # SGD: Adam would hide a gradient off by a constant factor (its steps do not depend on the scale)
+    result = fit(model, head, data, epochs=3, batch_size=16, lr=0.05, optimizer="sgd", margin_warmup_epochs=1, augment=True, seed=0,
+                 progress=False, lr_schedule="cosine", **kwargs)
+    return {"history": result.history, "head": head.weight.detach(), "model": model[1].weight.detach(),
+            "config": result.config["fit"]}
 
 
 @pytest.fixture(scope="module")
@@ -225,3 +241,26 @@ def test_partial_fc_bad_inputs():
         part(torch.randn(2, 3), torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="unknown"):
         PartialFC("arcfase", 4, 10)
+
+
+# --------------------------------------------------------------------------- training
+def test_fit_on_two_processes_follows_one_process(sharded):
+    """Same seeds: two processes (DDP backbone, sharded head) train like training.fit on the whole batch."""
+    one = _fit_case(fit=training.fit)
+    two = sharded[0]["fit"]
+    assert two["config"]["world_size"] == 2 and two["config"]["backend"] == "gloo"
+    for key in ("loss", "accuracy", "margin_factor", "lr"):
+        assert two["history"][key] == pytest.approx(one["history"][key], rel=1e-5, abs=1e-6), key
+    torch.testing.assert_close(two["head"], one["head"], rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(two["model"], one["model"], rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(sharded[1]["fit"]["head"], two["head"])  # every process ends with the whole head
+
+
+def test_fit_in_one_process_is_training_fit():
+    one = _fit_case(fit=training.fit)
+    same = _fit_case()
+    assert same["config"]["world_size"] == 1 and same["config"]["sample_rate"] == 1.0
+    assert same["history"]["loss"] == pytest.approx(one["history"]["loss"], rel=1e-5)
+    torch.testing.assert_close(same["head"], one["head"], rtol=1e-4, atol=1e-6)
+    sampled = _fit_case(sample_rate=0.5)
+    assert sampled["config"]["sample_rate"] == 0.5 and all(map(math.isfinite, sampled["history"]["loss"]))
