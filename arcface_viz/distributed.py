@@ -593,7 +593,9 @@ def fit(
     images, labels = images.to(device), labels.to(device)
     if distributed:
         sharded = ShardedMarginHead.from_head(head, sample_rate=sample_rate, seed=seed).to(device)
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        # gradients as views of DDP's buckets: no copy, and no stride warning for the 1-channel first conv
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
+                                                  gradient_as_bucket_view=True)
         net.register_comm_hook(None, _sum_gradients)
     else:
         sharded, net = PartialFC.from_head(head, sample_rate=sample_rate, seed=seed).to(device), model
