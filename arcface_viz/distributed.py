@@ -696,21 +696,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _entry(rank: int, fn: Callable, world_size: int, port: int, queue, args: tuple) -> None:
+def _entry(rank: int, fn: Callable, world_size: int, port: int, queue, args: tuple, kwargs: dict) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world_size), RANK=str(rank))
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world_size)
     try:
         # bytes, not tensors: torch's queues share tensors by file descriptors that die with the process
         buffer = io.BytesIO()
-        torch.save(fn(rank, world_size, *args), buffer)
+        torch.save(fn(rank, world_size, *args, **kwargs), buffer)
         queue.put((rank, buffer.getvalue()))
     finally:
         dist.destroy_process_group()
 
 
-def spawn(fn: Callable, world_size: int = 2, args: tuple = ()) -> list:
-    """Run ``fn(rank, world_size, *args)`` in ``world_size`` new processes joined by a gloo group on 127.0.0.1.
+def spawn(fn: Callable, world_size: int = 2, args: tuple = (), kwargs: dict | None = None) -> list:
+    """Run ``fn(rank, world_size, *args, **kwargs)`` in ``world_size`` new processes joined by a gloo group on 127.0.0.1.
 
     A thin wrapper around ``torch.multiprocessing.spawn`` for tests and lessons on one machine
     (one thread per process); multi-machine runs use torchrun.
@@ -722,6 +722,8 @@ def spawn(fn: Callable, world_size: int = 2, args: tuple = ()) -> list:
     world_size : int, default 2
     args : tuple
         Further picklable arguments.
+    kwargs : dict, optional
+        Picklable keyword arguments.
 
     Returns
     -------
@@ -735,7 +737,7 @@ def spawn(fn: Callable, world_size: int = 2, args: tuple = ()) -> list:
     """
     context = torch.multiprocessing.get_context("spawn")
     queue = context.SimpleQueue()
-    torch.multiprocessing.spawn(_entry, args=(fn, world_size, free_port(), queue, args), nprocs=world_size, join=True)
+    torch.multiprocessing.spawn(_entry, args=(fn, world_size, free_port(), queue, args, kwargs or {}), nprocs=world_size, join=True)
     results = dict(queue.get() for _ in range(world_size))
     # our own child processes wrote these bytes a moment ago
     return [torch.load(io.BytesIO(results[r]), weights_only=False) for r in range(world_size)]
