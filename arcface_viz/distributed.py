@@ -147,7 +147,8 @@ class PartialFC(nn.Module):
     bias : Parameter, shape (C,), or None
         Softmax only.
     sampled_classes : Tensor or None
-        The classes kept in the last training step (sorted, int64), None before the first.
+        The classes of this shard kept in the last training step (sorted, int64); None when every
+        class was kept (r = 1, eval mode) or before the first step.
 
     Notes
     -----
@@ -195,7 +196,8 @@ class PartialFC(nn.Module):
             nn.init.uniform_(self.weight, -bound, bound)
             if template.linear.bias is not None:
                 self.bias = nn.Parameter(torch.empty(n_local).uniform_(-bound, bound))
-        self._generator = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, self.rank]).generate_state(1)[0]))
+        stream = np.random.SeedSequence([seed, self.rank]).generate_state(1)[0]  # one stream per process
+        self._generator = torch.Generator().manual_seed(int(stream))
         self.sampled_classes: Tensor | None = None
 
     # ------------------------------------------------------------------ construction helpers
@@ -344,8 +346,7 @@ class PartialFC(nn.Module):
         if n == 0:
             raise ValueError("empty batch: the mean cross-entropy of no samples is NaN; skip empty batches")
         classes = self._sample(y_all) if self.training else None
-        self.sampled_classes = None if not self.training else (
-            torch.arange(self.start, self.stop) if classes is None else classes.cpu() + self.start)
+        self.sampled_classes = None if classes is None else classes.cpu() + self.start
         raw = self._logits(x_all, classes)
         owned = ((y_all >= self.start) & (y_all < self.stop)).nonzero().squeeze(1)
         column = y_all[owned] - self.start
@@ -478,7 +479,7 @@ class ShardedMarginHead(PartialFC):
     @classmethod
     def from_head(cls, head: nn.Module, *, sample_rate: float = 1.0, seed: int = 0,
                   group: dist.ProcessGroup | None = None) -> ShardedMarginHead:
-        """This process's share of the centres of ``head``, a head of :mod:`arcface_viz.heads` (same on every process)."""
+        """This process's share of the centres of ``head`` (a head of :mod:`arcface_viz.heads`, the same everywhere)."""
         return super().from_head(head, sample_rate=sample_rate, seed=seed, group=group)
 
     def _sizes(self, n: int, device: torch.device) -> list[int]:
@@ -710,7 +711,7 @@ def _entry(rank: int, fn: Callable, world_size: int, port: int, queue, args: tup
 
 
 def spawn(fn: Callable, world_size: int = 2, args: tuple = (), kwargs: dict | None = None) -> list:
-    """Run ``fn(rank, world_size, *args, **kwargs)`` in ``world_size`` new processes joined by a gloo group on 127.0.0.1.
+    """Run ``fn(rank, world_size, *args, **kwargs)`` in new processes joined by a gloo group on 127.0.0.1.
 
     A thin wrapper around ``torch.multiprocessing.spawn`` for tests and lessons on one machine
     (one thread per process); multi-machine runs use torchrun.
@@ -737,7 +738,8 @@ def spawn(fn: Callable, world_size: int = 2, args: tuple = (), kwargs: dict | No
     """
     context = torch.multiprocessing.get_context("spawn")
     queue = context.SimpleQueue()
-    torch.multiprocessing.spawn(_entry, args=(fn, world_size, free_port(), queue, args, kwargs or {}), nprocs=world_size, join=True)
+    torch.multiprocessing.spawn(_entry, args=(fn, world_size, free_port(), queue, args, kwargs or {}),
+                                nprocs=world_size, join=True)
     results = dict(queue.get() for _ in range(world_size))
     # our own child processes wrote these bytes a moment ago
     return [torch.load(io.BytesIO(results[r]), weights_only=False) for r in range(world_size)]

@@ -6,6 +6,8 @@ in float64. The sharded cases run in two gloo processes started once per module 
 """
 from __future__ import annotations
 
+import argparse
+import json
 import math
 
 import pytest
@@ -13,7 +15,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from arcface_viz import distributed, training
+from arcface_viz import compare, distributed, scale, training
 from arcface_viz.distributed import PartialFC, ShardedMarginHead, example_step, shard_range
 from arcface_viz.heads import make_head
 
@@ -51,7 +53,8 @@ def reference(loss="arcface", n_classes=7, dim=5, batch=12, seed=0, opposite=0.0
         labels = torch.searchsorted(classes, labels)
     value = F.cross_entropy(logits, labels)
     value.backward()
-    return {"loss": float(value.detach()), "grad_embeddings": x.grad, "grad_weight": head.weight.grad, "x": x, "head": head}
+    return {"loss": float(value.detach()), "grad_embeddings": x.grad, "grad_weight": head.weight.grad, "x": x,
+            "head": head}
 
 
 def _worker(rank: int, world_size: int) -> dict:
@@ -88,8 +91,8 @@ def _fit_case(**kwargs):
     data = (torch.rand(50, 1, 8, 8, generator=generator), torch.randint(0, 5, (50,), generator=generator))
     fit = kwargs.pop("fit", distributed.fit)
     # SGD: Adam would hide a gradient off by a constant factor (its steps do not depend on the scale)
-    result = fit(model, head, data, epochs=3, batch_size=16, lr=0.05, optimizer="sgd", margin_warmup_epochs=1, augment=True, seed=0,
-                 progress=False, lr_schedule="cosine", **kwargs)
+    result = fit(model, head, data, epochs=3, batch_size=16, lr=0.05, optimizer="sgd", margin_warmup_epochs=1,
+                 augment=True, seed=0, progress=False, lr_schedule="cosine", **kwargs)
     return {"history": result.history, "head": head.weight.detach(), "model": model[1].weight.detach(),
             "config": result.config["fit"]}
 
@@ -114,7 +117,8 @@ def test_sharded_equals_one_process(sharded, name):
     assert [r["classes"] for r in results] == [shard_range(settings.get("n_classes", 7), 2, r) for r in range(2)]
     for r in results:  # every process reports the loss of the whole batch
         assert r["loss"] == pytest.approx(ref["loss"], rel=1e-12, abs=1e-12)
-    torch.testing.assert_close(_assemble(results, "grad_embeddings", "rows"), ref["grad_embeddings"], rtol=1e-10, atol=1e-12)
+    grad_x = _assemble(results, "grad_embeddings", "rows")
+    torch.testing.assert_close(grad_x, ref["grad_embeddings"], rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(_assemble(results, "grad_weight", "classes"), ref["grad_weight"], rtol=1e-10, atol=1e-12)
 
 
@@ -210,9 +214,9 @@ def test_partial_fc_warmup_scales_the_margin():
     no_margin = part(x, y)
     normface = PartialFC("normface", 4, 6)
     normface.weight.data.copy_(part.weight.data)
-    assert float(no_margin) == pytest.approx(float(normface(x, y)), rel=1e-6)
+    assert no_margin.item() == pytest.approx(normface(x, y).item(), rel=1e-6)
     part.margin_factor = 1.0
-    assert float(part(x, y)) > float(no_margin)
+    assert part(x, y).item() > no_margin.item()
 
 
 @pytest.mark.parametrize("bad", [0, 0.0, 1.5, -0.1, True, "0.1"])
@@ -243,6 +247,31 @@ def test_partial_fc_bad_inputs():
         PartialFC("arcfase", 4, 10)
 
 
+# --------------------------------------------------------------------------- cost
+def test_head_memory_from_shapes():
+    memory = scale.head_memory(1000, dim=128, batch=256)
+    assert memory == {"weight": 1000 * 128 * 4, "logits": 256 * 1000 * 4, "kept": 1000}
+    assert scale.head_memory(1001, 128, 256, world_size=2)["weight"] == 501 * 128 * 4  # the larger shard
+
+
+def test_expected_kept_classes_matches_sampling():
+    """The formula against PartialFC's own draws: positives of a uniform batch plus ceil(r·negatives)."""
+    head = PartialFC("arcface", 4, 500, sample_rate=0.1)
+    generator = torch.Generator().manual_seed(0)
+    kept = []
+    for _ in range(200):
+        head(torch.randn(64, 4, generator=generator), torch.randint(0, 500, (64,), generator=generator))
+        kept.append(len(head.sampled_classes))
+    expected = scale.expected_kept_classes(500, 64, 0.1)
+    assert abs(sum(kept) / len(kept) - expected) < 1.0
+    assert scale.expected_kept_classes(500, 64) == 500
+
+
+def test_time_steps_side_by_side_times_every_rate():
+    times = scale.time_steps_side_by_side(200, dim=8, batch=16, sample_rates=(1.0, 0.5), iters=2)
+    assert [len(t) for t in times] == [2, 2] and all(v > 0 for t in times for v in t)
+
+
 # --------------------------------------------------------------------------- training
 def test_fit_on_two_processes_follows_one_process(sharded):
     """Same seeds: two processes (DDP backbone, sharded head) train like training.fit on the whole batch."""
@@ -264,3 +293,22 @@ def test_fit_in_one_process_is_training_fit():
     torch.testing.assert_close(same["head"], one["head"], rtol=1e-4, atol=1e-6)
     sampled = _fit_case(sample_rate=0.5)
     assert sampled["config"]["sample_rate"] == 0.5 and all(map(math.isfinite, sampled["history"]["loss"]))
+
+
+def _compare_worker(rank: int, world_size: int, out: str) -> int:
+    parser = argparse.ArgumentParser()
+    compare.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["compare", "--data", "toy", "--identities", "3", "--test-identities", "2", "--dim", "3",
+                              "--epochs", "1", "--losses", "arcface", "--out", out, "--quiet"])
+    return compare.run(args)
+
+
+@pytest.mark.slow
+def test_compare_on_two_processes_writes_one_report(tmp_path):
+    codes = distributed.spawn(_compare_worker, 2, args=(str(tmp_path / "run"),))
+    assert codes == [0, 0]
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["settings"]["world_size"] == 2 and report["settings"]["backend"] == "gloo"
+    assert report["command"].startswith("torchrun --nnodes 1 --nproc_per_node 2 -m arcface_viz compare")
+    assert [r["config"]["fit"]["world_size"] for r in report["runs"]] == [2]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.suffix == ".json") == ["report.json"]
