@@ -48,6 +48,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from arcface_viz._validation import check_choice, check_int, check_labels, check_real
 from arcface_viz.heads import make_head, margin_logits
 from arcface_viz.losses import get_loss
 from arcface_viz.training import (
@@ -55,7 +56,6 @@ from arcface_viz.training import (
     TrainResult,
     _check_fit_args,
     _config,
-    _describe,
     _fit_args,
     _images_labels,
     augment_batch,
@@ -99,9 +99,9 @@ def shard_range(n_classes: int, world_size: int, rank: int) -> tuple[int, int]:
     >>> [shard_range(10, 3, r) for r in range(3)]
     [(0, 4), (4, 7), (7, 10)]
     """
-    for name, value, low in (("n_classes", n_classes, 1), ("world_size", world_size, 1), ("rank", rank, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name}={value!r}: must be an int >= {low}")
+    n_classes = check_int("n_classes", n_classes, minimum=1, fix="pass the number of identities C")
+    world_size = check_int("world_size", world_size, minimum=1, fix="pass the number of processes")
+    rank = check_int("rank", rank, minimum=0, fix="pass this process's rank")
     if n_classes < world_size:
         raise ValueError(f"n_classes={n_classes} < world_size={world_size}: every process must hold at least one "
                          "class centre; use fewer processes")
@@ -113,11 +113,8 @@ def shard_range(n_classes: int, world_size: int, rank: int) -> tuple[int, int]:
 
 
 def _check_rate(sample_rate: float) -> float:
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float, np.floating)) \
-            or not 0 < sample_rate <= 1:
-        raise ValueError(f"sample_rate={sample_rate!r}: must be a number in (0, 1] (1 = full head; Partial FC "
-                         "reports use 0.1)")
-    return float(sample_rate)
+    return check_real("sample_rate", sample_rate, low=0.0, high=1.0, low_open=True,
+                      fix="pass the share of negative centres kept, 1 for the full head (Partial FC reports use 0.1)")
 
 
 class PartialFC(nn.Module):
@@ -270,19 +267,7 @@ class PartialFC(nn.Module):
             raise ValueError(f"weight of shape {tuple(self.weight.shape)} on rank {self.rank}: this shard holds "
                              f"classes [{self.start}, {self.stop}) of {self.out_features}, so expected {expected}; "
                              "load each rank's own shard (state_dict of the same rank and world size)")
-        if labels is None:
-            return
-        if not isinstance(labels, Tensor) or labels.dtype == torch.bool or labels.is_floating_point() \
-                or labels.is_complex():
-            raise TypeError(f"labels of dtype {getattr(labels, 'dtype', type(labels).__name__)}: pass an integer "
-                            f"tensor of shape ({embeddings.shape[0]},)")
-        if labels.shape != (embeddings.shape[0],):
-            raise ValueError(f"labels of shape {tuple(labels.shape)}: expected ({embeddings.shape[0]},)")
-        if labels.numel():
-            low, high = int(labels.min()), int(labels.max())
-            if low < 0 or high >= self.out_features:
-                raise ValueError(f"label {low if low < 0 else high} is outside [0, {self.out_features - 1}] for "
-                                 f"{self.out_features} classes: relabel to 0..C-1")
+        check_labels(labels, embeddings.shape[0], self.out_features, embeddings.device)
 
     def _compute_dtype(self, embeddings: Tensor) -> torch.dtype:
         return torch.promote_types(torch.promote_types(embeddings.dtype, self.weight.dtype), torch.float32)
@@ -585,8 +570,7 @@ def fit(
     """
     images, labels = _images_labels(train)
     _check_fit_args(model, head, labels, epochs, batch_size, lr, optimizer, margin_warmup_epochs, seed, callback)
-    if lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule={lr_schedule!r}: choose one of {', '.join(LR_SCHEDULES)}")
+    check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
     sample_rate = _check_rate(sample_rate)
     distributed = dist.is_available() and dist.is_initialized()
     world, rank = (dist.get_world_size(), dist.get_rank()) if distributed else (1, 0)

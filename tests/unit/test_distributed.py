@@ -219,9 +219,15 @@ def test_partial_fc_warmup_scales_the_margin():
     assert part(x, y).item() > no_margin.item()
 
 
-@pytest.mark.parametrize("bad", [0, 0.0, 1.5, -0.1, True, "0.1"])
+@pytest.mark.parametrize("bad", [0, 0.0, 1.5, -0.1, float("nan")])
 def test_bad_sample_rate(bad):
-    with pytest.raises(ValueError, match="sample_rate=.*\\(0, 1\\]"):
+    with pytest.raises(ValueError, match=r"sample_rate=\S+: must (lie in \(0, 1\]|be a finite number)"):
+        PartialFC("arcface", 4, 10, sample_rate=bad)
+
+
+@pytest.mark.parametrize("bad", [True, "0.1", torch.tensor(0.1)])
+def test_sample_rate_of_the_wrong_type(bad):
+    with pytest.raises(TypeError, match="sample_rate=.*expected a real number"):
         PartialFC("arcface", 4, 10, sample_rate=bad)
 
 
@@ -237,9 +243,9 @@ def test_shard_range_covers_every_class_once():
 
 def test_partial_fc_bad_inputs():
     part = PartialFC("arcface", 4, 10)
-    with pytest.raises(ValueError, match="label 10 is outside"):
+    with pytest.raises(ValueError, match=r"label=10: outside \[0, 9\]"):
         part(torch.randn(2, 4), torch.tensor([0, 10]))
-    with pytest.raises(TypeError, match="labels of dtype torch.float32"):
+    with pytest.raises(TypeError, match="labels.dtype=torch.float32"):
         part(torch.randn(2, 4), torch.tensor([0.0, 1.0]))
     with pytest.raises(ValueError, match=r"expected \(B, 4\)"):
         part(torch.randn(2, 3), torch.tensor([0, 1]))
