@@ -578,7 +578,7 @@ def fit(
     images, labels = images.to(device), labels.to(device)
     if distributed:
         sharded = ShardedMarginHead.from_head(head, sample_rate=sample_rate, seed=seed).to(device)
-        # gradients as views of DDP's buckets: no copy, and no stride warning for the 1-channel first conv
+        # gradients as views of DDP's buckets: no copy between them
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
                                                   gradient_as_bucket_view=True)
         net.register_comm_hook(None, _sum_gradients)
@@ -621,7 +621,11 @@ def fit(
             embeddings = net(x)
             loss = sharded(embeddings, y)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            with warnings.catch_warnings():
+                # the 1-channel first convolution's gradient may differ from its DDP bucket only in the stride of
+                # the size-1 channel dimension, which is never used; DDP warns about it anyway
+                warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
+                loss.backward()
             opt.step()
             hits = (sharded.predict(embeddings.detach()) == y).sum()
             correct += int(sharded._all_reduce(hits, "sum", differentiable=False))
