@@ -179,7 +179,7 @@ class PartialFC(nn.Module):
         self.__dict__["_template"] = template  # not a submodule: its 1-row weight is never trained
         self.head_kwargs = head_config(template)["kwargs"]
         self.in_features = template.in_features
-        self.out_features = int(out_features)
+        self.out_features = check_int("out_features", out_features, minimum=1, fix="pass the number of classes C")
         self.start, self.stop = self._shard(self.out_features)
         self.k = int(getattr(template, "k", 1))
         self.normalized = get_loss(self.loss_name).normalized

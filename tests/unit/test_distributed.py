@@ -318,3 +318,9 @@ def test_compare_on_two_processes_writes_one_report(tmp_path):
     assert report["command"].startswith("torchrun --nnodes 1 --nproc_per_node 2 -m arcface_viz compare")
     assert [r["config"]["fit"]["world_size"] for r in report["runs"]] == [2]
     assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.suffix == ".json") == ["report.json"]
+
+
+def test_init_from_env_is_a_no_op_without_torchrun(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert distributed.init_from_env() == (0, 1)
+    assert not dist.is_initialized()
