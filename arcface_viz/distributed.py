@@ -48,18 +48,23 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from arcface_viz._validation import check_choice, check_int, check_labels, check_real
+from arcface_viz._validation import check_bool, check_choice, check_int, check_labels, check_real
 from arcface_viz.heads import make_head, margin_logits
 from arcface_viz.losses import get_loss
 from arcface_viz.training import (
+    EVAL_BATCH,
     LR_SCHEDULES,
     TrainResult,
     _check_fit_args,
+    _check_label_range,
     _config,
+    _EvalMode,
+    _forward_chunks,
     _fit_args,
     _images_labels,
     augment_batch,
     head_config,
+    reestimate_batchnorm,
 )
 
 __all__ = ["shard_range", "PartialFC", "ShardedMarginHead", "fit", "init_from_env", "spawn", "free_port"]
@@ -515,6 +520,16 @@ def _sum_gradients(group, bucket):
     return work.get_future().then(lambda future: future.value()[0])
 
 
+def _accuracy(model: nn.Module, head: PartialFC, images: Tensor, labels: Tensor, rank: int, world: int) -> float:
+    """Eval-mode accuracy as :func:`arcface_viz.training.accuracy`, each process predicting its chunk."""
+    device = next(model.parameters()).device
+    mine = torch.arange(len(images)).tensor_split(world)[rank]
+    with _EvalMode(model, head):
+        embeddings = _forward_chunks(model, images[mine], EVAL_BATCH, device).to(device)
+        hits = (head.predict(embeddings).cpu() == labels[mine].cpu()).sum()
+    return int(head._all_reduce(hits, "sum", differentiable=False)) / len(images)
+
+
 def fit(
     model: nn.Module,
     head: nn.Module,
@@ -530,6 +545,8 @@ def fit(
     callback: Callable[[int, TrainResult], object] | None = None,
     progress: bool = True,
     lr_schedule: str = "constant",
+    heldout=None,
+    reestimate_bn: bool = True,
     sample_rate: float = 1.0,
 ) -> TrainResult:
     """:func:`arcface_viz.training.fit` with a Partial FC head, sharded when torch.distributed is initialised.
@@ -544,7 +561,7 @@ def fit(
     Parameters
     ----------
     model, head, train, epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment, seed, callback,
-    progress, lr_schedule
+    progress, lr_schedule, heldout, reestimate_bn
         As :func:`arcface_viz.training.fit`; ``head`` is a head of :mod:`arcface_viz.heads`.
         ``progress`` shows a bar on process 0 only; ``callback`` runs on every process.
     sample_rate : float, default 1.0
@@ -564,13 +581,20 @@ def fit(
 
     Notes
     -----
-    Differences from one process: BatchNorm statistics are computed per process on its chunk
-    (SyncBatchNorm needs GPUs), and the order of floating-point sums differs. A final batch with
-    fewer images than processes is skipped.
+    As :func:`arcface_viz.training.fit`, after each epoch the BatchNorm running statistics are
+    re-estimated over all training images (by every process: the same weights and images give the
+    same statistics) and the eval-mode accuracy is measured, each process predicting its share.
+    Differences from one process: during training BatchNorm normalises each process's chunk of the
+    batch (SyncBatchNorm needs GPUs), and floating-point sums run in another order. A final batch
+    with fewer images than processes is skipped.
     """
     images, labels = _images_labels(train)
     _check_fit_args(model, head, labels, epochs, batch_size, lr, optimizer, margin_warmup_epochs, seed, callback)
     check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
+    if heldout is not None:
+        heldout = _images_labels(heldout)
+        _check_label_range(heldout[1], head, "heldout labels")
+    check_bool("reestimate_bn", reestimate_bn)
     sample_rate = _check_rate(sample_rate)
     distributed = dist.is_available() and dist.is_initialized()
     world, rank = (dist.get_world_size(), dist.get_rank()) if distributed else (1, 0)
@@ -591,8 +615,12 @@ def fit(
     steps_per_epoch = math.ceil(n / batch_size)
     warmup_steps = margin_warmup_epochs * steps_per_epoch
     total_steps = epochs * steps_per_epoch
-    history: dict[str, list[float]] = {"loss": [], "accuracy": [], "margin_factor": [], "lr": [], "seconds": []}
-    fit_args = _fit_args(epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment, seed, lr_schedule)
+    history: dict[str, list[float]] = {"loss": [], "eval_accuracy_train": [], "margin_factor": [], "lr": [],
+                                       "seconds": []}
+    if heldout is not None:
+        history["eval_accuracy_heldout"] = []
+    fit_args = _fit_args(epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment, seed, lr_schedule,
+                         reestimate_bn)
     fit_args.update(world_size=world, backend=dist.get_backend() if distributed else None, sample_rate=sample_rate)
     result = TrainResult(model, head, history, 0.0, _config(model, head, images, labels, fit_args))
     start = time.perf_counter()
@@ -603,7 +631,7 @@ def fit(
         net.train()
         sharded.train()
         order = torch.randperm(n, generator=generator).to(device)
-        loss_sum, correct, seen = 0.0, 0, 0
+        loss_sum, seen = 0.0, 0
         for first in range(0, n, batch_size):
             if warmup_steps:
                 sharded.margin_factor = min(1.0, step / warmup_steps)
@@ -627,8 +655,6 @@ def fit(
                 warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
                 loss.backward()
             opt.step()
-            hits = (sharded.predict(embeddings.detach()) == y).sum()
-            correct += int(sharded._all_reduce(hits, "sum", differentiable=False))
             loss_sum += float(loss.detach()) * len(index)
             seen += len(index)
         if not math.isfinite(loss_sum):
@@ -637,12 +663,16 @@ def fit(
         if warmup_steps:
             sharded.margin_factor = min(1.0, step / warmup_steps)
         history["loss"].append(loss_sum / seen)
-        history["accuracy"].append(correct / seen)
+        if reestimate_bn:  # as training.fit; every process holds every image and the same weights
+            reestimate_batchnorm(model, images, seed=seed)
+        history["eval_accuracy_train"].append(_accuracy(model, sharded, images, labels, rank, world))
+        if heldout is not None:
+            history["eval_accuracy_heldout"].append(_accuracy(model, sharded, *heldout, rank, world))
         history["margin_factor"].append(float(sharded.margin_factor))
         history["lr"].append(float(opt.param_groups[0]["lr"]))
         history["seconds"].append(time.perf_counter() - start)
         result.seconds = history["seconds"][-1]
-        bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", acc=f"{history['accuracy'][-1]:.3f}")
+        bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", eval_acc=f"{history['eval_accuracy_train'][-1]:.3f}")
         if callback is not None and callback(epoch, result) is True:
             break
     bar.close()

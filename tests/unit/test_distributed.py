@@ -284,7 +284,7 @@ def test_fit_on_two_processes_follows_one_process(sharded):
     one = _fit_case(fit=training.fit)
     two = sharded[0]["fit"]
     assert two["config"]["world_size"] == 2 and two["config"]["backend"] == "gloo"
-    for key in ("loss", "accuracy", "margin_factor", "lr"):
+    for key in ("loss", "eval_accuracy_train", "margin_factor", "lr"):
         assert two["history"][key] == pytest.approx(one["history"][key], rel=1e-5, abs=1e-6), key
     torch.testing.assert_close(two["head"], one["head"], rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(two["model"], one["model"], rtol=1e-4, atol=1e-6)
@@ -295,7 +295,8 @@ def test_fit_in_one_process_is_training_fit():
     one = _fit_case(fit=training.fit)
     same = _fit_case()
     assert same["config"]["world_size"] == 1 and same["config"]["sample_rate"] == 1.0
-    assert same["history"]["loss"] == pytest.approx(one["history"]["loss"], rel=1e-5)
+    for key in ("loss", "eval_accuracy_train"):
+        assert same["history"][key] == pytest.approx(one["history"][key], rel=1e-5), key
     torch.testing.assert_close(same["head"], one["head"], rtol=1e-4, atol=1e-6)
     sampled = _fit_case(sample_rate=0.5)
     assert sampled["config"]["sample_rate"] == 0.5 and all(map(math.isfinite, sampled["history"]["loss"]))
