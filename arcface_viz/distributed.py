@@ -210,6 +210,22 @@ class PartialFC(nn.Module):
     def from_head(cls, head: nn.Module, *, sample_rate: float = 1.0, seed: int = 0, **kwargs) -> PartialFC:
         """The same centres as ``head`` (a head of :mod:`arcface_viz.heads`), this process's share of them.
 
+        Parameters
+        ----------
+        head : nn.Module
+            A head built by :func:`arcface_viz.heads.make_head`.
+        sample_rate : float, default 1.0
+            Share r in (0, 1] of the negative centres kept per step.
+        seed : int, default 0
+            Seed of the sampling generator.
+        **kwargs
+            Further arguments of the class (``group`` for :class:`ShardedMarginHead`).
+
+        Returns
+        -------
+        PartialFC
+            The new head, in ``head``'s dtype and device, with its margin warm-up factor.
+
         Raises
         ------
         TypeError
@@ -241,12 +257,25 @@ class PartialFC(nn.Module):
         return self._template.s
 
     def describe(self) -> str:
-        """The head's label, e.g. "ArcFace (s=16, m=0.5), Partial FC r=0.1"."""
+        """The head's label for titles and progress bars.
+
+        Returns
+        -------
+        str
+            E.g. "ArcFace (s=16, m=0.5), Partial FC r=0.1".
+        """
         rate = "" if self.sample_rate == 1 else f", Partial FC r={self.sample_rate:g}"
         shards = "" if self.world_size == 1 else f", {self.world_size} shards"
         return f"{self._template.describe()}{rate}{shards}"
 
     def extra_repr(self) -> str:
+        """Shapes, shard and label shown by ``repr(head)``.
+
+        Returns
+        -------
+        str
+            E.g. "in_features=8, out_features=100, classes=[0, 100), ArcFace (s=16, m=0.5)".
+        """
         return (f"in_features={self.in_features}, out_features={self.out_features}, classes=[{self.start}, "
                 f"{self.stop}), {self.describe()}")
 
@@ -315,7 +344,8 @@ class PartialFC(nn.Module):
         embeddings : Tensor, shape (B, D), floating
             This process's embeddings (need not be unit length). The batch size may differ
             between processes.
-        labels : Tensor, shape (B,), integer in [0, C−1]
+        labels : Tensor, shape (B,), int
+            Class of each embedding, in [0, C−1].
 
         Returns
         -------
@@ -361,9 +391,17 @@ class PartialFC(nn.Module):
 
     @torch.no_grad()
     def predict(self, embeddings: Tensor) -> Tensor:
-        """Closed-set prediction (argmax of the margin-free logits over every centre), (B,) int64.
+        """Closed-set prediction: the argmax of the margin-free logits over every centre.
 
-        ``embeddings`` are this process's; under sharding every process must call it (collective).
+        Parameters
+        ----------
+        embeddings : Tensor, shape (B, D), floating
+            This process's embeddings; under sharding every process must call it (collective).
+
+        Returns
+        -------
+        Tensor, shape (B,), int64
+            The predicted class of each embedding.
         """
         self._check_inputs(embeddings, None)
         x = embeddings.to(self._compute_dtype(embeddings))
@@ -379,6 +417,11 @@ class PartialFC(nn.Module):
         """A head of :mod:`arcface_viz.heads` with every centre (gathered from all shards), in eval mode.
 
         Under sharding every process must call it (collective); each gets the whole head.
+
+        Returns
+        -------
+        nn.Module
+            The head ``make_head`` builds for this loss, with the trained centres and warm-up factor.
         """
         head = make_head(self.loss_name, self.in_features, self.out_features, **self.head_kwargs)
         weight, bias = self._gather_rows(self.weight.detach()), None
@@ -420,11 +463,20 @@ class ShardedMarginHead(PartialFC):
 
     Parameters
     ----------
-    loss, in_features, out_features, sample_rate, seed, **head_kwargs
-        As :class:`PartialFC`; every process must pass the same values. The sampling generator of
-        process r is seeded with (seed, r).
+    loss : str
+        As :class:`PartialFC`; every process must pass the same values (as for all parameters).
+    in_features : int
+        Embedding dimension D.
+    out_features : int
+        Number of classes C, >= the number of processes.
+    sample_rate : float, default 1.0
+        As :class:`PartialFC`.
+    seed : int, default 0
+        The sampling generator of process r is seeded with (seed, r).
     group : ProcessGroup, optional
         The group to shard over (default: the whole world).
+    **head_kwargs
+        As :class:`PartialFC`.
 
     Raises
     ------
@@ -469,7 +521,23 @@ class ShardedMarginHead(PartialFC):
     @classmethod
     def from_head(cls, head: nn.Module, *, sample_rate: float = 1.0, seed: int = 0,
                   group: dist.ProcessGroup | None = None) -> ShardedMarginHead:
-        """This process's share of the centres of ``head`` (a head of :mod:`arcface_viz.heads`, the same everywhere)."""
+        """This process's share of the centres of ``head`` (a head of :mod:`arcface_viz.heads`, the same everywhere).
+
+        Parameters
+        ----------
+        head : nn.Module
+            A head built by :func:`arcface_viz.heads.make_head`, identical on every process.
+        sample_rate : float, default 1.0
+            Share r in (0, 1] of the negative centres kept per step.
+        seed : int, default 0
+            Seed of the sampling generators.
+        group : ProcessGroup, optional
+            The group to shard over (default: the whole world).
+
+        Returns
+        -------
+        ShardedMarginHead
+        """
         return super().from_head(head, sample_rate=sample_rate, seed=seed, group=group)
 
     def _sizes(self, n: int, device: torch.device) -> list[int]:
@@ -560,10 +628,36 @@ def fit(
 
     Parameters
     ----------
-    model, head, train, epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment, seed, callback,
-    progress, lr_schedule, heldout, reestimate_bn
-        As :func:`arcface_viz.training.fit`; ``head`` is a head of :mod:`arcface_viz.heads`.
-        ``progress`` shows a bar on process 0 only; ``callback`` runs on every process.
+    model : nn.Module
+        The backbone, as :func:`arcface_viz.training.fit`.
+    head : nn.Module
+        A head of :mod:`arcface_viz.heads`; it receives the trained centres.
+    train : FaceDataset or tuple(images, labels)
+        As :func:`arcface_viz.training.fit`; every process passes all of it.
+    epochs : int
+        Passes over the data, >= 1.
+    batch_size : int, default 128
+        The whole batch, split over the processes.
+    lr : float, default 1e-3
+        Learning rate, > 0.
+    optimizer : {"adam", "sgd"}, default "adam"
+        As :func:`arcface_viz.training.fit`.
+    margin_warmup_epochs : int, default 0
+        As :func:`arcface_viz.training.fit`.
+    augment : bool, default False
+        As :func:`arcface_viz.training.fit`.
+    seed : int, default 0
+        Shuffling, augmentation and Partial FC's sampling.
+    callback : callable, optional
+        As :func:`arcface_viz.training.fit`; runs on every process.
+    progress : bool, default True
+        A progress bar on process 0 only.
+    lr_schedule : {"constant", "cosine"}, default "constant"
+        As :func:`arcface_viz.training.fit`.
+    heldout : FaceDataset or tuple(images, labels), optional
+        As :func:`arcface_viz.training.fit`.
+    reestimate_bn : bool, default True
+        As :func:`arcface_viz.training.fit`.
     sample_rate : float, default 1.0
         Partial FC's share r in (0, 1] of negative centres kept per step (per shard).
 
@@ -690,10 +784,15 @@ def fit(
 
 # --------------------------------------------------------------------------- processes
 def init_from_env() -> tuple[int, int]:
-    """Join the process group torchrun describes in the environment; (rank, world size).
+    """Join the process group torchrun describes in the environment.
 
-    Does nothing (returns (0, 1)) when the script was not started by torchrun (no ``WORLD_SIZE``)
-    or the group already exists. The backend is nccl when CUDA is available, else gloo.
+    Does nothing when the script was not started by torchrun (no ``WORLD_SIZE``) or the group
+    already exists. The backend is nccl when CUDA is available, else gloo.
+
+    Returns
+    -------
+    tuple of int
+        (rank, world size); (0, 1) outside torchrun.
     """
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
@@ -709,7 +808,13 @@ def init_from_env() -> tuple[int, int]:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it)."""
+    """A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it).
+
+    Returns
+    -------
+    int
+        The port number.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -739,6 +844,7 @@ def spawn(fn: Callable, world_size: int = 2, args: tuple = (), kwargs: dict | No
     fn : callable
         A module-level function (the new processes import it by name: not one defined in a notebook).
     world_size : int, default 2
+        Number of processes.
     args : tuple
         Further picklable arguments.
     kwargs : dict, optional

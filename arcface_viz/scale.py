@@ -35,7 +35,7 @@ def expected_kept_classes(n_classes: int, batch: int, sample_rate: float = 1.0, 
     batch : int
         B, the whole batch (gathered over the processes).
     sample_rate : float, default 1.0
-        r in (0, 1].
+        Partial FC's r, in (0, 1].
     world_size : int, default 1
         W processes sharing the centres.
 
@@ -104,9 +104,11 @@ def time_head_step(n_classes: int, dim: int = 128, batch: int = 256, sample_rate
     n_classes, dim, batch : int
         C, D, B. Memory needed: about ``head_memory(...)["weight"] * 2 + ["logits"] * 3`` bytes.
     sample_rate : float, default 1.0
+        Partial FC's r.
     iters : int, default 5
         Timed steps, after one untimed warm-up step.
     seed : int, default 0
+        Seeds the centres and the batch.
 
     Returns
     -------
@@ -122,6 +124,17 @@ def time_steps_side_by_side(n_classes: int, dim: int = 128, batch: int = 256, sa
 
     Interleaving puts the load of other processes on every rate alike, so their ratio is steadier
     than that of two separate runs.
+
+    Parameters
+    ----------
+    n_classes, dim, batch : int
+        C, D, B.
+    sample_rates : sequence of float, default (1.0, 0.1)
+        The heads to time (one W shared by all).
+    iters : int, default 5
+        Timed steps per head, after one untimed warm-up step each.
+    seed : int, default 0
+        Seeds the centres and the batch.
 
     Returns
     -------
@@ -153,6 +166,19 @@ def time_two_processes(rank: int, world_size: int, class_counts, dim: int = 128,
     batch while the others wait, then every process times its part of the sharded head (its B/W
     rows; the step takes as long as the slowest process). The two are interleaved, so the load
     from other jobs falls on both alike.
+
+    Parameters
+    ----------
+    rank, world_size : int
+        This process and the number of processes (as :func:`arcface_viz.distributed.spawn` passes).
+    class_counts : sequence of int
+        The numbers of classes C to time.
+    dim, batch : int
+        D and the whole batch B.
+    iters : int, default 5
+        Timed rounds, after one warm-up round.
+    seed : int, default 0
+        Seeds the centres and the batch.
 
     Returns
     -------
