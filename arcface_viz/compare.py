@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import shlex
 import time
@@ -25,7 +26,7 @@ import sklearn
 import torch
 
 import arcface_viz
-from arcface_viz import experiment, faces, metrics, report
+from arcface_viz import distributed, experiment, faces, metrics, report
 from arcface_viz._validation import check_int, check_margin, check_real, check_scale
 from arcface_viz.cli import UsageError
 from arcface_viz.losses import LOSS_NAMES, LOSSES
@@ -403,6 +404,9 @@ def format_table(rows: list[dict]) -> str:
 def run(args) -> int:
     """Run the comparison described by the parsed ``args``.
 
+    Started by torchrun (``WORLD_SIZE`` > 1) every process trains (see
+    :func:`arcface_viz.distributed.fit`) and process 0 alone evaluates, prints and writes the report.
+
     Parameters
     ----------
     args : argparse.Namespace
@@ -419,6 +423,16 @@ def run(args) -> int:
         A bad option value or output folder (the CLI prints it and exits with 2).
     """
     start = time.perf_counter()
+    joined = not torch.distributed.is_initialized()
+    rank, world = distributed.init_from_env()
+    try:
+        return _run(args, start, rank, world)
+    finally:
+        if joined and world > 1:  # leave a group the caller made to the caller
+            torch.distributed.destroy_process_group()
+
+
+def _run(args, start: float, rank: int, world: int) -> int:
     losses = _losses(args.losses)
     settings = _settings(args, losses)
     out = _out_dir(args.out, args.force)
@@ -431,6 +445,8 @@ def run(args) -> int:
         kwargs = experiment.head_kwargs(name, args.scale, args.margin)
         for seed in range(args.seeds):
             result = train_one(name, kwargs, settings, splits["train"], seed, progress=not args.quiet)
+            if rank:
+                continue
             evaluated = evaluate(result, splits, pairs, roc_pairs)
             runs.append({
                 "loss": name, "seed": seed, "head": result.head.describe(), "head_kwargs": kwargs,
@@ -442,12 +458,15 @@ def run(args) -> int:
                     f"{k}={v:.3f}" for k, v in evaluated["metrics"].items() if v is not None and "deg" not in k), flush=True)
             if seed == 0:
                 figure_inputs[name] = (result, evaluated["objects"])
+    if rank:
+        return 0
     summary = summarise(runs, losses)
     figures = _figures(out, figure_inputs, splits, settings)
     document = {
-        "command": command_line(args),
+        "command": command_line(args, world),
         "args": {k: v for k, v in vars(args).items() if k != "func"},
-        "settings": {**settings, "size": list(settings["size"]), "lr_schedule": "cosine"},
+        "settings": {**settings, "size": list(settings["size"]), "lr_schedule": "cosine", "world_size": world,
+                     "backend": torch.distributed.get_backend() if world > 1 else None},
         "data": {"description": description, "credit": credit,
                  "n_train": len(splits["train"]), "n_test": len(test),
                  "n_heldout": len(splits["heldout"]) if "heldout" in splits else None,
@@ -466,26 +485,34 @@ def run(args) -> int:
     rows = table_rows(summary)
     report.write_html(out, document, figures, rows, credit)
     print(format_table(rows))
+    if world > 1:
+        print(f"trained on {world} processes ({document['settings']['backend']})")
     print(f"\n{description}\nwrote {out / 'index.html'} and {out / 'report.json'} in {document['seconds']:.0f} s")
     if credit:
         print(credit)
     return 0
 
 
-def command_line(args) -> str:
+def command_line(args, world_size: int = 1) -> str:
     """The command that repeats this run (every option that was set, in canonical form).
 
     Parameters
     ----------
     args : argparse.Namespace
         The parsed ``compare`` command line.
+    world_size : int, default 1
+        Processes of the run; above 1 the command starts with torchrun.
 
     Returns
     -------
     str
-        ``python -m arcface_viz compare --option value ...``, shell-quoted.
+        ``python -m arcface_viz compare --option value ...`` (or ``torchrun ... -m arcface_viz compare
+        ...``), shell-quoted.
     """
     parts = ["python -m arcface_viz compare"]
+    if world_size > 1:  # torchrun's own variables say how the processes were spread over machines
+        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", world_size))
+        parts = [f"torchrun --nnodes {world_size // per_node} --nproc_per_node {per_node} -m arcface_viz compare"]
     for key, value in vars(args).items():
         if key in ("func", "command") or value is None or value is False:
             continue

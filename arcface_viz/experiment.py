@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import faces
+from . import distributed, faces
 from ._validation import check_int, check_loss, check_margin, check_scale
 from .heads import head_class, make_head
 from .losses import get_loss
@@ -153,6 +153,9 @@ def train(loss: str, data, *, epochs: int, dim: int = 2, s: float | None = None,
           seed: int = 0, head_options: Mapping[str, object] | None = None, **fit_options: object) -> TrainResult:
     """Build a model and head with :func:`build` and train them with :func:`arcface_viz.training.fit`.
 
+    Inside a torch.distributed process group (e.g. started by torchrun) the training is
+    :func:`arcface_viz.distributed.fit` instead: the same batches, split over the processes.
+
     Parameters
     ----------
     loss : str
@@ -200,7 +203,9 @@ def train(loss: str, data, *, epochs: int, dim: int = 2, s: float | None = None,
         raise TypeError(f"data={type(data).__name__}: expected a FaceDataset or a tuple (images, labels); "
                         "load faces with arcface_viz.faces")
     model, head = build(loss, dim, n_classes, s=s, m=m, seed=seed, head_options=head_options)
-    return fit(model, head, data, epochs=epochs, seed=seed, **fit_options)
+    # in a torch.distributed group (torchrun): DDP backbone and class-sharded head on the same batches
+    trainer = distributed.fit if torch.distributed.is_initialized() else fit
+    return trainer(model, head, data, epochs=epochs, seed=seed, **fit_options)
 
 
 # --------------------------------------------------------------------------- open-set evaluation
