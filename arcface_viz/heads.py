@@ -1337,6 +1337,29 @@ class AdaFaceHead(CombinedMarginHead):
         mean, std = self.running_mean.to(norms), self.running_std.to(norms)
         return ((norms - mean) * self.h / (std + self.EPS)).clamp_(-1.0, 1.0)
 
+    def target_logit(self, theta: Tensor | float, z_hat: Tensor | float) -> Tensor:
+        """The target logit s·(cos(θ + g_angle) − g_add) at angle θ for a sample of standardised norm ẑ.
+
+        Parameters
+        ----------
+        theta : Tensor, array_like or float
+            Target angles θ_y in radians, in [0, π].
+        z_hat : Tensor, array_like or float
+            ẑ in [−1, 1], broadcastable with ``theta`` (−1: ArcFace, 0: CosFace, 1: hard-sample emphasis).
+
+        Returns
+        -------
+        Tensor, float64, the broadcast shape: what training uses (warm-up scaled m, monotone handling).
+        """
+        theta = torch.as_tensor(check_angles("theta", theta), dtype=torch.float64)
+        z_hat = torch.as_tensor(z_hat, dtype=torch.float64)
+        if not bool(torch.isfinite(z_hat).all()) or float(z_hat.abs().max()) > 1.0:
+            raise ValueError(f"z_hat={z_hat.tolist()!r}: the standardised norm lies in [−1, 1]; pass values there")
+        theta, z_hat = torch.broadcast_tensors(theta, z_hat)
+        m = self.effective_margins()[2]
+        value, _ = _target_and_slope(torch.cos(theta), 1.0, 1.0, -m * z_hat, m * z_hat + m, False)
+        return self.s * value
+
     @torch.no_grad()
     def _update_statistics(self, norms: Tensor) -> None:
         """The running averages of eq. 17 (the first batch sets them); nothing for an empty batch."""

@@ -47,6 +47,7 @@ __all__ = [
     "SWEEP_FACTORS",
     "Models",
     "drop_difference",
+    "factor_examples",
     "interval",
     "norm_vs_quality",
     "nuisance_sweep",
@@ -112,6 +113,29 @@ def test_faces(setup: Mapping[str, object], levels: Mapping[str, float] | None =
     """Unseen people (another generator seed) at the training ``nuisance``, with ``levels`` for some factors."""
     return faces.make_toy_faces(setup["test_identities"], setup["test_images_per_identity"], setup["size"],
                                 nuisance=setup["nuisance"], seed=TEST_SEED, levels=dict(levels or {}))
+
+
+def factor_examples(setup: Mapping[str, object] | None = None, factors: Sequence[str] = SWEEP_FACTORS,
+                    levels: Sequence[float] = (0.0, 0.5, 1.0), per_level: int = 6, person: int = 0) -> faces.FaceDataset:
+    """The same unseen person's first ``per_level`` images at each level of each factor, one "identity" per row.
+
+    For :func:`arcface_viz.plots.plot_face_grid` (its rows are named e.g. "lighting 0.5"): along a
+    row the other factors vary as in training; down a factor's rows only that factor changes.
+    """
+    setup = _setup(dict(setup or {}))
+    factors = [check_choice(f"factors[{i}]", f, SWEEP_FACTORS) for i, f in enumerate(factors)]
+    person = check_int("person", person, minimum=0, maximum=setup["test_identities"] - 1,
+                       fix="pass the index of a test person")
+    images, names, meta = [], [], []
+    for factor in factors:
+        for level in levels:
+            test = test_faces(setup, {factor: level})
+            chosen = np.flatnonzero(test.labels.numpy() == person)[:per_level]
+            images.append(test.images[chosen])
+            meta.extend(test.meta[i] for i in chosen)
+            names.append(f"{factor} {level:g}")
+    labels = np.repeat(np.arange(len(names)), [len(part) for part in images])
+    return faces.FaceDataset(torch.cat(images), labels, names, meta, faces.TOY_CREDIT)
 
 
 def train_models(losses: Sequence[str] = ("softmax", "normface", "arcface"), seeds: Sequence[int] = (0, 1, 2), *,

@@ -223,3 +223,13 @@ def test_adding_adaface_took_only_its_entry_and_its_class():
         type("HingeHead", (heads.CombinedMarginHead,), {"name": "hinge"})
     with pytest.raises(TypeError, match="name='adaface': AdaFaceHead already has that name"):
         type("Other", (heads.CombinedMarginHead,), {"name": "adaface"})
+
+
+def test_target_logit_curves_are_the_three_limits():
+    head = AdaFaceHead(D, C, s=2.0, m=0.4)
+    theta = torch.linspace(0, math.pi, 181, dtype=torch.float64)
+    torch.testing.assert_close(head.target_logit(theta, -1.0), heads.target_logit(theta, s=2.0, m2=0.4))
+    torch.testing.assert_close(head.target_logit(theta, 0.0), heads.target_logit(theta, s=2.0, m3=0.4))
+    torch.testing.assert_close(head.target_logit(theta, 1.0), 2.0 * (torch.cos((theta - 0.4).clamp(min=0)) - 0.8))
+    with pytest.raises(ValueError, match=r"z_hat=\[1.5\]: the standardised norm lies in \[−1, 1\]"):
+        head.target_logit(theta, [1.5])
