@@ -1380,7 +1380,7 @@ class AdaFaceHead(CombinedMarginHead):
         return _NormalizedMarginLinear.apply(x, w, labels, self.s, 1.0, -m * z_hat, m * z_hat + m, False)
 
     def describe(self) -> str:
-        return f"AdaFace (s={self.s:g}, m={self.m3:g}, h={self.h:g}){self._warmup_note()}"
+        return f"{self.label} (s={self.s:g}, m={self.m3:g}, h={self.h:g}){self._warmup_note()}"
 
 
 assert set(_HEADS) == set(LOSS_NAMES), "every registered loss needs its head class, and no head its own name"
