@@ -1266,6 +1266,7 @@ class AdaFaceHead(CombinedMarginHead):
     Parameters
     ----------
     in_features, out_features : int
+        Embedding dimension D and number of classes C.
     s : float, default 16.0
         Scale in [1e-3, 1e4].
     m : float, default 0.4
@@ -1275,7 +1276,7 @@ class AdaFaceHead(CombinedMarginHead):
         Concentration, >= 0: ẑ = ±1 at ‖z‖ = μ ± σ/h (h = 0.333: about 1 in 300 samples of a normal
         distribution of norms reaches the clip). h = 0 gives CosFace for every sample.
     momentum : float, default 0.01
-        α of the running averages, in [0, 1] (the paper's 0.01; 1 uses each batch's own statistics,
+        Weight α of a batch in the running averages, in [0, 1] (the paper's 0.01; 1 uses each batch's own statistics,
         0 freezes them after the first batch).
 
     Attributes
@@ -1286,6 +1287,14 @@ class AdaFaceHead(CombinedMarginHead):
     num_batches_tracked : Tensor (buffer, scalar int64)
         Training batches seen.
 
+    Raises
+    ------
+    TypeError
+        At construction for s, m, h or momentum that are not real numbers; in ``forward``/``cosine``
+        for embeddings that are not a floating tensor and labels that are not an integer tensor.
+    ValueError
+        At construction for values out of range; in ``forward``/``cosine`` as :class:`ArcFaceHead`.
+
     Notes
     -----
     ``forward(embeddings (B, D), labels (B,) or None) -> logits (B, C)``; only training-mode calls with
@@ -1294,6 +1303,11 @@ class AdaFaceHead(CombinedMarginHead):
     scales m. The paper writes g_add outside the scale (s·cos(θ + g_angle) − g_add, eq. 18); its code,
     and this head, subtract it before scaling. The norms' clip to [0.001, 100] of the paper's code is
     left out: our norms need no guard and ẑ is clipped anyway.
+
+    References
+    ----------
+    .. [1] M. Kim, A. K. Jain, X. Liu, "AdaFace: Quality Adaptive Margin for Face Recognition",
+       CVPR 2022, arXiv:2204.00964, eqs. 16-19.
     """
 
     name = "adaface"
@@ -1319,7 +1333,7 @@ class AdaFaceHead(CombinedMarginHead):
         return self.m3
 
     def normalized_norm(self, norms: Tensor) -> Tensor:
-        """ẑ = clip(h·(‖z‖ − μ)/(σ + ε), −1, 1) under the current running statistics (no update).
+        """The standardised norm ẑ = clip(h·(‖z‖ − μ)/(σ + ε), −1, 1) under the current statistics (no update).
 
         Parameters
         ----------
@@ -1328,7 +1342,13 @@ class AdaFaceHead(CombinedMarginHead):
 
         Returns
         -------
-        Tensor, ``norms``' shape and dtype, in [−1, 1], detached.
+        Tensor
+            The standardised norm ẑ in [−1, 1], detached, with the shape and dtype of ``norms``.
+
+        Raises
+        ------
+        TypeError
+            If ``norms`` is not a floating tensor.
         """
         if not isinstance(norms, Tensor) or not norms.is_floating_point():
             raise TypeError(f"norms of type {getattr(norms, 'dtype', type(norms).__name__)}: pass a floating tensor "
@@ -1345,11 +1365,19 @@ class AdaFaceHead(CombinedMarginHead):
         theta : Tensor, array_like or float
             Target angles θ_y in radians, in [0, π].
         z_hat : Tensor, array_like or float
-            ẑ in [−1, 1], broadcastable with ``theta`` (−1: ArcFace, 0: CosFace, 1: hard-sample emphasis).
+            The standardised norm ẑ in [−1, 1], broadcastable with ``theta`` (−1: ArcFace, 0: CosFace,
+            1: hard-sample emphasis).
 
         Returns
         -------
-        Tensor, float64, the broadcast shape: what training uses (warm-up scaled m, monotone handling).
+        Tensor
+            The target logit as training uses it (warm-up scaled m, the monotone handling of the
+            other heads), float64 of the broadcast shape.
+
+        Raises
+        ------
+        ValueError
+            ``theta`` outside [0, π] or ``z_hat`` outside [−1, 1] (or not finite).
         """
         theta = torch.as_tensor(check_angles("theta", theta), dtype=torch.float64)
         z_hat = torch.as_tensor(z_hat, dtype=torch.float64)
@@ -1380,6 +1408,13 @@ class AdaFaceHead(CombinedMarginHead):
         return _NormalizedMarginLinear.apply(x, w, labels, self.s, 1.0, -m * z_hat, m * z_hat + m, False)
 
     def describe(self) -> str:
+        """Short label for plot titles, e.g. "AdaFace (s=16, m=0.4, h=0.333)".
+
+        Returns
+        -------
+        str
+            The registry label, s, m and h, and the warm-up factor while it is below 1.
+        """
         return f"{self.label} (s={self.s:g}, m={self.m3:g}, h={self.h:g}){self._warmup_note()}"
 
 

@@ -77,7 +77,17 @@ TRAIN_SEED, TEST_SEED = 0, 1
 
 @dataclass
 class Models:
-    """Trained models of a study: ``runs[loss][i]`` was trained with ``seeds[i]``, on ``setup``."""
+    """Trained models of a study, from :func:`train_models`.
+
+    Parameters
+    ----------
+    setup : dict
+        The study's settings (:data:`STUDY` with the caller's overrides).
+    seeds : tuple of int
+        The training seeds.
+    runs : dict of str to list of TrainResult
+        ``runs[loss][i]`` was trained with ``seeds[i]``.
+    """
 
     setup: dict
     seeds: tuple[int, ...]
@@ -85,6 +95,7 @@ class Models:
 
     @property
     def losses(self) -> list[str]:
+        """The trained losses' names, in training order."""
         return list(self.runs)
 
 
@@ -104,13 +115,37 @@ def _setup(overrides: Mapping[str, object]) -> dict:
 
 
 def training_faces(setup: Mapping[str, object]) -> faces.FaceDataset:
-    """The training people: ``identities`` × ``images_per_identity`` toy faces, every factor at ``nuisance``."""
+    """The training people: ``identities`` × ``images_per_identity`` toy faces, every factor at ``nuisance``.
+
+    Parameters
+    ----------
+    setup : mapping
+        A study setup (``Models.setup``, or :data:`STUDY`).
+
+    Returns
+    -------
+    FaceDataset
+        Toy faces of generator seed ``TRAIN_SEED``.
+    """
     return faces.make_toy_faces(setup["identities"], setup["images_per_identity"], setup["size"],
                                 nuisance=setup["nuisance"], seed=TRAIN_SEED)
 
 
 def test_faces(setup: Mapping[str, object], levels: Mapping[str, float] | None = None) -> faces.FaceDataset:
-    """Unseen people (another generator seed) at the training ``nuisance``, with ``levels`` for some factors."""
+    """Unseen people (another generator seed) at the training ``nuisance``, with ``levels`` for some factors.
+
+    Parameters
+    ----------
+    setup : mapping
+        A study setup (``Models.setup``, or :data:`STUDY`).
+    levels : mapping of str to float, optional
+        Factors of :data:`SWEEP_FACTORS` at their own level in [0, 1].
+
+    Returns
+    -------
+    FaceDataset
+        ``test_identities`` × ``test_images_per_identity`` toy faces of generator seed ``TEST_SEED``.
+    """
     return faces.make_toy_faces(setup["test_identities"], setup["test_images_per_identity"], setup["size"],
                                 nuisance=setup["nuisance"], seed=TEST_SEED, levels=dict(levels or {}))
 
@@ -121,6 +156,24 @@ def factor_examples(setup: Mapping[str, object] | None = None, factors: Sequence
 
     For :func:`arcface_viz.plots.plot_face_grid` (its rows are named e.g. "lighting 0.5"): along a
     row the other factors vary as in training; down a factor's rows only that factor changes.
+
+    Parameters
+    ----------
+    setup : mapping, optional
+        Overrides of :data:`STUDY` (as for :func:`train_models`).
+    factors : sequence of str
+        Factors of :data:`SWEEP_FACTORS`.
+    levels : sequence of float
+        Levels in [0, 1].
+    per_level : int
+        Images per row.
+    person : int
+        Which test person, in [0, test_identities).
+
+    Returns
+    -------
+    FaceDataset
+        One label per (factor, level), named "<factor> <level>".
     """
     setup = _setup(dict(setup or {}))
     factors = [check_choice(f"factors[{i}]", f, SWEEP_FACTORS) for i, f in enumerate(factors)]
@@ -159,6 +212,7 @@ def train_models(losses: Sequence[str] = ("softmax", "normface", "arcface"), see
     Returns
     -------
     Models
+        One trained model and head per loss and seed, with the setup.
 
     Raises
     ------
@@ -184,7 +238,20 @@ def train_models(losses: Sequence[str] = ("softmax", "normface", "arcface"), see
 
 
 def interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float | None, float | None]:
-    """Mean and two-sided t-interval of the mean (``scipy.stats.t``); no interval (None) from one value."""
+    """Mean and two-sided Student t-interval of the mean (``scipy.stats.t``).
+
+    Parameters
+    ----------
+    values : sequence of float
+        One value per seed.
+    confidence : float, default 0.95
+        Coverage of the interval.
+
+    Returns
+    -------
+    tuple
+        ``(mean, low, high)``; ``low`` and ``high`` are None for a single value (no spread to measure).
+    """
     values = np.asarray(values, dtype=np.float64)
     mean = float(values.mean())
     if len(values) < 2:
@@ -262,6 +329,15 @@ def drop_difference(sweep: Mapping, loss: str = "arcface", baseline: str = "norm
     is taken seed by seed. Negative: ``loss`` loses less than ``baseline`` as the factor grows (more
     robust); an interval containing 0: no measurable difference in robustness.
 
+    Parameters
+    ----------
+    sweep : mapping
+        A result of :func:`nuisance_sweep`.
+    loss, baseline : str
+        Two of its losses.
+    metric : str
+        A key of :data:`METRICS`.
+
     Returns
     -------
     dict
@@ -275,7 +351,20 @@ def drop_difference(sweep: Mapping, loss: str = "arcface", baseline: str = "norm
 
 
 def quality_values(dataset: faces.FaceDataset, factor: str) -> np.ndarray:
-    """Per image: blur (extra edge width, pixels), noise (grey-level std) or occlusion (1 occluded, 0 not)."""
+    """Per image: blur (extra edge width, pixels), noise (grey-level std) or occlusion (1 occluded, 0 not).
+
+    Parameters
+    ----------
+    dataset : FaceDataset
+        Toy faces (their ``meta``).
+    factor : str
+        One of :data:`QUALITY_FACTORS`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, one value per image.
+    """
     factor = check_choice("factor", factor, QUALITY_FACTORS)
     if factor == "occlusion":
         return np.array([row["occluder"] != "none" for row in dataset.meta], dtype=np.float64)
@@ -289,12 +378,14 @@ def norm_vs_quality(models: Models, losses: Sequence[str] | None = None,
     Parameters
     ----------
     models : Models
+        From :func:`train_models`.
     losses : sequence of str, optional
         Which of ``models.losses`` (default all).
     factors : sequence of str
         Of :data:`QUALITY_FACTORS`; each is rendered at ``level`` (the others at the training level),
         so within the one test set they vary independently.
     level : float, default 1.0
+        Level of the quality factors in the test faces.
 
     Returns
     -------
@@ -330,6 +421,25 @@ def run_command(args, losses: list[str], settings: dict) -> int:
 
     Writes ``report.json`` (setup, per-factor sweeps with the drop from none to strong, norm vs quality,
     versions, the command), ``sweep.png`` and ``norm_quality.png`` into ``--out``, and prints the tables.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``compare`` options (``--sweep``, ``--seeds``, ``--scale``, ``--out`` ...).
+    losses : list of str
+        The checked ``--losses``.
+    settings : dict
+        ``compare``'s checked settings, with :data:`STUDY`'s defaults.
+
+    Returns
+    -------
+    int
+        The exit code, 0.
+
+    Raises
+    ------
+    UsageError
+        ``--data`` other than toy, an unknown factor, or an unusable ``--out`` folder.
     """
     from .cli import UsageError
     from .compare import _out_dir, command_line  # the command's own folder checks and rendering of its options
@@ -375,7 +485,18 @@ def _cell(mean: float, low: float | None, high: float | None) -> str:
 
 
 def format_sweeps(sweeps: Sequence[dict]) -> str:
-    """Plain-text table: per factor, loss and metric, mean [95 % interval] at each level."""
+    """Plain-text table: per factor, loss and metric, mean [95 % interval] at each level.
+
+    Parameters
+    ----------
+    sweeps : sequence of dict
+        Results of :func:`nuisance_sweep`.
+
+    Returns
+    -------
+    str
+        One line per factor, then one per loss and metric.
+    """
     lines = []
     for sweep in sweeps:
         lines.append(f"{sweep['factor']}: levels " + ", ".join(f"{level:g}" for level in sweep["levels"])
@@ -389,7 +510,18 @@ def format_sweeps(sweeps: Sequence[dict]) -> str:
 
 
 def format_quality(quality: dict) -> str:
-    """Plain-text table of Spearman ρ (mean [95 % interval]) and the largest p-value over seeds."""
+    """Plain-text table of Spearman ρ (mean [95 % interval]) and the largest p-value over seeds.
+
+    Parameters
+    ----------
+    quality : dict
+        A result of :func:`norm_vs_quality`.
+
+    Returns
+    -------
+    str
+        A title line, then one line per loss.
+    """
     lines = [f"feature norm vs quality (Spearman ρ, {quality['n_images']} unseen faces, seeds {quality['seeds']})"]
     for loss, per in quality["spearman"].items():
         cells = "  ".join(f"{f}: {_cell(v['mean'], v['low'], v['high'])} (p <= {max(v['p']):.1g})"
@@ -399,7 +531,18 @@ def format_quality(quality: dict) -> str:
 
 
 def json_ready(value):
-    """``value`` with NaN and inf floats as None (strict JSON has no NaN: TAR@FAR is NaN where too few pairs)."""
+    """``value`` with NaN and inf floats as None (strict JSON has no NaN: TAR@FAR is NaN where too few pairs).
+
+    Parameters
+    ----------
+    value : object
+        Nested dicts, lists, tuples and numbers.
+
+    Returns
+    -------
+    object
+        The same structure (tuples as lists), non-finite floats replaced by None.
+    """
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
