@@ -26,7 +26,7 @@ import sklearn
 import torch
 
 import arcface_viz
-from arcface_viz import distributed, experiment, faces, metrics, report
+from arcface_viz import distributed, experiment, faces, metrics, report, robustness
 from arcface_viz._validation import check_int, check_margin, check_real, check_scale
 from arcface_viz.cli import UsageError
 from arcface_viz.losses import LOSS_NAMES, LOSSES
@@ -73,6 +73,9 @@ def register(subparsers) -> None:
                    help="random shifts and brightness (default: on for real faces, off for toy)")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the identity split (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--sweep", help="toy faces: instead, the robustness study -- verification of unseen people while "
+                   f"one factor ({', '.join(robustness.SWEEP_FACTORS)}, a comma-separated list, or all) goes from none "
+                   "to strong, and the feature norm vs blur, noise and occlusion (arcface_viz.robustness)")
     p.set_defaults(func=run)
 
 
@@ -103,7 +106,7 @@ def _size(text: str | None) -> tuple[int, int]:
 
 def _settings(args, losses: list[str]) -> dict:
     """Resolve defaults that depend on the data, and check every number."""
-    defaults = TOY if args.data == "toy" else REAL
+    defaults = robustness.STUDY if getattr(args, "sweep", None) else TOY if args.data == "toy" else REAL
     s = {key: defaults[key] for key in defaults}
     for key, value in (("dim", args.dim), ("epochs", args.epochs), ("warmup", args.warmup), ("lr", args.lr),
                        ("batch_size", args.batch_size), ("augment", args.augment), ("test_identities", args.test_identities)):
@@ -435,6 +438,8 @@ def run(args) -> int:
 def _run(args, start: float, rank: int, world: int) -> int:
     losses = _losses(args.losses)
     settings = _settings(args, losses)
+    if args.sweep:
+        return robustness.run_command(args, losses, settings)
     out = _out_dir(args.out, args.force)
     splits, description, credit = load_data(args, settings)
     test = splits["test"]

@@ -15,7 +15,13 @@ cosface       1       0      >0     Wang et al., "CosFace", CVPR 2018, eq. 4
 arcface       1       >0     0      Deng et al., "ArcFace", CVPR 2019, eq. 3
 combined      any     any    any    Deng et al. 2019, eq. 4 (InsightFace combined margin)
 subcenter     1       >0     0      Deng et al., "Sub-center ArcFace", ECCV 2020
+adaface       1       −m·ẑ   m·ẑ+m  Kim et al., "AdaFace", CVPR 2022, eqs. 16-19
 ===========  ======  =====  =====  ==============================================
+
+AdaFace's margins differ per sample: ẑ in [−1, 1] is the sample's feature norm ‖z‖ standardised by
+running batch statistics (low norm, low quality: ẑ → −1, ArcFace's cos(θ + m); average: ẑ = 0,
+CosFace's cos θ − m; high: ẑ → 1, cos(θ − m) − 2m). The heads receive the raw, unnormalised
+embeddings of the backbone, so AdaFace reads ‖z‖ from its own input.
 
 Numerics (each point is a unit test):
 
@@ -56,7 +62,7 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from ._validation import (check_angles, check_bool, check_choice, check_head_parameters, check_int, check_labels,
-                          check_margins, check_real, check_scale)
+                          check_logit_range, check_margin, check_margins, check_real, check_scale)
 from .losses import LOSS_NAMES, LOSSES, S_RANGE
 
 __all__ = [
@@ -72,6 +78,7 @@ __all__ = [
     "ArcFaceHead",
     "CombinedMarginHead",
     "SubCenterArcFaceHead",
+    "AdaFaceHead",
     "head_class",
     "make_head",
 ]
@@ -123,7 +130,8 @@ def _threshold(m1: float, m2: float) -> float:
 
 
 def _target_and_slope(
-    cos_r: Tensor, r: float, m1: float, m2: float, m3: float, easy_margin: bool, sin_floor: float = SIN_FLOOR
+    cos_r: Tensor, r: float, m1: float, m2: float | Tensor, m3: float | Tensor, easy_margin: bool,
+    sin_floor: float = SIN_FLOOR,
 ) -> tuple[Tensor, Tensor]:
     """From r·cos θ: r·(cos(m1·θ + m2) − m3) with the monotone fallback, and r·(d target/d cos θ − 1).
 
@@ -135,7 +143,14 @@ def _target_and_slope(
     stays finite at |cos θ| = 1 where the true one is infinite. The slope comes back minus 1 because
     the plain logit r·cos θ already carries r of it. Written with few tensor operations: on B target
     cosines each costs more in dispatch than in arithmetic. The value may be ``cos_r`` itself.
+
+    Per-sample margins (AdaFace): with m1 = 1, ``m2`` and ``m3`` may be tensors of ``cos_r``'s shape and
+    dtype, and m2 may then be negative. The same formula, slope and fallback apply element by element;
+    where θ + m2 < 0 the angle is held at 0 (target r·(1 − m3), slope 0), as Kim et al. clip θ + g_angle,
+    so the target stays non-increasing in θ.
     """
+    if isinstance(m2, Tensor):
+        return _per_sample_target_and_slope(cos_r, r, m1, m2, m3, easy_margin, sin_floor)
     if m1 == 1.0 and m2 == 0.0:  # CosFace/NormFace: no trigonometry, no kink
         value = cos_r - r * m3 if m3 else cos_r
         extra_slope = torch.zeros_like(cos_r)
@@ -144,7 +159,7 @@ def _target_and_slope(
         floored_sin_r = sin_r.clamp(min=r * sin_floor)
         if m1 == 1.0:  # cos(θ + m2) = cos θ·cos m2 − sin θ·sin m2: no acos
             value = torch.add(cos_r * math.cos(m2), sin_r, alpha=-math.sin(m2))
-            extra_slope = torch.div(cos_r, floored_sin_r).mul_(r * math.sin(m2)).add_(r * (math.cos(m2) - 1.0))
+            extra_slope = _angular_extra_slope(cos_r, floored_sin_r, r, math.cos(m2), math.sin(m2))
         else:
             angle = torch.atan2(sin_r, cos_r).mul_(m1).add_(m2)  # atan2: an acos that tolerates |cos| > 1
             value = torch.cos(angle).mul_(r)
@@ -153,8 +168,7 @@ def _target_and_slope(
             value = value - r * m3
         theta_t = _threshold(m1, m2)
         if theta_t < math.pi:
-            u = math.pi - theta_t
-            delta = max(u * math.sin(theta_t), 1.0 + math.cos(theta_t))
+            delta = _fallback_delta(math.pi - theta_t, math.sin(theta_t), math.cos(theta_t), max)
             past = cos_r < r * math.cos(theta_t)
             value = torch.where(past, cos_r - r * (m3 + delta), value)
             extra_slope.masked_fill_(past, 0.0)
@@ -162,6 +176,40 @@ def _target_and_slope(
         negative = cos_r <= 0
         value = torch.where(negative, cos_r, value)
         extra_slope.masked_fill_(negative, 0.0)
+    return value, extra_slope
+
+
+def _angular_extra_slope(cos_r: Tensor, floored_sin_r: Tensor, r: float, cos_m2, sin_m2) -> Tensor:
+    """r·(d cos(θ + m2)/d cos θ − 1) = r·(cos θ·sin m2/sin θ + cos m2 − 1), sin θ floored (floats or tensors)."""
+    return torch.div(cos_r, floored_sin_r).mul_(r * sin_m2).add_(r * (cos_m2 - 1.0))
+
+
+def _fallback_delta(u, sin_theta_t, cos_theta_t, maximum):
+    """δ = max(u·sin θ_t, 1 + cos θ_t) of the monotone fallback past θ_t (floats, or tensors with torch.maximum)."""
+    return maximum(u * sin_theta_t, 1.0 + cos_theta_t)
+
+
+def _per_sample_target_and_slope(
+    cos_r: Tensor, r: float, m1: float, m2: Tensor, m3: Tensor | float, easy_margin: bool, sin_floor: float,
+) -> tuple[Tensor, Tensor]:
+    """:func:`_target_and_slope` with one (m2, m3) per element: m1 = 1, m2 in (−π, π), no easy margin."""
+    if m1 != 1.0 or easy_margin:
+        raise ValueError(f"m1={m1!r}, easy_margin={easy_margin!r}: per-sample margins take m1 = 1 and no easy "
+                         "margin; pass m1=1.0, easy_margin=False")
+    sin_r = ((r - cos_r) * (r + cos_r)).clamp_(min=0.0).sqrt_()  # r·sin θ
+    cos_m2, sin_m2 = torch.cos(m2), torch.sin(m2)
+    value = cos_r * cos_m2 - sin_r * sin_m2
+    extra_slope = _angular_extra_slope(cos_r, sin_r.clamp(min=r * sin_floor), r, cos_m2, sin_m2)
+    # θ + m2 < 0 (m2 < 0 and θ < −m2, i.e. cos θ > cos m2): angle held at 0, target r, slope 0
+    held = (m2 < 0) & (cos_r > r * cos_m2)
+    value = torch.where(held, torch.full_like(value, r), value)
+    extra_slope.masked_fill_(held, -r)
+    value = value - r * m3
+    # past θ_t = π − m2 (m2 > 0 only): the fallback cos θ − m3 − δ with u = m2, sin θ_t = sin m2, cos θ_t = −cos m2
+    delta = _fallback_delta(m2, sin_m2, -cos_m2, torch.maximum)
+    past = (m2 > 0) & (cos_r < -r * cos_m2)
+    value = torch.where(past, cos_r - r * (m3 + delta), value)
+    extra_slope.masked_fill_(past, 0.0)
     return value, extra_slope
 
 
@@ -455,10 +503,26 @@ def margin_logits(
 
 
 # --------------------------------------------------------------------------- heads
+#: Each registered loss's head class, by its ``name``: a class registers itself by setting ``name``
+#: (adding a loss is a registry entry plus its head class, nothing else).
+_HEADS: dict[str, type[_Head]] = {}
+
+
 class _Head(nn.Module):
     """Shared validation and helpers of every head; not public."""
 
     name = ""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if name:
+            if name not in LOSSES:
+                raise TypeError(f"{cls.__name__}.name={name!r}: not a registered loss; add its entry to "
+                                "arcface_viz.losses first")
+            if name in _HEADS:
+                raise TypeError(f"{cls.__name__}.name={name!r}: {_HEADS[name].__name__} already has that name")
+            _HEADS[name] = cls
 
     def __init__(self, in_features: int, out_features: int) -> None:
         super().__init__()
@@ -1183,9 +1247,177 @@ class SubCenterArcFaceHead(ArcFaceHead):
         return f"{self.label} (s={self.s:g}, m={self.m2:g}, k={self.k}){self._warmup_note()}"
 
 
-#: Each registered loss's head class, by its ``name`` (adding a loss: a registry entry plus its class).
-_HEADS: dict[str, type[_Head]] = {cls.name: cls for cls in (SoftmaxHead, NormFaceHead, SphereFaceHead, CosFaceHead,
-                                                            ArcFaceHead, CombinedMarginHead, SubCenterArcFaceHead)}
+class AdaFaceHead(CombinedMarginHead):
+    """Quality-adaptive margin: ArcFace for low feature norms, CosFace at average, stronger above.
+
+    (Kim, Jain and Liu, "AdaFace: Quality Adaptive Margin for Face Recognition", CVPR 2022, arXiv
+    2204.00964.) The norm ‖z‖ of each raw embedding -- the backbone's output before normalisation,
+    which is what every head receives -- stands in for image quality. Detached, it is standardised
+    by running statistics of the batches (eqs. 16-17)::
+
+        ẑ = clip(h·(‖z‖ − μ)/(σ + ε), −1, 1),   μ ← (1 − α)·μ + α·mean_B ‖z‖,   σ ← (1 − α)·σ + α·std_B ‖z‖
+
+    and sets the sample's margins (eqs. 18-19): target logit s·(cos(θ_y + g_angle) − g_add) with
+    g_angle = −m·ẑ and g_add = m·ẑ + m, i.e. per-sample m2 = −m·ẑ and m3 = m·ẑ + m of the combined
+    margin, computed by the same function as every other head's (same safe trigonometry, analytic slope
+    and monotone fallback; where θ_y < m·ẑ the angle is held at 0, as the paper's code clips it).
+    ẑ = −1 gives ArcFace's cos(θ + m), ẑ = 0 CosFace's cos θ − m, ẑ = 1 cos(θ − m) − 2m.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Embedding dimension D and number of classes C.
+    s : float, default 16.0
+        Scale in [1e-3, 1e4].
+    m : float, default 0.4
+        The paper's margin, in [0, 1]: an angle in radians in g_angle and a cosine in g_add; stored as
+        ``m3`` (the margin of a sample of average norm).
+    h : float, default 0.333
+        Concentration, >= 0: ẑ = ±1 at ‖z‖ = μ ± σ/h (h = 0.333: about 1 in 300 samples of a normal
+        distribution of norms reaches the clip). h = 0 gives CosFace for every sample.
+    momentum : float, default 0.01
+        Weight α of a batch in the running averages, in [0, 1] (the paper's 0.01; 1 uses each batch's own statistics,
+        0 freezes them after the first batch).
+
+    Attributes
+    ----------
+    running_mean, running_std : Tensor (buffers, scalar)
+        μ and σ of the feature norm, saved with the head's state. The first training batch sets them
+        (the paper's code starts from 20 and 100, values for its ResNets; ours have other norms).
+    num_batches_tracked : Tensor (buffer, scalar int64)
+        Training batches seen.
+
+    Raises
+    ------
+    TypeError
+        At construction for s, m, h or momentum that are not real numbers; in ``forward``/``cosine``
+        for embeddings that are not a floating tensor and labels that are not an integer tensor.
+    ValueError
+        At construction for values out of range; in ``forward``/``cosine`` as :class:`ArcFaceHead`.
+
+    Notes
+    -----
+    ``forward(embeddings (B, D), labels (B,) or None) -> logits (B, C)``; only training-mode calls with
+    labels update the statistics (a batch of one updates μ only: one sample has no spread). std_B is the
+    unbiased (Bessel) standard deviation, ε = 1e-3, both as in the paper's code. The margin warm-up
+    scales m. The paper writes g_add outside the scale (s·cos(θ + g_angle) − g_add, eq. 18); its code,
+    and this head, subtract it before scaling. The norms' clip to [0.001, 100] of the paper's code is
+    left out: our norms need no guard and ẑ is clipped anyway.
+
+    References
+    ----------
+    .. [1] M. Kim, A. K. Jain, X. Liu, "AdaFace: Quality Adaptive Margin for Face Recognition",
+       CVPR 2022, arXiv:2204.00964, eqs. 16-19.
+    """
+
+    name = "adaface"
+    #: ε added to σ (the paper's code's value).
+    EPS = 1e-3
+
+    def __init__(self, in_features: int, out_features: int, s: float = LOSSES["adaface"].default_s,
+                 m: float = LOSSES["adaface"].default_m, h: float = LOSSES["adaface"].extra["h"],
+                 momentum: float = LOSSES["adaface"].extra["momentum"]) -> None:
+        m = check_margin("adaface", m)
+        self.h = check_real("h", h, low=0.0, fix="pass the concentration h >= 0 (paper: 0.333)")
+        self.momentum = check_real("momentum", momentum, low=0.0, high=1.0,
+                                   fix="pass the running-average weight of a batch in [0, 1] (paper: 0.01)")
+        super().__init__(in_features, out_features, s=s, m1=1.0, m2=0.0, m3=m)
+        check_logit_range(self.s, 2.0 * m)  # the largest cosine margin, at ẑ = 1
+        self.register_buffer("running_mean", torch.tensor(0.0))
+        self.register_buffer("running_std", torch.tensor(1.0))
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+
+    @property
+    def m(self) -> float:
+        """The margin m (= m3, the cosine margin of a sample of average norm)."""
+        return self.m3
+
+    def normalized_norm(self, norms: Tensor) -> Tensor:
+        """The standardised norm ẑ = clip(h·(‖z‖ − μ)/(σ + ε), −1, 1) under the current statistics (no update).
+
+        Parameters
+        ----------
+        norms : Tensor, any shape, floating
+            Feature norms ‖z‖ >= 0 of raw embeddings.
+
+        Returns
+        -------
+        Tensor
+            The standardised norm ẑ in [−1, 1], detached, with the shape and dtype of ``norms``.
+
+        Raises
+        ------
+        TypeError
+            If ``norms`` is not a floating tensor.
+        """
+        if not isinstance(norms, Tensor) or not norms.is_floating_point():
+            raise TypeError(f"norms of type {getattr(norms, 'dtype', type(norms).__name__)}: pass a floating tensor "
+                            "of feature norms, e.g. embeddings.norm(dim=1)")
+        norms = norms.detach()
+        mean, std = self.running_mean.to(norms), self.running_std.to(norms)
+        return ((norms - mean) * self.h / (std + self.EPS)).clamp_(-1.0, 1.0)
+
+    def target_logit(self, theta: Tensor | float, z_hat: Tensor | float) -> Tensor:
+        """The target logit s·(cos(θ + g_angle) − g_add) at angle θ for a sample of standardised norm ẑ.
+
+        Parameters
+        ----------
+        theta : Tensor, array_like or float
+            Target angles θ_y in radians, in [0, π].
+        z_hat : Tensor, array_like or float
+            The standardised norm ẑ in [−1, 1], broadcastable with ``theta`` (−1: ArcFace, 0: CosFace,
+            1: hard-sample emphasis).
+
+        Returns
+        -------
+        Tensor
+            The target logit as training uses it (warm-up scaled m, the monotone handling of the
+            other heads), float64 of the broadcast shape.
+
+        Raises
+        ------
+        ValueError
+            ``theta`` outside [0, π] or ``z_hat`` outside [−1, 1] (or not finite).
+        """
+        theta = torch.as_tensor(check_angles("theta", theta), dtype=torch.float64)
+        z_hat = torch.as_tensor(z_hat, dtype=torch.float64)
+        if not bool(torch.isfinite(z_hat).all()) or float(z_hat.abs().max()) > 1.0:
+            raise ValueError(f"z_hat={z_hat.tolist()!r}: the standardised norm lies in [−1, 1]; pass values there")
+        theta, z_hat = torch.broadcast_tensors(theta, z_hat)
+        m = self.effective_margins()[2]
+        value, _ = _target_and_slope(torch.cos(theta), 1.0, 1.0, -m * z_hat, m * z_hat + m, False)
+        return self.s * value
+
+    @torch.no_grad()
+    def _update_statistics(self, norms: Tensor) -> None:
+        """The running averages of eq. 17 (the first batch sets them); nothing for an empty batch."""
+        if norms.numel() == 0:
+            return
+        first = int(self.num_batches_tracked) == 0
+        weight = 1.0 if first else self.momentum
+        self.running_mean.lerp_(norms.mean().to(self.running_mean), weight)
+        if norms.numel() > 1:
+            self.running_std.lerp_(norms.std().to(self.running_std), weight)
+        self.num_batches_tracked += 1
+
+    def _margin_logits(self, x: Tensor, w: Tensor, labels: Tensor, m1: float, m2: float, m3: float) -> Tensor:
+        norms = torch.linalg.vector_norm(x.detach(), dim=1, keepdim=True)  # ‖z‖ before normalisation, (B, 1)
+        self._update_statistics(norms)
+        z_hat = self.normalized_norm(norms)
+        m = m3  # the warm-up-scaled m (m3 is the margin of a sample of average norm)
+        return _NormalizedMarginLinear.apply(x, w, labels, self.s, 1.0, -m * z_hat, m * z_hat + m, False)
+
+    def describe(self) -> str:
+        """Short label for plot titles, e.g. "AdaFace (s=16, m=0.4, h=0.333)".
+
+        Returns
+        -------
+        str
+            The registry label, s, m and h, and the warm-up factor while it is below 1.
+        """
+        return f"{self.label} (s={self.s:g}, m={self.m3:g}, h={self.h:g}){self._warmup_note()}"
+
+
 assert set(_HEADS) == set(LOSS_NAMES), "every registered loss needs its head class, and no head its own name"
 
 

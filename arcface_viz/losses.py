@@ -76,7 +76,8 @@ class Loss:
     color : str
         Hex colour ``"#rrggbb"`` of the loss in every figure.
     margins : tuple of float
-        Default ``(m1, m2, m3)`` in the combined form; m2 in radians.
+        Default ``(m1, m2, m3)`` in the combined form; m2 in radians. For a loss whose margin adapts to
+        each sample (AdaFace), the margins of a sample of average feature norm.
     main_margin : str or None
         Which of ``"m1"``, ``"m2"``, ``"m3"`` the loss's single margin ``m`` sets; None for losses
         without a single margin (softmax, NormFace, the combined margin).
@@ -135,6 +136,12 @@ _ENTRIES = (
     Loss("subcenter", "Sub-center ArcFace", "#ff7f0e", (1.0, 0.5, 0.0), "m2", M2_RANGE, (0.0, 1.0, 0.01), True,
          DEFAULT_S, 'J. Deng et al., "Sub-center ArcFace", ECCV 2020', MappingProxyType({"k": 3}),
          interactive=False),
+    # The margin adapts to each sample's feature norm; the entry's margins are those of a sample of average
+    # norm (ẑ = 0), where AdaFace is CosFace with m3 = m. Not interactive: its target logit is a family of
+    # curves (one per ẑ), and its margin needs the embeddings' norms, which a circle of unit vectors hides.
+    Loss("adaface", "AdaFace", "#17becf", (1.0, 0.0, 0.4), "m3", (0.0, 1.0), (0.0, 0.8, 0.01), True, DEFAULT_S,
+         'M. Kim, A. K. Jain, X. Liu, "AdaFace: Quality Adaptive Margin for Face Recognition", CVPR 2022 '
+         "(arXiv 2204.00964), eqs. 16-19", MappingProxyType({"h": 0.333, "momentum": 0.01}), interactive=False),
 )
 
 #: Every loss by name, in the order the lessons introduce them.

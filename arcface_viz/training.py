@@ -471,7 +471,7 @@ class _EvalMode:
             m.train(mode)
 
 
-def embed(model: nn.Module, dataset_or_images, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+def embed(model: nn.Module, dataset_or_images, batch_size: int = EVAL_BATCH, normalize: bool = True) -> torch.Tensor:
     """Unit-length embeddings of images, computed in eval mode without gradients, in chunks.
 
     Parameters
@@ -482,11 +482,14 @@ def embed(model: nn.Module, dataset_or_images, batch_size: int = EVAL_BATCH) -> 
         A dataset (its ``images``) or a float tensor (N, C, H, W).
     batch_size : int, default 256
         Chunk size; bounds memory and keeps the convolutions fast.
+    normalize : bool, default True
+        False returns the raw embeddings, whose norm ‖z‖ is what feature-norm quality measures
+        (AdaFace, MagFace) read.
 
     Returns
     -------
     torch.Tensor
-        (N, D) float32 on the CPU, each row of L2 norm 1.
+        (N, D) float32 on the CPU, each row of L2 norm 1 (raw rows with ``normalize=False``).
 
     Raises
     ------
@@ -496,8 +499,10 @@ def embed(model: nn.Module, dataset_or_images, batch_size: int = EVAL_BATCH) -> 
     images = _images(dataset_or_images)
     check_int("batch_size", batch_size, minimum=1, fix="pass images per chunk, e.g. 256")
     device = next(model.parameters()).device
+    normalize = check_bool("normalize", normalize)
     with _EvalMode(model):
-        return F.normalize(_forward_chunks(model, images, batch_size, device), dim=1)
+        raw = _forward_chunks(model, images, batch_size, device)
+    return F.normalize(raw, dim=1) if normalize else raw
 
 
 def predict(model: nn.Module, head: nn.Module, dataset_or_images, batch_size: int = EVAL_BATCH) -> torch.Tensor:

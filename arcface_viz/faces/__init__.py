@@ -21,12 +21,13 @@ from .real import (
     olivetti_download_home,
 )
 from .splits import make_pairs, split_identities, split_images
-from .toy import EXPRESSIONS, GENERATOR_VERSION, OCCLUDERS, TOY_CREDIT
+from .toy import EXPRESSIONS, GENERATOR_VERSION, NUISANCE_FACTORS, OCCLUDERS, TOY_CREDIT
 
 __all__ = [
     "ATT_CREDIT",
     "EXPRESSIONS",
     "GENERATOR_VERSION",
+    "NUISANCE_FACTORS",
     "OCCLUDERS",
     "OLIVETTI_HOME",
     "TOY_CREDIT",

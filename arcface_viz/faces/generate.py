@@ -11,12 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_bool, check_int, check_real, check_size
+from .._validation import check_bool, check_choice, check_int, check_real, check_size
 from .dataset import FaceDataset
 from .toy import (
     EXPRESSIONS,
     GENERATOR_VERSION,
     HAIR_STYLES,
+    NUISANCE_FACTORS,
     OCCLUDERS,
     TOY_CREDIT,
     identity_names,
@@ -46,7 +47,8 @@ def cache_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "data" / "cache"
 
 
-def _generate(n_identities: int, per_identity: int, size: tuple[int, int], nuisance: float, seed: int):
+def _generate(n_identities: int, per_identity: int, size: tuple[int, int], nuisance: float, seed: int,
+              levels: dict[str, float] | None = None):
     """Draw the images as uint8 (N, H, W), labels (N,), names and per-image meta."""
     traits = sample_traits(n_identities, np.random.default_rng([seed, 0]))
     images = np.empty((n_identities * per_identity, *size), dtype=np.uint8)
@@ -55,7 +57,7 @@ def _generate(n_identities: int, per_identity: int, size: tuple[int, int], nuisa
     for k in range(n_identities):
         # One stream per identity and purpose: identity k's images do not depend on how many
         # identities are drawn, and the first images do not depend on how many per identity.
-        nuisances = sample_nuisances(per_identity, nuisance, np.random.default_rng([seed, 1, k]))
+        nuisances = sample_nuisances(per_identity, nuisance, np.random.default_rng([seed, 1, k]), levels)
         noise = np.random.default_rng([seed, 2, k]).standard_normal((per_identity, *size), dtype=np.float32)
         for start in range(0, per_identity, _CHUNK):
             part = slice(start, min(start + _CHUNK, per_identity))
@@ -150,6 +152,7 @@ def make_toy_faces(
     nuisance: float = 0.5,
     seed: int = 0,
     cache: bool = True,
+    levels: dict[str, float] | None = None,
 ) -> FaceDataset:
     """Procedural grey toy faces: ``n_identities`` fixed trait sets, each seen under nuisances.
 
@@ -178,6 +181,11 @@ def make_toy_faces(
     cache : bool
         Read/write ``<cache_dir()>/toyfaces-v<version>-<hash>.npz``, keyed by every argument and the
         generator version, with a checksum; a corrupt or stale file is rebuilt (with a warning).
+    levels : dict, optional
+        Factors of :data:`~arcface_viz.faces.toy.NUISANCE_FACTORS` ("lighting", "pose", "expression",
+        "occlusion", "blur", "noise") mapped to their own level in [0, 1] instead of ``nuisance``.
+        The other draws do not change: the same seed with another level of one factor gives the same
+        people in the same poses, light, expressions, ... except that factor (a controlled sweep).
 
     Returns
     -------
@@ -210,6 +218,7 @@ def make_toy_faces(
     nuisance = check_real("nuisance", nuisance, low=0.0, high=1.0,
                           fix="pass the strength of pose, light and occlusion, 0 (none) to 1")
     check_bool("cache", cache)  # bool("no") is True: a string would silently cache
+    levels = _check_levels(levels)
     n_bytes = 4 * n_identities * images_per_identity * size_hw[0] * size_hw[1]  # the float32 images
     if n_bytes > MAX_BYTES:
         raise ValueError(
@@ -220,15 +229,30 @@ def make_toy_faces(
 
     key = json.dumps(
         {"version": GENERATOR_VERSION, "n_identities": n_identities, "images_per_identity": images_per_identity,
-         "size": list(size_hw), "nuisance": repr(nuisance), "seed": seed},
+         "size": list(size_hw), "nuisance": repr(nuisance), "seed": seed,
+         **({"levels": {k: repr(v) for k, v in levels.items()}} if levels else {})},
         sort_keys=True,
     )
     path = cache_dir() / f"toyfaces-v{GENERATOR_VERSION}-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
     stored = _read_cache(path, key) if cache else None
     if stored is None:
-        stored = _generate(n_identities, images_per_identity, size_hw, nuisance, seed)
+        stored = _generate(n_identities, images_per_identity, size_hw, nuisance, seed, levels)
         if cache:
             _write_cache(path, key, *stored)
     images, labels, identities, meta = stored
     pixels = images.astype(np.float32)[:, None] / np.float32(255.0)
     return FaceDataset(pixels, labels.astype(np.int64), list(identities), list(meta), TOY_CREDIT)
+
+
+def _check_levels(levels) -> dict[str, float]:
+    """``levels`` as {factor: level in [0, 1]} with known factor names (None: no factor of its own)."""
+    if levels is None:
+        return {}
+    if not isinstance(levels, dict):
+        raise TypeError(f"levels={levels!r}: expected a dict such as {{'blur': 1.0}}; pass factor names and levels")
+    checked = {}
+    for factor, level in levels.items():
+        factor = check_choice("levels key", factor, NUISANCE_FACTORS)
+        checked[factor] = check_real(f"levels[{factor!r}]", level, low=0.0, high=1.0,
+                                     fix="pass the factor's strength, 0 (none) to 1")
+    return checked

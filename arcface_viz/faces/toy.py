@@ -123,11 +123,26 @@ def sample_traits(n_identities: int, rng: np.random.Generator) -> _Traits:
     return _Traits(values, hair_style, beard)
 
 
-def sample_nuisances(n: int, nuisance: float, rng: np.random.Generator) -> dict[str, np.ndarray]:
+#: The nuisance factors a study can set on their own, and the per-image parameters each one drives
+#: (keys of :func:`sample_nuisances`). Framing (scale, shift) and gaze always follow ``nuisance``.
+NUISANCE_FACTORS = {
+    "lighting": ("light", "light_strength", "exposure", "background", "background_tilt"),
+    "pose": ("yaw", "roll"),
+    "expression": ("expression", "expression_strength"),
+    "occlusion": ("occluder", "occluder_u", "occluder_v"),
+    "blur": ("blur",),
+    "noise": ("noise",),
+}
+
+
+def sample_nuisances(n: int, nuisance: float, rng: np.random.Generator,
+                     levels: dict[str, float] | None = None) -> dict[str, np.ndarray]:
     """Per-image nuisance parameters for ``n`` images, scaled by ``nuisance`` in [0, 1].
 
     All draws come from one (n, 21) uniform matrix, row by row, so the first images of an identity
-    do not change when more images are requested.
+    do not change when more images are requested. ``levels`` maps factors of :data:`NUISANCE_FACTORS`
+    to their own level in [0, 1] instead of ``nuisance``: the same uniform draws, scaled by that level,
+    so two calls that differ in one factor's level give images that differ in that factor only.
 
     Parameters
     ----------
@@ -138,6 +153,8 @@ def sample_nuisances(n: int, nuisance: float, rng: np.random.Generator) -> dict[
         background, blur, noise and the share of occluded images with its square.
     rng : numpy.random.Generator
         Source of the draws.
+    levels : dict of str to float, optional
+        Factor name (a key of ``NUISANCE_FACTORS``) to its own level in [0, 1].
 
     Returns
     -------
@@ -149,6 +166,15 @@ def sample_nuisances(n: int, nuisance: float, rng: np.random.Generator) -> dict[
         ``background_tilt``, ``exposure``, ``blur`` (pixels) and ``noise`` (grey-level std).
     """
     u = rng.random((n, 21))
+    values = _nuisances_from_uniforms(u, nuisance)
+    for factor, level in (levels or {}).items():
+        own = _nuisances_from_uniforms(u, level)
+        values.update({key: own[key] for key in NUISANCE_FACTORS[factor]})
+    return values
+
+
+def _nuisances_from_uniforms(u: np.ndarray, nuisance: float) -> dict[str, np.ndarray]:
+    """The nuisance parameters of :func:`sample_nuisances` from its (n, 21) uniform draws at one level."""
     t = np.float32(nuisance)
     # Photometric nuisances and occluders grow faster than linearly: at the default 0.5 the set is
     # learnable by a small CNN with a 2-D embedding, at 1 it is hard.

@@ -16,6 +16,7 @@ from .margins import (fallback_jump, mark_fallback_jump, plot_decision_boundarie
                       plot_target_logits, update_decision_boundaries, update_probability_vs_angle,
                       update_target_logits)
 from .renderer import use_offline_html_renderer
+from .robustness import plot_drops, plot_norm_vs_quality, plot_nuisance_sweep
 
 __all__ = [
     "LOSS_COLORS",
@@ -28,7 +29,10 @@ __all__ = [
     "plot_angle_histograms",
     "plot_circle_embeddings",
     "plot_decision_boundaries",
+    "plot_drops",
     "plot_face_grid",
+    "plot_norm_vs_quality",
+    "plot_nuisance_sweep",
     "plot_probability_vs_angle",
     "plot_roc",
     "plot_sphere_embeddings",
