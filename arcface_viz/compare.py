@@ -1,14 +1,18 @@
 """The ``compare`` subcommand: train the same CNN with several losses and compare the embeddings.
 
-``python -m arcface_viz compare --data toy|att|olivetti|PATH --losses softmax,arcface --dim 2
---epochs E --seeds 1|3 --out DIR [--force]``
+``python -m arcface_viz compare --data toy|att|olivetti|PATH --losses softmax,normface,cosface,arcface
+--seeds N --margins 0,0.1,0.2 --out DIR [--force]``
 
 Every loss is trained on the same identity-disjoint split; each seed changes the initialisation and
-the batch order, not the split. Measured per loss and seed: verification on the unseen identities
-(10-fold accuracy on balanced pairs, ROC/EER/TAR@FAR on all pairs), rank-1 identification of the
-unseen identities (one gallery image each), angle statistics, and -- for toy faces -- closed-set
-accuracy on held-out images of the training identities. Writes ``DIR/report.json``, PNG figures and
-``DIR/index.html``; prints a summary table.
+the batch order, not the split. Every normalised head uses one scale s (``losses.DEFAULT_S`` unless
+``--scale``), so NormFace − softmax measures normalisation and scale, and ArcFace − NormFace or
+CosFace − NormFace the margin alone. Measured per loss and seed: verification on the unseen
+identities (10-fold accuracy on balanced pairs, ROC/EER/TAR@FAR on all pairs), rank-1 identification
+of the unseen identities (one gallery image each), angle statistics and margin satisfaction on the
+training identities, and -- for toy faces -- closed-set accuracy on held-out images of the training
+identities. Differences between losses are paired by seed, with a 95 % confidence interval (Student t
+over seeds, ``scipy.stats``). ``--margins`` adds a sweep of the margin m of every margin loss.
+Writes ``DIR/report.json``, PNG figures and ``DIR/index.html``; prints the tables.
 """
 from __future__ import annotations
 
@@ -24,18 +28,28 @@ from pathlib import Path
 import numpy as np
 import sklearn
 import torch
+from scipy import stats
 
 import arcface_viz
 from arcface_viz import distributed, experiment, faces, metrics, report, robustness
 from arcface_viz._validation import check_int, check_margin, check_real, check_scale
 from arcface_viz.cli import UsageError
-from arcface_viz.losses import LOSS_NAMES, LOSSES
+from arcface_viz.losses import DEFAULT_S, LOSS_NAMES, LOSSES
 from arcface_viz.training import accuracy, embed
 
 # Settings that train from scratch on these small problems (8 toy identities in 2-D, 30 AT&T
 # subjects). The heads' s and m are the registry's defaults (arcface_viz.losses) unless --scale/--margin.
 TOY = {"dim": 2, "epochs": 24, "lr": 5e-3, "batch_size": 64, "warmup": 8, "augment": False, "test_identities": 4}
 REAL = {"dim": 64, "epochs": 60, "lr": 5e-3, "batch_size": 64, "warmup": 10, "augment": True, "test_identities": 10}
+DEFAULT_LOSSES = "softmax,normface,cosface,arcface"
+SEEDS = {"toy": 3, "real": 5}  # default --seeds: enough for a paired interval; real faces vary more
+#: Paired comparisons (a, b): a − b per seed. NormFace − softmax is what normalisation and one scale s
+#: give; a margin loss − NormFace is what the margin adds at that same s.
+PAIRS = (("normface", "softmax"), ("arcface", "normface"), ("cosface", "normface"), ("sphereface", "normface"),
+         ("subcenter", "normface"), ("combined", "normface"))
+PAIRED_METRICS = (("verification_accuracy", "10-fold verification accuracy"),
+                  ("tar_at_far_1e-2", "TAR@FAR=1e-2"),
+                  ("rank1_unseen", "rank-1 identification of unseen identities"))
 
 
 def register(subparsers) -> None:
@@ -52,20 +66,24 @@ def register(subparsers) -> None:
         description=__doc__.split("\n\n")[0],
     )
     p.add_argument("--data", default="toy", help="toy, att, olivetti, or a folder of identity sub-folders (default toy)")
-    p.add_argument("--losses", default="softmax,arcface", help=f"comma-separated, from: {', '.join(LOSS_NAMES)}")
+    p.add_argument("--losses", default=DEFAULT_LOSSES,
+                   help=f"comma-separated, from: {', '.join(LOSS_NAMES)} (default {DEFAULT_LOSSES})")
     p.add_argument("--dim", type=int, help="embedding dimension (default 2 for toy, 64 for real faces)")
     p.add_argument("--epochs", type=int, help="epochs per run (default 24 toy, 60 real)")
-    p.add_argument("--seeds", type=int, default=1, help="runs per loss with seeds 0..N-1 (default 1)")
+    p.add_argument("--seeds", type=int, help=f"runs per loss with seeds 0..N-1 (default {SEEDS['real']} for real "
+                   f"faces, {SEEDS['toy']} for toy faces)")
     p.add_argument("--out", required=True, help="output folder (must be empty or new unless --force)")
     p.add_argument("--force", action="store_true", help="write into an existing non-empty --out folder")
     p.add_argument("--size", help="image size HxW or N for real faces (default 48x40); toy faces are 32x32")
     p.add_argument("--identities", type=int, default=8, help="toy: training identities (default 8)")
     p.add_argument("--test-identities", type=int, help="identities held out for verification (default 4 toy, 10 real)")
-    p.add_argument("--scale", type=float, help="s of the normalised heads (default: each loss's, 16)")
+    p.add_argument("--scale", type=float, help=f"s of every normalised head, one value for all (default {DEFAULT_S:g})")
     p.add_argument("--margin", type=float,
                    help="the single margin m of " + ", ".join(n for n, loss in LOSSES.items() if loss.main_margin)
                    + " (default: each loss's: " + ", ".join(f"{loss.default_m:g}" for loss in LOSSES.values()
                                                             if loss.main_margin) + ")")
+    p.add_argument("--margins", help="comma-separated margins m, e.g. 0,0.1,0.2,0.3,0.4,0.5: also train every "
+                   "margin loss of --losses at each m (same seeds) and draw accuracy and TAR@FAR=1e-2 against m")
     p.add_argument("--warmup", type=int, help="margin warm-up epochs (default 8 toy, 10 real)")
     p.add_argument("--lr", type=float, help="Adam learning rate, decayed to 0 along a cosine (default 5e-3)")
     p.add_argument("--batch-size", type=int, help="batch size (default 64)")
@@ -116,18 +134,39 @@ def _settings(args, losses: list[str]) -> dict:
         for key, minimum in (("dim", 1), ("epochs", 1), ("batch_size", 1), ("test_identities", 2), ("warmup", 0)):
             s[key] = check_int(f"--{key.replace('_', '-')}", s[key], minimum=minimum)
         s["lr"] = check_real("--lr", s["lr"], low=0.0, low_open=True, fix="pass a positive learning rate, e.g. 5e-3")
-        check_int("--seeds", args.seeds, minimum=1, fix="pass how many runs per loss")
+        seeds = SEEDS["toy" if args.data == "toy" else "real"] if args.seeds is None else args.seeds
+        s["seeds"] = check_int("--seeds", seeds, minimum=1, fix="pass how many runs per loss")
         check_int("--identities", args.identities, minimum=2, fix="a softmax needs at least 2 identities")
-        if args.scale is not None:
-            check_scale(args.scale, name="--scale")
+        # one scale for every normalised head: differences between them are then the margin's alone
+        s["s"] = DEFAULT_S if args.scale is None else check_scale(args.scale, name="--scale")
         if args.margin is not None:
             for name in losses:
                 if LOSSES[name].main_margin is not None:
                     check_margin(name, args.margin, name="--margin")
+        s["margins"] = _margins(args.margins, losses)
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from None
     s["size"] = (32, 32) if args.data == "toy" else _size(args.size)
     return s
+
+
+def _margins(text: str | None, losses: list[str]) -> list[float] | None:
+    """The --margins list, each value checked against every margin loss of ``losses``."""
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"--margins={text!r}: give comma-separated numbers such as 0,0.1,0.2") from None
+    if not values or len(set(values)) != len(values):
+        raise ValueError(f"--margins={text!r}: give distinct comma-separated numbers such as 0,0.1,0.2")
+    swept = [name for name in losses if LOSSES[name].main_margin is not None]
+    if not swept:
+        raise ValueError(f"--margins: none of --losses {','.join(losses)} has a margin m; add arcface or cosface")
+    for name in swept:
+        for value in values:
+            check_margin(name, value, name="--margins")
+    return values
 
 
 def _out_dir(text: str, force: bool) -> Path:
@@ -257,16 +296,20 @@ def evaluate(result, splits: dict, pairs: np.ndarray, roc_pairs: np.ndarray) -> 
     closed = splits.get("heldout", splits["train"])
     closed_emb = embed(result.model, closed)
     angles = metrics.angle_stats(closed_emb, closed.labels, result.head.centers)
+    head = result.head
+    satisfied = metrics.margin_satisfaction(closed_emb, closed.labels, head.centers, m1=head.m1, m2=head.m2, m3=head.m3)
     values = {
         **open_set.metrics(),
         "mean_angle_to_center_deg": math.degrees(angles.mean_target_angle),
         "min_center_angle_deg": math.degrees(angles.min_center_angle),
         "mean_center_angle_deg": math.degrees(angles.mean_center_angle),
+        "margin_satisfied": satisfied.overall,
     }
     if "heldout" in splits:
         values["closed_set_accuracy"] = accuracy(result.model, result.head, splits["heldout"])
     values = {k: (None if isinstance(v, float) and math.isnan(v) else float(v)) for k, v in values.items()}
-    details = {"10fold": folds.to_dict(), "roc": roc.to_dict(), "angles": angles.to_dict()}
+    details = {"10fold": folds.to_dict(), "roc": roc.to_dict(), "angles": angles.to_dict(),
+               "margin_satisfaction": satisfied.to_dict()}
     return {"metrics": values, "details": details, "objects": (folds, roc, angles, closed_emb, test_emb)}
 
 
@@ -304,15 +347,34 @@ def train_one(name: str, kwargs: dict, settings: dict, train, seed: int, progres
 
 # --------------------------------------------------------------------------- summary
 SUMMARY_COLUMNS = (
-    ("closed-set acc", "closed_set_accuracy"),
-    ("10-fold acc", "verification_accuracy"),
-    ("TAR@FAR=1e-2", "tar_at_far_1e-2"),
-    ("TAR@FAR=1e-3", "tar_at_far_1e-3"),
-    ("EER", "eer"),
-    ("rank-1 unseen", "rank1_unseen"),
+    ("closed-set acc (fraction)", "closed_set_accuracy"),
+    ("10-fold acc (fraction)", "verification_accuracy"),
+    ("TAR@FAR=1e-2 (fraction)", "tar_at_far_1e-2"),
+    ("TAR@FAR=1e-3 (fraction)", "tar_at_far_1e-3"),
+    ("EER (fraction)", "eer"),
+    ("rank-1 unseen (fraction)", "rank1_unseen"),
     ("mean θ to centre (°)", "mean_angle_to_center_deg"),
     ("min centre angle (°)", "min_center_angle_deg"),
-    ("train s", "seconds"),
+    ("margin satisfied (fraction)", "margin_satisfied"),
+    ("training time (seconds)", "seconds"),
+)
+#: One line per metric for the page and the printed report: what each column measures.
+DEFINITIONS = (
+    ("closed-set acc", "share of held-out images of the training identities given their own identity by the "
+                       "head (toy faces only)"),
+    ("10-fold acc", "face verification on identities never seen in training: same person or not, by the cosine "
+                    "of two unit embeddings; threshold chosen on 9 folds, accuracy on the 10th (LFW protocol)"),
+    ("TAR@FAR", "true accept rate (genuine pairs accepted) at the threshold that accepts that fraction of "
+                "impostor pairs, on all pairs of the unseen identities"),
+    ("EER", "equal error rate: where false accepts equal false rejects (lower is better)"),
+    ("rank-1 unseen", "one gallery image per unseen identity; share of the other images whose nearest gallery "
+                      "embedding (cosine) is their own identity"),
+    ("mean θ to centre", "mean angle between an embedding of a training identity and its class centre W"),
+    ("min centre angle", "smallest angle between two class centres"),
+    ("margin satisfied", "share of training-identity images whose margined target logit s·(cos(m1·θ+m2) − m3) "
+                         "beats every other logit, at the loss's own margins (for losses without a margin: "
+                         "nearest-centre accuracy); ArcFace Table 1 decision condition"),
+    ("training time", "wall-clock seconds of one training run, evaluation included"),
 )
 
 
@@ -345,6 +407,98 @@ def summarise(runs: list[dict], losses: list[str]) -> dict:
                 "values": values,
             }
     return summary
+
+
+def paired_difference(a, b) -> dict:
+    """Per-seed differences a − b, their mean and its 95 % confidence interval (Student t over seeds).
+
+    Parameters
+    ----------
+    a, b : sequence of float or None
+        One value per seed, in the same seed order; a seed where either is None (n/a) is dropped.
+
+    Returns
+    -------
+    dict
+        ``differences`` (list), ``n``, ``mean`` (None when n = 0), ``ci95`` ([low, high] from
+        ``scipy.stats.t.interval(0.95, n − 1, mean, sem)``; None when n < 2: one seed has no spread).
+    """
+    differences = [float(x) - float(y) for x, y in zip(a, b) if x is not None and y is not None]
+    n = len(differences)
+    result = {"differences": differences, "n": n, "mean": float(np.mean(differences)) if n else None, "ci95": None}
+    if n >= 2:
+        d = np.asarray(differences)
+        sem = float(stats.sem(d))
+        if sem == 0.0:  # identical differences: the interval is the point (t.interval would give NaN)
+            result["ci95"] = [float(d.mean()), float(d.mean())]
+        else:
+            result["ci95"] = [float(v) for v in stats.t.interval(0.95, n - 1, loc=d.mean(), scale=sem)]
+    return result
+
+
+def verdict(entry: dict) -> str:
+    """Plain words for a paired difference: higher, lower, or no clear difference at 95 %."""
+    if entry["ci95"] is None:
+        return "one seed: no interval"
+    low, high = entry["ci95"]
+    if low > 0:
+        return "higher (interval above 0)"
+    if high < 0:
+        return "lower (interval below 0)"
+    return "no clear difference (interval includes 0)"
+
+
+def paired_analysis(runs: list[dict], losses: list[str]) -> list[dict]:
+    """The comparisons of ``PAIRS`` present in ``losses``, per metric of ``PAIRED_METRICS``, paired by seed."""
+    by_seed = {(r["loss"], r["seed"]): r["metrics"] for r in runs}
+    seeds = sorted({r["seed"] for r in runs})
+    entries = []
+    for a, b in PAIRS:
+        if a not in losses or b not in losses:
+            continue
+        for key, what in PAIRED_METRICS:
+            values_a = [by_seed[(a, seed)].get(key) for seed in seeds]
+            values_b = [by_seed[(b, seed)].get(key) for seed in seeds]
+            entry = {"a": a, "b": b, "label": f"{LOSSES[a].label} − {LOSSES[b].label}", "metric": key,
+                     "metric_label": what, **paired_difference(values_a, values_b),
+                     "method": "mean of per-seed differences; 95 % CI from scipy.stats.t over seeds"}
+            entry["verdict"] = verdict(entry)
+            entries.append(entry)
+    return entries
+
+
+def format_paired(entries: list[dict]) -> str:
+    """The paired analysis as aligned text lines (differences in percentage points)."""
+    if not entries:
+        return ""
+    lines = ["Paired differences, a − b per seed, in percentage points: mean [95 % CI, Student t over seeds "
+             "(scipy.stats.t)]"]
+    for e in entries:
+        if e["mean"] is None:
+            text = "n/a"
+        elif e["ci95"] is None:
+            text = f"{100 * e['mean']:+.1f}"
+        else:
+            text = f"{100 * e['mean']:+.1f} [{100 * e['ci95'][0]:+.1f}, {100 * e['ci95'][1]:+.1f}]"
+        lines.append(f"  {e['label']:24s} {e['metric_label']:45s} {text:22s} n={e['n']}  {e['verdict']}")
+    return "\n".join(lines)
+
+
+def sweep_summary(runs: list[dict]) -> list[dict]:
+    """Per (loss, m): mean and 95 % t half-width over seeds of verification accuracy and TAR@FAR=1e-2."""
+    rows = []
+    for loss, m in dict.fromkeys((r["loss"], r["m"]) for r in runs):
+        mine = [r for r in runs if r["loss"] == loss and r["m"] == m]
+        row = {"loss": loss, "m": m, "n": len(mine)}
+        for key in ("verification_accuracy", "tar_at_far_1e-2", "rank1_unseen"):
+            values = np.array([r["metrics"][key] for r in mine if r["metrics"].get(key) is not None], dtype=float)
+            half = None
+            if len(values) >= 2:
+                half = float(stats.t.ppf(0.975, len(values) - 1) * stats.sem(values))
+            row[key] = {"mean": float(values.mean()) if len(values) else None, "ci95_half_width": half,
+                        "values": values.tolist()}
+        rows.append(row)
+    return rows
 
 
 def table_rows(summary: dict) -> list[dict]:
@@ -446,32 +600,58 @@ def _run(args, start: float, rank: int, world: int) -> int:
     pairs = experiment.balanced_pairs(test, seed=args.split_seed)
     roc_pairs = experiment.all_pairs(test.labels.numpy(), seed=args.split_seed)
     runs, figure_inputs = [], {}
+
+    def one_run(name: str, kwargs: dict, seed: int) -> tuple[dict | None, object, dict | None]:
+        result = train_one(name, kwargs, settings, splits["train"], seed, progress=not args.quiet)
+        if rank:  # evaluation and the report are rank 0's
+            return None, result, None
+        evaluated = evaluate(result, splits, pairs, roc_pairs)
+        head = result.head
+        record = {
+            "loss": name, "seed": seed, "head": head.describe(), "head_kwargs": kwargs,
+            "s": head.s, "m1": head.m1, "m2": head.m2, "m3": head.m3, "m": _main_m(head, name) if LOSSES[name].main_margin else None,
+            "seconds": result.seconds, "epochs": result.epochs_done, "history": result.history,
+            "metrics": evaluated["metrics"], "details": evaluated["details"], "config": result.config,
+        }
+        if not args.quiet:
+            print(f"{head.describe()} seed {seed}: {result.seconds:.1f} s, " + ", ".join(
+                f"{k}={v:.3f}" for k, v in evaluated["metrics"].items() if v is not None and "deg" not in k), flush=True)
+        return record, result, evaluated
+
     for name in losses:
-        kwargs = experiment.head_kwargs(name, args.scale, args.margin)
-        for seed in range(args.seeds):
-            result = train_one(name, kwargs, settings, splits["train"], seed, progress=not args.quiet)
-            if rank:
+        kwargs = experiment.head_kwargs(name, settings["s"], args.margin)
+        for seed in range(settings["seeds"]):
+            record, result, evaluated = one_run(name, kwargs, seed)
+            if rank:  # the other processes only help to train
                 continue
-            evaluated = evaluate(result, splits, pairs, roc_pairs)
-            runs.append({
-                "loss": name, "seed": seed, "head": result.head.describe(), "head_kwargs": kwargs,
-                "seconds": result.seconds, "epochs": result.epochs_done, "history": result.history,
-                "metrics": evaluated["metrics"], "details": evaluated["details"], "config": result.config,
-            })
-            if not args.quiet:
-                print(f"{result.head.describe()} seed {seed}: {result.seconds:.1f} s, " + ", ".join(
-                    f"{k}={v:.3f}" for k, v in evaluated["metrics"].items() if v is not None and "deg" not in k), flush=True)
+            runs.append(record)
             if seed == 0:
                 figure_inputs[name] = (result, evaluated["objects"])
+    sweep_runs = []
+    for name in [n for n in losses if LOSSES[n].main_margin is not None] if settings["margins"] else []:
+        for m in settings["margins"]:
+            for seed in range(settings["seeds"]):
+                if m == (LOSSES[name].default_m if args.margin is None else args.margin):  # trained above
+                    sweep_runs += [r for r in runs if r["loss"] == name and r["seed"] == seed]
+                    continue
+                record = one_run(name, experiment.head_kwargs(name, settings["s"], m), seed)[0]
+                if not rank:
+                    sweep_runs.append(record)
     if rank:
         return 0
     summary = summarise(runs, losses)
+    paired = paired_analysis(runs, losses)
+    sweep = sweep_summary(sweep_runs) if sweep_runs else []
     figures = _figures(out, figure_inputs, splits, settings)
+    if sweep:
+        figures.append(("Margin sweep: verification accuracy and TAR@FAR=1e-2 against m (mean ± 95 % CI over seeds)",
+                        report.write_sweep_figure(out, sweep, reference=summary.get("normface"))))
     document = {
         "command": command_line(args, world),
         "args": {k: v for k, v in vars(args).items() if k != "func"},
         "settings": {**settings, "size": list(settings["size"]), "lr_schedule": "cosine", "world_size": world,
                      "backend": torch.distributed.get_backend() if world > 1 else None},
+        "scale": {"s": settings["s"], "note": "one s for every normalised head (softmax has none)"},
         "data": {"description": description, "credit": credit,
                  "n_train": len(splits["train"]), "n_test": len(test),
                  "n_heldout": len(splits["heldout"]) if "heldout" in splits else None,
@@ -481,21 +661,45 @@ def _run(args, start: float, rank: int, world: int) -> int:
                      "scikit-learn": sklearn.__version__, "python": platform.python_version(),
                      "threads": torch.get_num_threads()},
         "summary": summary,
+        "paired": paired,
+        "sweep": sweep,
+        "definitions": dict(DEFINITIONS),
         "runs": runs,
+        "sweep_runs": [r for r in sweep_runs if not any(r is main for main in runs)],  # the others are in "runs"
         "figures": [{"caption": c, "file": f} for c, f in figures],
         "figures_seed": 0,
     }
     document["seconds"] = time.perf_counter() - start
     (out / "report.json").write_text(_json(document), encoding="utf-8")
     rows = table_rows(summary)
-    report.write_html(out, document, figures, rows, credit)
+    report.write_html(out, document, figures, rows, credit, definitions=DEFINITIONS, paired=paired)
     print(format_table(rows))
     if world > 1:
         print(f"trained on {world} processes ({document['settings']['backend']})")
+    print(f"\nOne scale for every normalised head: s = {settings['s']:g}.")
+    if paired:
+        print(format_paired(paired))
+    if sweep:
+        print("Margin sweep (mean over seeds, 10-fold acc / TAR@FAR=1e-2):")
+        for row in sweep:
+            print(f"  {LOSSES[row['loss']].label:10s} m={row['m']:<5g} {_fmt(row['verification_accuracy'])} / "
+                  f"{_fmt(row['tar_at_far_1e-2'])}")
     print(f"\n{description}\nwrote {out / 'index.html'} and {out / 'report.json'} in {document['seconds']:.0f} s")
     if credit:
         print(credit)
     return 0
+
+
+def _main_m(head, name: str) -> float:
+    """The value of the loss's single margin m on ``head`` (m1, m2 or m3 as the registry says)."""
+    return float(getattr(head, LOSSES[name].main_margin))
+
+
+def _fmt(entry: dict) -> str:
+    if entry["mean"] is None:
+        return "n/a"
+    half = entry["ci95_half_width"]
+    return f"{entry['mean']:.3f}" + ("" if half is None else f" ± {half:.3f}")
 
 
 def command_line(args, world_size: int = 1) -> str:

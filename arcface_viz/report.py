@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from sklearn.decomposition import PCA
 
 from arcface_viz import plots
+from arcface_viz.losses import LOSSES
 
 
 def _save(fig: Figure, path: Path) -> str:
@@ -108,6 +109,49 @@ def write_figures(out: Path, views: dict, histories: dict, verifications: dict, 
     return figures
 
 
+def write_sweep_figure(out: Path, sweep: list[dict], reference: dict | None = None) -> str:
+    """Draw verification accuracy and TAR@FAR=1e-2 against the margin m; return the PNG's file name.
+
+    Parameters
+    ----------
+    out : Path
+        Existing output folder; ``margin_sweep.png`` is written there.
+    sweep : list of dict
+        :func:`arcface_viz.compare.sweep_summary` rows: ``loss``, ``m`` and per metric ``mean`` and
+        ``ci95_half_width`` (None for one seed: no error bar).
+    reference : dict, optional
+        The NormFace summary entry (same s, no margin), drawn as a dashed line with its mean.
+
+    Returns
+    -------
+    str
+        The file name written, ``"margin_sweep.png"``.
+    """
+    fig = Figure(figsize=(10.0, 3.9), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for ax, (key, title) in zip(axes, (("verification_accuracy", "10-fold verification accuracy"),
+                                       ("tar_at_far_1e-2", "TAR at FAR = 1e-2"))):
+        for loss in dict.fromkeys(row["loss"] for row in sweep):
+            rows = [r for r in sweep if r["loss"] == loss and r[key]["mean"] is not None]
+            if not rows:
+                continue
+            ms = [r["m"] for r in rows]
+            means = [100 * r[key]["mean"] for r in rows]
+            errors = [100 * (r[key]["ci95_half_width"] or 0.0) for r in rows]
+            ax.errorbar(ms, means, yerr=errors, fmt="-o", ms=4, capsize=3, color=LOSSES[loss].color,
+                        label=f"{LOSSES[loss].label} (m = {LOSSES[loss].main_margin})")
+        if reference is not None and reference.get(key, {}).get("mean") is not None:
+            ax.axhline(100 * reference[key]["mean"], color=LOSSES["normface"].color, ls="--", lw=1,
+                       label="NormFace (no margin, same s)")
+        ax.set_xlabel("margin m (radians for ArcFace, cosine units for CosFace)")
+        ax.set_ylabel(f"{title} (%)")
+        ax.set_title(f"{title}, unseen identities", fontsize="medium")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.suptitle("Margin sweep: mean over seeds, error bars 95 % CI (Student t)")
+    return _save(fig, out / "margin_sweep.png")
+
+
 def format_value(value) -> str:
     """A (mean, std) pair as text: "0.951 ± 0.0065", "0.951" (std None) or "n/a" (mean None or NaN).
 
@@ -134,8 +178,38 @@ def format_value(value) -> str:
     return f"{mean:.4g}" if std is None else f"{mean:.4g} ± {std:.2g}"
 
 
-def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: list[dict], credit: str) -> Path:
-    """Write ``out/index.html``: the command, the summary table, the figures and the data credit.
+def _paired_html(paired: list[dict]) -> str:
+    if not paired:
+        return ""
+    rows = []
+    for e in paired:
+        if e["mean"] is None:
+            mean = interval = "n/a"
+        else:
+            mean = f"{100 * e['mean']:+.1f}"
+            interval = "n/a (one seed)" if e["ci95"] is None else \
+                f"[{100 * e['ci95'][0]:+.1f}, {100 * e['ci95'][1]:+.1f}]"
+        per_seed = ", ".join(f"{100 * d:+.1f}" for d in e["differences"])
+        rows.append(f"<tr><td>{html.escape(e['label'])}</td><td>{html.escape(e['metric_label'])}</td>"
+                    f"<td>{per_seed}</td><td>{mean}</td><td>{interval}</td><td>{e['n']}</td>"
+                    f"<td>{html.escape(e['verdict'])}</td></tr>")
+    losing = sorted({e["label"] for e in paired if e["ci95"] is not None and e["ci95"][1] < 0})
+    note = ("<p><b>Where a loss loses:</b> " + html.escape(", ".join(losing)) + " is lower than its baseline on at "
+            "least one metric (interval below 0).</p>") if losing else ""
+    return ("<h2>Paired differences (what normalisation and the margin each add)</h2>"
+            "<p>Each seed trains every loss with the same initialisation seed, batch order and split, so "
+            "differences are taken seed by seed: a − b in percentage points. NormFace − Softmax is what "
+            "normalisation and the scale s give; a margin loss − NormFace is what the margin adds at the same s. "
+            "Interval: 95 % confidence interval of the mean difference, Student t over seeds "
+            "(<code>scipy.stats.t</code>).</p><table><tr><th>a − b</th><th>metric</th><th>per seed (points)</th>"
+            "<th>mean (points)</th><th>95 % CI (points)</th><th>seeds</th><th>reading</th></tr>"
+            + "".join(rows) + "</table>" + note)
+
+
+def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: list[dict], credit: str, *,
+               definitions=(), paired: list[dict] = ()) -> Path:
+    """Write ``out/index.html``: the command, the summary table, what each column means, the paired
+    differences, the figures and the data credit.
 
     Parameters
     ----------
@@ -143,13 +217,17 @@ def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: l
         Existing output folder; the figures (and any ``embeddings_*.html``) are already in it.
     report : dict
         The run's report (as written to ``report.json``): ``command``, ``data.description``,
-        ``args.seeds``, ``seconds``, ``figures_seed`` and ``versions`` are shown.
+        ``settings.seeds``, ``scale.s``, ``seconds``, ``figures_seed`` and ``versions`` are shown.
     figures : list of tuple of str
         ``(caption, file name)`` pairs from :func:`write_figures`.
     table : list of dict
         One row per loss, column name to a str or a (mean, std) pair (see :func:`format_value`).
     credit : str
         Credit line of the faces.
+    definitions : sequence of (str, str), optional
+        ``(column, one-line definition)`` pairs, listed under the table.
+    paired : list of dict, optional
+        :func:`arcface_viz.compare.paired_analysis` entries, shown as a table with their verdicts.
 
     Returns
     -------
@@ -170,6 +248,8 @@ def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: l
     extra = "".join(
         f'<li><a href="{p.name}">{html.escape(p.stem)} (interactive 3-D)</a></li>' for p in sorted(out.glob("embeddings_*.html"))
     )
+    legend = "".join(f"<li><b>{html.escape(name)}</b>: {html.escape(text)}</li>" for name, text in definitions)
+    scale = report.get("scale", {}).get("s")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>arcface-viz compare</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;}} table{{border-collapse:collapse}}
@@ -177,10 +257,13 @@ td,th{{border:1px solid #bbb;padding:4px 8px;text-align:right}} figure{{display:
 img{{max-width:520px}} code{{background:#f3f3f3;padding:2px 4px}} .credit{{color:#555;font-size:small}}</style></head>
 <body><h1>Softmax and margin losses, side by side</h1>
 <p><code>{html.escape(report["command"])}</code></p>
-<p>Data: {html.escape(report["data"]["description"])}. Mean ± standard deviation over {report["args"]["seeds"]} seed(s);
+<p>Data: {html.escape(report["data"]["description"])}. Mean ± standard deviation over {report["settings"]["seeds"]} seed(s);
 verification on identities never seen in training (cosine similarity of unit embeddings).
+{"" if scale is None else f"Every normalised head uses the same scale s = {scale:g}. "}
 TAR@FAR is n/a where there are fewer than 1/FAR impostor pairs. Wall-clock {report["seconds"]:.0f} s.</p>
 <table><tr>{head}</tr>{rows}</table>
+{"<h3>What each column measures</h3><ul>" + legend + "</ul>" if legend else ""}
+{_paired_html(list(paired))}
 <h2>Figures (seed {report["figures_seed"]})</h2>{images}
 {"<ul>" + extra + "</ul>" if extra else ""}
 <p class="credit">{html.escape(credit)}</p>

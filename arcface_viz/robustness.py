@@ -457,7 +457,7 @@ def run_command(args, losses: list[str], settings: dict) -> int:
     setup = {key: settings[key] for key in STUDY if key in settings}
     setup["identities"] = args.identities
     setup["size"] = settings["size"][0]
-    models = train_models(losses, range(args.seeds), s=args.scale, progress=not args.quiet, **setup)
+    models = train_models(losses, range(args.seeds or 1), s=args.scale, progress=not args.quiet, **setup)
     sweeps = [nuisance_sweep(models, factor) for factor in factors]
     quality = norm_vs_quality(models)
     document = {

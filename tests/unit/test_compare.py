@@ -10,7 +10,7 @@ import pytest
 
 from arcface_viz import cli, compare, experiment, faces
 from arcface_viz.cli import UsageError
-from arcface_viz.losses import LOSSES
+from arcface_viz.losses import DEFAULT_S, LOSSES
 from arcface_viz.metrics import angle_stats
 from arcface_viz.training import accuracy, embed
 
@@ -84,17 +84,87 @@ def test_head_kwargs_apply_scale_and_margin_only_where_they_exist():
     assert experiment.head_kwargs("subcenter") == {"s": 16.0, "m": 0.5, "k": 3}
 
 
+def test_paired_difference_hand_computed():
+    # differences 0.02, 0.01, 0.04: mean 0.07/3 = 0.023333; sample sd sqrt(((−1/300)² + (−4/300)² + (5/300)²)/2)
+    # = sqrt(42/90000 / 2) = 0.0152753; sem = sd/√3 = 0.0088192; t(0.975, df=2) = 4.302653 (tables);
+    # half width 4.302653 · 0.0088192 = 0.0379458
+    got = compare.paired_difference([0.90, 0.92, 0.95], [0.88, 0.91, 0.91])
+    assert got["n"] == 3 and got["differences"] == pytest.approx([0.02, 0.01, 0.04])
+    assert got["mean"] == pytest.approx(0.0233333, abs=1e-7)
+    assert got["ci95"] == pytest.approx([0.0233333 - 0.0379458, 0.0233333 + 0.0379458], abs=1e-6)
+    assert compare.verdict(got) == "no clear difference (interval includes 0)"
+    # a seed with n/a on either side is dropped; one seed left: a mean, no interval
+    one = compare.paired_difference([0.9, None], [0.8, 0.7])
+    assert one["n"] == 1 and one["mean"] == pytest.approx(0.1) and one["ci95"] is None
+    assert compare.verdict(one) == "one seed: no interval"
+    same = compare.paired_difference([0.5, 0.6], [0.4, 0.5])  # identical differences: a zero-width interval
+    assert same["ci95"] == pytest.approx([0.1, 0.1])
+    assert compare.verdict(same) == "higher (interval above 0)"
+    assert compare.verdict(compare.paired_difference([0.4, 0.5, 0.6], [0.5, 0.61, 0.7])) == "lower (interval below 0)"
+
+
+def test_paired_analysis_pairs_runs_by_seed():
+    runs = [{"loss": loss, "seed": seed, "metrics": {"verification_accuracy": value, "tar_at_far_1e-2": None,
+                                                      "rank1_unseen": 0.5}}
+            for loss, values in (("softmax", (0.80, 0.85)), ("normface", (0.90, 0.91)), ("arcface", (0.92, 0.90)))
+            for seed, value in zip((1, 0), values)]  # seeds out of order: pairing is by seed, not position
+    entries = compare.paired_analysis(runs, ["softmax", "normface", "arcface"])
+    labels = [(e["label"], e["metric"]) for e in entries]
+    assert labels[:3] == [("NormFace − Softmax", "verification_accuracy"), ("NormFace − Softmax", "tar_at_far_1e-2"),
+                          ("NormFace − Softmax", "rank1_unseen")]
+    accuracy = {e["label"]: e for e in entries if e["metric"] == "verification_accuracy"}
+    assert accuracy["NormFace − Softmax"]["differences"] == pytest.approx([0.06, 0.10])  # seed 0, seed 1
+    assert accuracy["ArcFace − NormFace"]["differences"] == pytest.approx([-0.01, 0.02])
+    tar = [e for e in entries if e["metric"] == "tar_at_far_1e-2"]
+    assert all(e["n"] == 0 and e["mean"] is None for e in tar)  # n/a everywhere: nothing to pair
+
+
+def test_scale_help_states_the_value_every_normalised_head_uses(tmp_path):
+    parser = argparse.ArgumentParser()
+    compare.register(parser.add_subparsers(dest="command"))
+    sub = parser._subparsers._group_actions[0].choices["compare"]
+    help_text = {a.dest: a.help for a in sub._actions}["scale"]
+    assert f"(default {DEFAULT_S:g})" in help_text
+    assert compare._settings(parse("--out", str(tmp_path)), ["arcface"])["s"] == DEFAULT_S
+    assert compare._settings(parse("--out", str(tmp_path), "--scale", "10"), ["arcface"])["s"] == 10.0
+
+
+@pytest.mark.parametrize("margins, match", [("0,x", "comma-separated numbers"), ("0.1,0.1", "distinct"),
+                                            ("0,4", r"--margins=4.0: must lie in \[0, π\)")])
+def test_bad_margin_lists(tmp_path, margins, match):
+    with pytest.raises(UsageError, match=match):
+        compare._settings(parse("--out", str(tmp_path), "--losses", "arcface", "--margins", margins), ["arcface"])
+    with pytest.raises(UsageError, match="has a margin m"):
+        compare._settings(parse("--out", str(tmp_path), "--margins", "0.1"), ["softmax", "normface"])
+
+
 def test_tiny_end_to_end_run(tmp_path, capsys):
     out = tmp_path / "run"
     code = compare.run(parse("--data", "toy", "--identities", "3", "--test-identities", "2", "--dim", "3",
-                             "--epochs", "1", "--losses", "softmax,cosface", "--out", str(out), "--quiet"))
+                             "--epochs", "1", "--seeds", "2", "--losses", "softmax,normface,cosface",
+                             "--margins", "0,0.2", "--out", str(out), "--quiet"))
     assert code == 0
     document = json.loads((out / "report.json").read_text())
     assert document["args"]["epochs"] == 1 and document["settings"]["dim"] == 3
-    assert {r["loss"] for r in document["runs"]} == {"softmax", "cosface"}
+    assert {r["loss"] for r in document["runs"]} == {"softmax", "normface", "cosface"}
+    # one s for every normalised head, recorded per run with the margins
+    assert document["scale"]["s"] == DEFAULT_S
+    for r in document["runs"]:
+        assert r["s"] == (None if r["loss"] == "softmax" else DEFAULT_S)
+    cosface = [r for r in document["runs"] if r["loss"] == "cosface"]
+    assert [(r["m1"], r["m2"], r["m3"], r["m"]) for r in cosface] == [(1.0, 0.0, 0.35, 0.35)] * 2
+    # the sweep: cosface at m = 0 and 0.2, two seeds each, with intervals
+    assert [(row["loss"], row["m"], row["n"]) for row in document["sweep"]] == [("cosface", 0.0, 2), ("cosface", 0.2, 2)]
+    assert {r["m3"] for r in document["sweep_runs"]} == {0.0, 0.2}
+    assert (out / "margin_sweep.png").is_file()
+    # paired differences by seed, with the method said
+    labels = {e["label"] for e in document["paired"]}
+    assert labels == {"NormFace − Softmax", "CosFace − NormFace"}
+    entry = document["paired"][0]
+    assert entry["n"] == 2 and len(entry["differences"]) == 2 and "scipy.stats.t" in entry["method"]
     run = document["runs"][0]
     for key in ("closed_set_accuracy", "verification_accuracy", "tar_at_far_1e-2", "eer", "rank1_unseen",
-                "mean_angle_to_center_deg", "min_center_angle_deg"):
+                "mean_angle_to_center_deg", "min_center_angle_deg", "margin_satisfied"):
         assert key in run["metrics"]
     assert 0 <= run["metrics"]["verification_accuracy"] <= 1
     assert document["versions"]["torch"] and document["seconds"] > 0
@@ -105,8 +175,11 @@ def test_tiny_end_to_end_run(tmp_path, capsys):
         assert (out / name).is_file(), name
     page = (out / "index.html").read_text()
     assert "roc.png" in page and "CosFace" in page and "Toy faces" in page
+    assert "What each column measures" in page and "Paired differences" in page and "scipy.stats.t" in page
+    assert "training time (seconds)" in page and "train s<" not in page and f"s = {DEFAULT_S:g}" in page
     printed = capsys.readouterr().out
     assert "10-fold acc" in printed and "Softmax" in printed
+    assert f"s = {DEFAULT_S:g}" in printed and "CosFace − NormFace" in printed and "95 % CI" in printed
     # a second run into the same folder needs --force
     with pytest.raises(UsageError):
         compare.run(parse("--out", str(out), "--epochs", "1"))
