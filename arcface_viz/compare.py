@@ -437,7 +437,19 @@ def paired_difference(a, b) -> dict:
 
 
 def verdict(entry: dict) -> str:
-    """Plain words for a paired difference: higher, lower, or no clear difference at 95 %."""
+    """Plain words for a paired difference: higher, lower, or no clear difference at 95 %.
+
+    Parameters
+    ----------
+    entry : dict
+        A :func:`paired_difference` result (``ci95`` None or [low, high]).
+
+    Returns
+    -------
+    str
+        "higher (interval above 0)", "lower (interval below 0)", "no clear difference (interval
+        includes 0)" or "one seed: no interval".
+    """
     if entry["ci95"] is None:
         return "one seed: no interval"
     low, high = entry["ci95"]
@@ -449,7 +461,21 @@ def verdict(entry: dict) -> str:
 
 
 def paired_analysis(runs: list[dict], losses: list[str]) -> list[dict]:
-    """The comparisons of ``PAIRS`` present in ``losses``, per metric of ``PAIRED_METRICS``, paired by seed."""
+    """The comparisons of ``PAIRS`` present in ``losses``, per metric of ``PAIRED_METRICS``, paired by seed.
+
+    Parameters
+    ----------
+    runs : list of dict
+        Run records with ``loss``, ``seed`` and ``metrics`` (metric name to float or None).
+    losses : list of str
+        The losses of the job.
+
+    Returns
+    -------
+    list of dict
+        Per (pair, metric): ``a``, ``b``, ``label`` ("ArcFace − NormFace"), ``metric``,
+        ``metric_label``, the :func:`paired_difference` fields, ``method`` and ``verdict``.
+    """
     by_seed = {(r["loss"], r["seed"]): r["metrics"] for r in runs}
     seeds = sorted({r["seed"] for r in runs})
     entries = []
@@ -468,7 +494,18 @@ def paired_analysis(runs: list[dict], losses: list[str]) -> list[dict]:
 
 
 def format_paired(entries: list[dict]) -> str:
-    """The paired analysis as aligned text lines (differences in percentage points)."""
+    """The paired analysis as aligned text lines (differences in percentage points).
+
+    Parameters
+    ----------
+    entries : list of dict
+        From :func:`paired_analysis`.
+
+    Returns
+    -------
+    str
+        A heading line that names the method, then one line per entry; "" for no entries.
+    """
     if not entries:
         return ""
     lines = ["Paired differences, a − b per seed, in percentage points: mean [95 % CI, Student t over seeds "
@@ -485,7 +522,20 @@ def format_paired(entries: list[dict]) -> str:
 
 
 def sweep_summary(runs: list[dict]) -> list[dict]:
-    """Per (loss, m): mean and 95 % t half-width over seeds of verification accuracy and TAR@FAR=1e-2."""
+    """Per (loss, m): mean and 95 % t half-width over seeds of verification accuracy and TAR@FAR=1e-2.
+
+    Parameters
+    ----------
+    runs : list of dict
+        Run records with ``loss``, ``m`` (the loss's single margin) and ``metrics``.
+
+    Returns
+    -------
+    list of dict
+        Per (loss, m) in first-seen order: ``loss``, ``m``, ``n`` and, for "verification_accuracy",
+        "tar_at_far_1e-2" and "rank1_unseen", ``{"mean", "ci95_half_width", "values"}`` (half width
+        ``t.ppf(0.975, n − 1)·sem``, None for fewer than 2 values).
+    """
     rows = []
     for loss, m in dict.fromkeys((r["loss"], r["m"]) for r in runs):
         mine = [r for r in runs if r["loss"] == loss and r["m"] == m]

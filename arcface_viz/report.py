@@ -208,8 +208,7 @@ def _paired_html(paired: list[dict]) -> str:
 
 def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: list[dict], credit: str, *,
                definitions=(), paired: list[dict] = ()) -> Path:
-    """Write ``out/index.html``: the command, the summary table, what each column means, the paired
-    differences, the figures and the data credit.
+    """Write ``out/index.html``: command, tables, column definitions, paired differences, figures.
 
     Parameters
     ----------
