@@ -239,11 +239,26 @@ def all_pairs(labels, seed: int = 0, limit: int = MAX_PAIRS) -> np.ndarray:
     10
     """
     limit = check_int("limit", limit, minimum=1, fix="pass the largest number of pairs to keep")
-    i, j = np.triu_indices(len(labels), k=1)
-    pairs = np.stack([i, j], axis=1).astype(np.int64)
-    if len(pairs) > limit:
-        pairs = pairs[np.sort(np.random.default_rng(seed).choice(len(pairs), limit, replace=False))]
-    return pairs
+    n = len(labels)
+    total = n * (n - 1) // 2
+    if total <= limit:
+        i, j = np.triu_indices(n, k=1)
+        return np.stack([i, j], axis=1).astype(np.int64)
+    # Draw positions in the row-by-row list and map them to (i, j): the n² list is never built.
+    k = np.sort(np.random.default_rng(seed).choice(total, limit, replace=False)).astype(np.int64)
+    return _pair_at(k, n)
+
+
+def _pair_at(k: np.ndarray, n: int) -> np.ndarray:
+    """Pairs number ``k`` of the row-by-row list of (i < j) over ``n`` items (the order of ``np.triu_indices``)."""
+    def start(i):  # position of (i, i + 1): rows 0..i-1 hold n-1, n-2, ... pairs
+        return i * (2 * n - i - 1) // 2
+
+    i = np.floor((2 * n - 1 - np.sqrt((2.0 * n - 1) ** 2 - 8.0 * k)) / 2).astype(np.int64)
+    i = np.clip(i, 0, n - 2)
+    i -= start(i) > k  # float rounding: step back or forward one row where the estimate missed
+    i += start(i + 1) <= k
+    return np.stack([i, k - start(i) + i + 1], axis=1)
 
 
 def balanced_pairs(dataset, seed: int = 0, max_genuine: int = MAX_GENUINE_PAIRS) -> np.ndarray:

@@ -94,6 +94,20 @@ def test_pairs_helpers_are_seeded_and_capped():
         experiment.all_pairs(labels, limit=0)
 
 
+def test_all_pairs_samples_the_row_by_row_list_without_building_it():
+    for n, limit in ((2, 1), (7, 5), (30, 50), (300, 1000)):
+        i, j = np.triu_indices(n, k=1)
+        every = np.stack([i, j], axis=1)
+        chosen = np.sort(np.random.default_rng(3).choice(len(every), limit, replace=False))
+        np.testing.assert_array_equal(experiment.all_pairs(range(n), seed=3, limit=limit), every[chosen])
+    # 101,600 toy faces (compare --test-identities 500) used to ask np.triu_indices for 37 GiB
+    big = experiment.all_pairs(range(101_600), seed=0)
+    assert big.shape == (experiment.MAX_PAIRS, 2) and big.dtype == np.int64
+    assert np.all(big[:, 0] < big[:, 1]) and big.max() < 101_600 and len(np.unique(big, axis=0)) == len(big)
+    order = big[:, 0] * 101_600 + big[:, 1]
+    assert np.all(np.diff(order) > 0)  # row by row, as for the small cases
+
+
 def test_every_registered_loss_trains_one_step(toy):
     for name in LOSSES:
         result = experiment.train(name, toy, epochs=1, batch_size=48, progress=False)
