@@ -44,6 +44,8 @@ __all__ = [
     "check_array",
     "check_label_array",
     "check_index_pairs",
+    "check_pixels",
+    "check_float32_module",
 ]
 
 #: Largest float32: s·(1 + m3 + π) must stay below it, or the logits overflow to inf without an error.
@@ -660,8 +662,16 @@ def check_labels(labels: object, batch: int, n_classes: int | None, device: torc
 
 
 def _numpy(values: object) -> object:
-    """A tensor as a CPU numpy array (out of the autograd graph); anything else unchanged."""
-    return values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else values
+    """A tensor as a CPU numpy array (out of the autograd graph); anything else unchanged.
+
+    float16 and bfloat16 tensors become float32 first: numpy has no bfloat16.
+    """
+    if not isinstance(values, torch.Tensor):
+        return values
+    values = values.detach().cpu()
+    if values.dtype in (torch.float16, torch.bfloat16):
+        values = values.float()
+    return values.numpy()
 
 
 def check_array(name: str, values: object, *, ndim: int | None = None, dtype=np.float64) -> np.ndarray:
@@ -773,3 +783,73 @@ def check_index_pairs(pairs: object, n: int) -> np.ndarray:
         bad = int(array.min() if array.min() < 0 else array.max())
         raise ValueError(message("pair index", bad, f"pair indices must lie in [0, {n})", "index the embeddings given"))
     return array.astype(np.int64)
+
+
+def check_pixels(name: str, images: torch.Tensor) -> torch.Tensor:
+    """Images whose every pixel is finite and in [0, 1], the range the models are trained on.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    images : torch.Tensor
+        Floating-point images of any shape (usually (N, C, H, W)).
+
+    Returns
+    -------
+    torch.Tensor
+        ``images`` itself.
+
+    Raises
+    ------
+    ValueError
+        If a pixel is NaN or inf, or lies outside [0, 1] (e.g. 0..255 grey levels).
+
+    Examples
+    --------
+    >>> check_pixels("images", torch.full((1, 1, 2, 2), 255.0))
+    Traceback (most recent call last):
+    ...
+    ValueError: images.max=255.0: pixel values must lie in [0, 1]; divide by 255
+    """
+    if images.numel() == 0:
+        return images
+    if not bool(torch.isfinite(images).all()):
+        raise ValueError(message(name, "NaN/inf", "contains NaN or inf pixels",
+                                 "check how the images were made (a division by zero?) and pass values in [0, 1]"))
+    low, high = (float(v) for v in torch.aminmax(images.detach()))
+    if high > 1.0:
+        raise ValueError(message(f"{name}.max", high, "pixel values must lie in [0, 1]", "divide by 255"))
+    if low < 0.0:
+        raise ValueError(message(f"{name}.min", low, "pixel values must lie in [0, 1]",
+                                 "undo a mean/std normalisation, or rescale to [0, 1]"))
+    return images
+
+
+def check_float32_module(name: str, module: torch.nn.Module, task: str) -> torch.nn.Module:
+    """A module whose floating-point parameters are all float32.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message (``"model"``, ``"head"``).
+    module : torch.nn.Module
+        The module to check.
+    task : str
+        What runs in float32, for the message (e.g. ``"fit trains in float32"``).
+
+    Returns
+    -------
+    torch.nn.Module
+        ``module`` itself.
+
+    Raises
+    ------
+    TypeError
+        If a floating-point parameter or buffer is not float32 (e.g. after ``model.half()``).
+    """
+    for tensor in (*module.parameters(), *module.buffers()):
+        if tensor.is_floating_point() and tensor.dtype != torch.float32:
+            raise TypeError(message(f"{name}.dtype", tensor.dtype, task,
+                                    f"call {name}.float()"))
+    return module

@@ -21,7 +21,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 import arcface_viz
-from arcface_viz._validation import check_bool, check_callable, check_choice, check_int, check_labels, check_real, message
+from arcface_viz._validation import (check_bool, check_callable, check_choice, check_float32_module, check_int, check_labels,
+                                     check_pixels, check_real, message)
 from arcface_viz.heads import make_head
 from arcface_viz.losses import get_loss
 from arcface_viz.models import FaceCNN
@@ -92,12 +93,14 @@ def _images_labels(data) -> tuple[torch.Tensor, torch.Tensor]:
     if images.shape[0] == 0:
         raise ValueError(message("images.shape", tuple(images.shape), "the training data is empty",
                                  "pass at least one image"))
-    return images.float(), labels.long()
+    return check_pixels("images", images.float()), labels.long()
 
 
 def _check_fit_args(model, head, labels, epochs, batch_size, lr, optimizer, margin_warmup_epochs, seed, callback):
     if not isinstance(model, nn.Module) or not isinstance(head, nn.Module):
         raise TypeError("model and head must be torch.nn.Module instances (e.g. FaceCNN and heads.make_head(...))")
+    check_float32_module("model", model, "fit trains in float32")
+    check_float32_module("head", head, "fit trains in float32")
     check_int("epochs", epochs, minimum=1, fix="pass the number of passes over the data")
     check_int("batch_size", batch_size, minimum=1, fix="pass images per step, e.g. 64")
     check_int("margin_warmup_epochs", margin_warmup_epochs, minimum=0, fix="pass 0 for the full margin from the start")
@@ -459,7 +462,7 @@ def _images(data) -> torch.Tensor:
     if images.ndim != 4:
         raise ValueError(message("images.shape", tuple(images.shape), "expected (N, C, H, W)",
                                  "pass a FaceDataset or a float tensor (N, C, H, W)"))
-    return images
+    return check_pixels("images", images)
 
 
 @torch.no_grad()

@@ -157,3 +157,17 @@ def test_other_modules_use_the_same_style_and_exception_rule(call, error):
         call()
     assert type(caught.value) is error, f"{type(caught.value).__name__}: {caught.value}"
     assert STYLE.match(str(caught.value)), str(caught.value)
+
+
+def test_half_and_bfloat16_tensors_reach_numpy_as_float32():
+    rng = np.random.default_rng(0)
+    emb = rng.standard_normal((40, 3))
+    centers = rng.standard_normal((4, 3))
+    labels = rng.integers(0, 4, 40)
+    assert v.check_array("x", torch.tensor([0.5, 2.0], dtype=torch.bfloat16)).tolist() == [0.5, 2.0]
+    half = metrics.margin_satisfaction(torch.tensor(emb, dtype=torch.float16), labels,
+                                       torch.tensor(centers, dtype=torch.bfloat16), m2=0.5)
+    rounded = metrics.margin_satisfaction(torch.tensor(emb, dtype=torch.float16).float(), labels,
+                                          torch.tensor(centers, dtype=torch.bfloat16).float(), m2=0.5)
+    np.testing.assert_array_equal(half.satisfied, rounded.satisfied)
+    assert 0.0 < half.overall < 1.0
