@@ -32,7 +32,7 @@ from scipy import stats
 
 import arcface_viz
 from arcface_viz import distributed, experiment, faces, metrics, report, robustness
-from arcface_viz._validation import check_int, check_margin, check_real, check_scale
+from arcface_viz._validation import check_int, check_margin, check_real, check_scale, message
 from arcface_viz.cli import UsageError
 from arcface_viz.losses import DEFAULT_S, LOSS_NAMES, LOSSES
 from arcface_viz.training import accuracy, embed
@@ -40,6 +40,9 @@ from arcface_viz.training import accuracy, embed
 # Settings that train from scratch on these small problems (8 toy identities in 2-D, 30 AT&T
 # subjects). The heads' s and m are the registry's defaults (arcface_viz.losses) unless --scale/--margin.
 TOY = {"dim": 2, "epochs": 24, "lr": 5e-3, "batch_size": 64, "warmup": 8, "augment": False, "test_identities": 4}
+#: Most toy identities (training + unseen) one run draws, checked before drawing: a typo such as
+#: --test-identities 500 used to draw 101,600 faces before failing; toy runs are small teaching runs.
+TOY_MAX_IDENTITIES = 100
 REAL = {"dim": 64, "epochs": 60, "lr": 5e-3, "batch_size": 64, "warmup": 10, "augment": True, "test_identities": 10}
 DEFAULT_LOSSES = "softmax,normface,cosface,arcface"
 SEEDS = {"toy": 3, "real": 5}  # default --seeds: enough for a paired interval; real faces vary more
@@ -137,6 +140,11 @@ def _settings(args, losses: list[str]) -> dict:
         seeds = SEEDS["toy" if args.data == "toy" else "real"] if args.seeds is None else args.seeds
         s["seeds"] = check_int("--seeds", seeds, minimum=1, fix="pass how many runs per loss")
         check_int("--identities", args.identities, minimum=2, fix="a softmax needs at least 2 identities")
+        if args.data == "toy" and args.identities + s["test_identities"] > TOY_MAX_IDENTITIES:
+            raise ValueError(message(
+                "--identities + --test-identities", args.identities + s["test_identities"],
+                f"toy runs draw 200 images per identity; at most {TOY_MAX_IDENTITIES} identities in all",
+                "lower them, or use real faces (--data att)"))
         # one scale for every normalised head: differences between them are then the margin's alone
         s["s"] = DEFAULT_S if args.scale is None else check_scale(args.scale, name="--scale")
         if args.margin is not None:

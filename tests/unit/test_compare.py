@@ -43,6 +43,18 @@ def test_bad_arguments_raise_usage_error(tmp_path, argv, match):
         compare.run(parse("--out", str(tmp_path / "out"), *argv))
 
 
+def test_too_many_toy_identities_are_refused_before_any_face_is_drawn(tmp_path, monkeypatch):
+    def draw(*args, **kwargs):
+        raise AssertionError("drew toy faces before checking the identity counts")
+
+    monkeypatch.setattr(faces, "make_toy_faces", draw)
+    limit = compare.TOY_MAX_IDENTITIES
+    with pytest.raises(UsageError, match=rf"--identities \+ --test-identities=508: .*at most {limit}.*; lower them"):
+        compare.run(parse("--out", str(tmp_path / "out"), "--test-identities", "500"))
+    with pytest.raises(UsageError, match=rf"={limit + 1}: "):
+        compare.run(parse("--out", str(tmp_path / "out"), "--identities", str(limit - 3)))
+
+
 def test_existing_output_needs_force_and_cli_exits_2(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
