@@ -20,7 +20,7 @@ import numpy as np
 
 import torch
 
-from .losses import LOSS_NAMES, MARGIN_NAMES, M1_RANGE, M2_RANGE, M3_RANGE, S_RANGE, Loss, get_loss
+from .losses import INTERACTIVE_LOSSES, LOSS_NAMES, MARGIN_NAMES, M1_RANGE, M2_RANGE, M3_RANGE, S_RANGE, Loss, get_loss
 
 __all__ = [
     "message",
@@ -247,7 +247,7 @@ def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
     return key
 
 
-def check_loss(name: str, value: object, *, custom: bool = False) -> str:
+def check_loss(name: str, value: object, *, custom: bool = False, interactive: bool = False) -> str:
     """A registered loss name (case-insensitive), lower-cased.
 
     Parameters
@@ -258,6 +258,9 @@ def check_loss(name: str, value: object, *, custom: bool = False) -> str:
         A loss name, one of :data:`arcface_viz.losses.LOSS_NAMES`.
     custom : bool, optional
         Also accept ``"custom"`` (the explorer's user-defined margin). Default False.
+    interactive : bool, optional
+        Accept only the losses the margin explorer and the training lab offer,
+        :data:`arcface_viz.losses.INTERACTIVE_LOSSES`. Default False.
 
     Returns
     -------
@@ -269,9 +272,26 @@ def check_loss(name: str, value: object, *, custom: bool = False) -> str:
     TypeError
         If ``value`` is not a str.
     ValueError
-        If ``value`` names no registered loss.
+        If ``value`` names no registered loss, or (with ``interactive``) one the widgets do not offer.
+
+    Examples
+    --------
+    >>> check_loss("loss", "subcenter", custom=True, interactive=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: loss='subcenter': Sub-center ArcFace is not offered in the margin explorer and the training lab; use one of softmax, normface, sphereface, cosface, arcface, combined, custom
     """
-    return check_choice(name, value, (*LOSS_NAMES, "custom") if custom else LOSS_NAMES)
+    extra = ("custom",) if custom else ()
+    offered = (*INTERACTIVE_LOSSES, *extra) if interactive else (*LOSS_NAMES, *extra)
+    if not isinstance(value, str) or value.lower() not in LOSS_NAMES:
+        return check_choice(name, value, offered)  # raises: the message lists what is offered
+    key = value.lower()
+    if interactive:
+        if key not in offered:
+            raise ValueError(message(name, value, f"{get_loss(key).label} is not offered in the margin explorer "
+                                     "and the training lab",
+                                     f"use one of {', '.join(offered)}"))
+    return key
 
 
 def check_scale(s: object, name: str = "s") -> float:

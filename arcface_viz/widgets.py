@@ -69,7 +69,7 @@ def explorer_readout(loss: str, s: float, m1: float, m2: float, m3: float, theta
     Parameters
     ----------
     loss : str
-        Loss name for the label (a registered loss or ``"custom"``).
+        Loss name for the label (a loss of :data:`arcface_viz.losses.INTERACTIVE_LOSSES` or ``"custom"``).
     s, m1, m2, m3 : float
         Scale and margins (m2 in radians), within the registry's ranges.
     theta_deg : float
@@ -89,7 +89,7 @@ def explorer_readout(loss: str, s: float, m1: float, m2: float, m3: float, theta
     TypeError, ValueError
         A value of the wrong type or outside its range (messages from :mod:`arcface_viz._validation`).
     """
-    name = check_loss("loss", loss, custom=True)
+    name = check_loss("loss", loss, custom=True, interactive=True)
     m1, m2, m3 = explorer.margins_for("custom", m1=m1, m2=m2, m3=m3)
     theta_deg = check_degrees("theta_deg", theta_deg)
     theta = math.radians(theta_deg)
@@ -305,7 +305,7 @@ class MarginExplorer(widgets.VBox):
     """
 
     def __init__(self, loss: str = "arcface", s: float = 16.0, theta_deg: float = 60.0, n_classes: int = 8):
-        loss = check_loss("loss", loss, custom=True)
+        loss = check_loss("loss", loss, custom=True, interactive=True)
         m1, m2, m3 = explorer.margins_for(loss)
         s = _slider_value("s", s, *_S_SLIDER[:2])
         theta_deg = _slider_value("theta_deg", theta_deg, 0.0, 180.0)
