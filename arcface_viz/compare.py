@@ -248,8 +248,8 @@ def _load_olivetti(size: tuple[int, int]):
               f"scikit-learn into {home} (needs internet; a few MB)", flush=True)
     try:
         dataset = faces.load_olivetti(home, download_if_missing=download, size=size)
-    except FileNotFoundError as error:
-        raise UsageError(f"--data olivetti: {error}") from None
+    except FileNotFoundError as error:  # on the command line the AT&T faces are --data att, not a function
+        raise UsageError(f"--data olivetti: {error}".replace(faces.real.OLIVETTI_ALTERNATIVE, "use --data att")) from None
     if download:
         print(f"--data olivetti: saved in {home}; later runs read it from there, offline", flush=True)
     return dataset, f"Olivetti faces ({home}), {size[0]}×{size[1]}"

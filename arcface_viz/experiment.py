@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from . import distributed, faces
-from ._validation import check_int, check_loss, check_margin, check_scale
+from ._validation import check_int, check_loss, check_margin, check_real, check_scale, message
 from .heads import head_class, make_head
 from .losses import get_loss
 from .metrics import VerificationResult, rank1, verification
@@ -200,8 +200,8 @@ def train(loss: str, data, *, epochs: int, dim: int = 2, s: float | None = None,
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         n_classes = int(torch.as_tensor(data[1]).max()) + 1
     else:
-        raise TypeError(f"data={type(data).__name__}: expected a FaceDataset or a tuple (images, labels); "
-                        "load faces with arcface_viz.faces")
+        raise TypeError(message("data", type(data).__name__, "expected a FaceDataset or a tuple (images, labels)",
+                                "load faces with arcface_viz.faces"))
     model, head = build(loss, dim, n_classes, s=s, m=m, seed=seed, head_options=head_options)
     # in a torch.distributed group (torchrun): DDP backbone and class-sharded head on the same batches
     trainer = distributed.fit if torch.distributed.is_initialized() else fit
@@ -368,6 +368,9 @@ def evaluate_open_set(model: nn.Module, test, *, pairs: np.ndarray | None = None
     ValueError
         As :func:`arcface_viz.metrics.verification` and :func:`arcface_viz.metrics.rank1`.
     """
+    if not (hasattr(test, "images") and hasattr(test, "labels")):
+        raise TypeError(message("test", type(test).__name__, "expected a FaceDataset of the unseen identities",
+                                "pass faces.split_identities(...)[1], not its images"))
     labels = np.asarray(test.labels)
     pairs = balanced_pairs(test, seed=seed) if pairs is None else pairs
     roc_pairs = all_pairs(labels, seed=seed) if roc_pairs is None else roc_pairs

@@ -62,7 +62,7 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from ._validation import (check_angles, check_bool, check_choice, check_head_parameters, check_int, check_labels,
-                          check_logit_range, check_margin, check_margins, check_real, check_scale)
+                          check_logit_range, check_margin, check_margins, check_real, check_scale, message)
 from .losses import LOSS_NAMES, LOSSES, S_RANGE
 
 __all__ = [
@@ -480,11 +480,14 @@ def margin_logits(
     """
     s, m1, m2, m3, easy_margin = check_head_parameters(s, m1, m2, m3, easy_margin)
     if not isinstance(cos, Tensor) or not cos.is_floating_point():
-        raise TypeError(f"cos of type {getattr(cos, 'dtype', type(cos).__name__)}: pass a floating tensor (B, C)")
+        kind = f"a {cos.dtype} tensor" if isinstance(cos, Tensor) else f"a {type(cos).__module__}.{type(cos).__name__}"
+        raise TypeError(message("cos", cos, f"expected a floating torch tensor (B, C), got {kind}",
+                                "pass torch.as_tensor(cos, dtype=torch.float32)"))
     if cos.dim() != 2:
-        raise ValueError(f"cos of shape {tuple(cos.shape)}: expected (B, C) cosines")
+        raise ValueError(message("cos.shape", tuple(cos.shape), "expected (B, C) cosines", "one row per sample"))
     if not bool(torch.isfinite(cos).all()):
-        raise ValueError("cos contains NaN or inf: check the embeddings and class centres upstream")
+        raise ValueError(message("cos", "NaN/inf", "contains NaN or inf",
+                                 "check the embeddings and class centres upstream"))
     check_labels(labels, cos.shape[0], cos.shape[1], cos.device)
     sin_floor = _sin_floor(cos.dtype)
     if (labels is not None and cos.dtype == torch.float16 and cos.requires_grad and (m1, m2) != (1.0, 0.0)
@@ -554,15 +557,13 @@ class _Head(nn.Module):
     # input checks -------------------------------------------------------------
     def _check_inputs(self, embeddings: Tensor, labels: Tensor | None) -> None:
         if not isinstance(embeddings, Tensor) or not embeddings.is_floating_point():
-            raise TypeError(
-                f"embeddings of type {getattr(embeddings, 'dtype', type(embeddings).__name__)}: "
-                "pass a floating tensor of shape (B, in_features)"
-            )
+            kind = (f"a {embeddings.dtype} tensor" if isinstance(embeddings, Tensor)
+                    else f"a {type(embeddings).__module__}.{type(embeddings).__name__}")
+            raise TypeError(message("embeddings", embeddings, f"expected a floating torch tensor, got {kind}",
+                                    f"pass torch.as_tensor(embeddings, dtype=torch.float32) of shape (B, {self.in_features})"))
         if embeddings.dim() != 2 or embeddings.shape[1] != self.in_features:
-            raise ValueError(
-                f"embeddings of shape {tuple(embeddings.shape)}: expected (B, {self.in_features}); "
-                "flatten the backbone output or build the head with the right in_features"
-            )
+            raise ValueError(message("embeddings.shape", tuple(embeddings.shape), f"expected (B, {self.in_features})",
+                                     "flatten the backbone output or build the head with the right in_features"))
         weight = self.weight
         if embeddings.device != weight.device:
             raise ValueError(

@@ -120,11 +120,11 @@ def _check_label_range(labels: torch.Tensor, head, name: str) -> None:
     if n_classes is None:
         raise TypeError("head has no out_features: build it with arcface_viz.heads.make_head")
     low, high = int(labels.min()), int(labels.max())
-    if low < 0 or high >= n_classes:
-        raise ValueError(
-            f"{name} span [{low}, {high}] but the head has out_features={n_classes}: build the head with "
-            f"out_features={high + 1} (or relabel the dataset with .relabel())"
-        )
+    if low < 0:
+        raise ValueError(message("label", low, f"{name} must be >= 0", "relabel to 0..C-1 (dataset.relabel())"))
+    if high >= n_classes:
+        raise ValueError(message("label", high, f"{name} span [{low}, {high}] but the head has out_features={n_classes}",
+                                 f"build the head with out_features={high + 1} (or relabel with dataset.relabel())"))
 
 
 # --------------------------------------------------------------------------- augmentation

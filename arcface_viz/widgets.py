@@ -40,7 +40,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from . import explorer, heads
-from ._validation import check_degrees, check_fraction, check_int, check_loss, check_real
+from ._validation import check_degrees, check_fraction, check_int, check_loss, check_real, message
 from .losses import EXPLORER_SLIDERS, INTERACTIVE_LOSSES, LOSSES, MARGIN_NAMES
 from .plots import plot_circle_embeddings, plot_decision_boundaries, plot_probability_vs_angle, plot_target_logits
 from .plots import plot_sphere_embeddings
@@ -551,7 +551,8 @@ class TrainingLab(widgets.VBox):
 
     def __init__(self, dataset, *, max_points_per_identity: int = 60, seed: int = 0):
         if not hasattr(dataset, "images") or not hasattr(dataset, "labels"):
-            raise TypeError(f"dataset must be a FaceDataset, got {type(dataset).__name__}")
+            raise TypeError(message("dataset", type(dataset).__name__, "expected a FaceDataset",
+                                    "load faces with arcface_viz.faces (e.g. make_toy_faces)"))
         counts = np.bincount(np.asarray(dataset.labels, dtype=np.int64), minlength=dataset.n_identities)
         if np.count_nonzero(counts) < 2:
             # one class: the softmax is 1 whatever the embedding, the loss 0 and the accuracy 100 %

@@ -212,3 +212,17 @@ def test_toy_faces_arcface_tighter_and_centres_further_apart_than_softmax():
     # every ArcFace centre pair is at least the margin apart (else two classes would share a sector)
     assert stats["arcface"].min_center_angle > LOSSES["arcface"].default_m
     assert math.isfinite(stats["softmax"].min_center_angle)
+
+
+def test_olivetti_offline_points_to_the_att_option(tmp_path, monkeypatch, capsys):
+    import sklearn.datasets
+    import urllib.error
+
+    def offline(**kwargs):
+        raise urllib.error.URLError("no network in tests")
+
+    monkeypatch.setenv("ARCFACE_VIZ_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(sklearn.datasets, "fetch_olivetti_faces", offline)
+    assert cli.main(["compare", "--data", "olivetti", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "could not reach the download server" in err and "use --data att" in err and "load_att_faces" not in err

@@ -151,6 +151,18 @@ def test_no_module_keeps_its_own_copy_of_the_primitive_checks():
     (lambda: experiment.all_pairs([0, 1], limit=0), ValueError),
     (lambda: plots.plot_circle_embeddings(np.eye(2), [0, 1], margin=28.6), ValueError),
     (lambda: plots.identity_colors(2.5), TypeError),
+    # review finding 6: these used their own wording
+    (lambda: metrics.margin_satisfaction(np.eye(2), [0, 5], np.eye(2)), ValueError),
+    (lambda: metrics.margin_satisfaction(np.eye(2), [0, 1], np.eye(3)), ValueError),
+    (lambda: faces.load_image_folder("/nonexistent/faces"), FileNotFoundError),
+    (lambda: widgets.training_lab(torch.zeros(2, 1, 8, 8)), TypeError),
+    (lambda: heads.margin_logits(np.zeros((1, 2), np.float32), None, s=16.0), TypeError),
+    (lambda: heads.margin_logits(torch.zeros(3), None, s=16.0), ValueError),
+    (lambda: heads.make_head("arcface", 2, 3)(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long)), ValueError),
+    (lambda: heads.make_head("arcface", 2, 3)(np.zeros((4, 2)), None), TypeError),
+    (lambda: experiment.evaluate_open_set(models.FaceCNN(2), torch.zeros(4, 1, 32, 32)), TypeError),
+    (lambda: experiment.train("arcface", (torch.full((4, 1, 16, 16), 0.5), torch.tensor([-1, 0, 1, 1])),
+                              epochs=1, progress=False), ValueError),
 ])
 def test_other_modules_use_the_same_style_and_exception_rule(call, error):
     with pytest.raises(Exception) as caught:
@@ -171,3 +183,15 @@ def test_half_and_bfloat16_tensors_reach_numpy_as_float32():
                                           torch.tensor(centers, dtype=torch.bfloat16).float(), m2=0.5)
     np.testing.assert_array_equal(half.satisfied, rounded.satisfied)
     assert 0.0 < half.overall < 1.0
+
+
+def test_messages_name_the_real_fault():
+    with pytest.raises(ValueError, match=r"^label=-1: labels must be >= 0; relabel to 0..C-1"):
+        experiment.train("arcface", (torch.full((4, 1, 16, 16), 0.5), torch.tensor([-1, 0, 1, 1])), epochs=1,
+                         progress=False)
+    with pytest.raises(TypeError, match=r"^test='Tensor': expected a FaceDataset"):
+        experiment.evaluate_open_set(models.FaceCNN(2), torch.zeros(4, 1, 32, 32))
+    with pytest.raises(TypeError, match=r"got a numpy.ndarray; pass torch.as_tensor\(cos"):
+        heads.margin_logits(np.zeros((1, 2), np.float32), None, s=16.0)
+    with pytest.raises(FileNotFoundError, match=r"^path='/nonexistent/faces': this face folder does not exist; check"):
+        faces.load_image_folder("/nonexistent/faces")
