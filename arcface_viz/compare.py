@@ -147,6 +147,13 @@ def _settings(args, losses: list[str]) -> dict:
                 "lower them, or use real faces (--data att)"))
         # one scale for every normalised head: differences between them are then the margin's alone
         s["s"] = DEFAULT_S if args.scale is None else check_scale(args.scale, name="--scale")
+        if args.scale is not None and not any(LOSSES[name].normalized for name in losses):  # else dropped silently
+            raise ValueError(message("--scale", args.scale, f"no chosen loss ({', '.join(losses)}) has a scale s",
+                                     "drop --scale, or add a normalised loss such as arcface to --losses"))
+        if args.margin is not None and not any(LOSSES[name].main_margin for name in losses):
+            with_m = ", ".join(name for name, loss in LOSSES.items() if loss.main_margin)
+            raise ValueError(message("--margin", args.margin, f"no chosen loss ({', '.join(losses)}) has a single margin m",
+                                     f"drop --margin, or add one of {with_m} to --losses"))
         if args.margin is not None:
             for name in losses:
                 if LOSSES[name].main_margin is not None:

@@ -86,9 +86,13 @@ def head_kwargs(loss: str, s: float | None = None, m: float | None = None) -> di
     {}
     """
     entry = get_loss(check_loss("loss", loss))
+    # checked even where the loss ignores them: s="x" or m=nan is a mistake whatever the loss
+    s = None if s is None else check_scale(s)
+    if m is not None and entry.main_margin is None:
+        check_real("m", m, fix=f"{entry.label} has no single margin; pass m=None")
     if not entry.normalized:
         return {}
-    kwargs: dict = {"s": entry.default_s if s is None else check_scale(s)}
+    kwargs: dict = {"s": entry.default_s if s is None else s}
     if entry.main_margin is None:
         if entry.margins != (1.0, 0.0, 0.0):  # the combined margin: all three
             kwargs.update(zip(("m1", "m2", "m3"), entry.margins))

@@ -62,7 +62,8 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from ._validation import (check_angles, check_bool, check_choice, check_head_parameters, check_int, check_labels,
-                          check_logit_range, check_margin, check_margins, check_real, check_scale, message)
+                          check_cosines, check_logit_range, check_margin, check_margins, check_real, check_scale,
+                          message)
 from .losses import LOSS_NAMES, LOSSES, S_RANGE
 
 __all__ = [
@@ -407,7 +408,8 @@ def margin_logits(
     Parameters
     ----------
     cos : torch.Tensor, shape (B, C), floating
-        The cosine cos θ between each unit embedding and each unit class centre (dimensionless, in [-1, 1]).
+        The cosine cos θ between each unit embedding and each unit class centre (dimensionless, in [-1, 1];
+        values beyond it by more than rounding are refused).
         float16/bfloat16 are upcast to float32; their gradient comes back in their dtype.
     labels : torch.Tensor, shape (B,), int dtype, or None
         Target class of each row, in [0, C-1]; any integer dtype (int32 and int64 give identical
@@ -442,7 +444,8 @@ def margin_logits(
         ``cos`` not a floating tensor; labels not an integer tensor; s or margins not real numbers
         (numpy scalars are fine); ``easy_margin`` not a bool.
     ValueError
-        ``cos`` not 2-D or not finite; labels not (B,), outside [0, C-1] (−1 included) or on another
+        ``cos`` not 2-D, not finite, or beyond [-1, 1] by more than rounding (1e-3; 8 ulp for
+        float16/bfloat16: see :func:`arcface_viz._validation.check_cosines`); labels not (B,), outside [0, C-1] (−1 included) or on another
         device; s outside [1e-3, 1e4]; m1 <= 0, or m1 < 1 with m2 < (1 − m1)·π; m2 outside [0, π); m3 < 0; s·(1 + m3 + π) beyond float32 (inf logits);
         float16 cosines that require a gradient with s·(32·m1 + 1) > 65504 (an angular margin only).
 
@@ -488,6 +491,7 @@ def margin_logits(
     if not bool(torch.isfinite(cos).all()):
         raise ValueError(message("cos", "NaN/inf", "contains NaN or inf",
                                  "check the embeddings and class centres upstream"))
+    check_cosines("cos", cos)
     check_labels(labels, cos.shape[0], cos.shape[1], cos.device)
     sin_floor = _sin_floor(cos.dtype)
     if (labels is not None and cos.dtype == torch.float16 and cos.requires_grad and (m1, m2) != (1.0, 0.0)

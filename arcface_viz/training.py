@@ -598,10 +598,11 @@ def save(result: TrainResult, path, overwrite: bool = False) -> Path:
     FileExistsError
         If either file exists and ``overwrite`` is False.
     TypeError
-        If the model or head cannot be rebuilt from a config.
+        If ``overwrite`` is not a bool (``"False"`` would be true), or the model or head cannot be
+        rebuilt from a config.
     """
     weights, sidecar = _paths(path)
-    if not overwrite:
+    if not check_bool("overwrite", overwrite):
         for p in (weights, sidecar):
             if p.exists():
                 raise FileExistsError(f"{p} exists: pass overwrite=True to replace it, or choose another path")

@@ -563,6 +563,8 @@ class TrainingLab(widgets.VBox):
             names = ", ".join(str(dataset.identities[k]) for k in empty)
             raise ValueError(f"identities {empty} ({names}) have no images (a subset?): call dataset.relabel() "
                              "so that labels run over the identities present")
+        max_points_per_identity = check_int("max_points_per_identity", max_points_per_identity, minimum=1,
+                                            fix="pass how many images of each identity to draw, e.g. 60")
         self.dataset = dataset
         self.seed = seed
         self._plot_index = self._subset(dataset.labels, max_points_per_identity, seed)
@@ -774,7 +776,7 @@ def training_lab(dataset, *, max_points_per_identity: int = 60, seed: int = 0) -
         epoch in about half a second here. At least 2 identities, each with images (after
         ``subset`` call ``relabel()``); otherwise ValueError.
     max_points_per_identity : int
-        Images per identity in the live plot (all images are used for training and the metrics).
+        Images per identity in the live plot, >= 1 (all images are used for training and the metrics).
     seed : int
         Seeds the model initialisation and ``fit``: the same settings give the same run.
 

@@ -36,6 +36,11 @@ def parse(*argv: str) -> argparse.Namespace:
         (["--data", "/no/such/folder"], "not toy, att, olivetti or an existing folder"),
         (["--data", "att", "--size", "big"], "--size 'big': give HxW"),
         (["--identities", "1"], "--identities=1: must be >= 2"),
+        # options no chosen loss uses were dropped without a word
+        (["--losses", "softmax,combined", "--margin", "0.9"],
+         r"--margin=0.9: no chosen loss \(softmax, combined\) has a single margin m; drop --margin, or add one of"),
+        (["--losses", "normface", "--margin", "0.3"], "--margin=0.3: no chosen loss"),
+        (["--losses", "softmax", "--scale", "32"], r"--scale=32.0: no chosen loss \(softmax\) has a scale s"),
     ],
 )
 def test_bad_arguments_raise_usage_error(tmp_path, argv, match):

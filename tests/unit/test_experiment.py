@@ -53,6 +53,11 @@ def test_train_accepts_an_images_labels_tuple(toy):
     (lambda: experiment.head_kwargs("arcface", m=3.5), ValueError, r"m=3.5: must lie in \[0, π\)"),
     (lambda: experiment.head_kwargs("sphereface", m=0.5), ValueError, r"m=0.5: must lie in \[1, inf\); SphereFace's m"),
     (lambda: experiment.head_kwargs("cosface", s=0), ValueError, r"s=0: must lie in \[0.001, 10000\]"),
+    # checked even where the loss ignores them (softmax has no s, NormFace no single m)
+    (lambda: experiment.head_kwargs("softmax", s="x"), TypeError, "s='x': expected a real number"),
+    (lambda: experiment.head_kwargs("softmax", s=1e5), ValueError, r"s=100000.0: must lie in"),
+    (lambda: experiment.head_kwargs("normface", m="0.3"), TypeError, "m='0.3': expected a real number"),
+    (lambda: experiment.head_kwargs("combined", m=float("nan")), ValueError, "m=nan: must be a finite number"),
     (lambda: experiment.build("arcface", 0, 3), ValueError, "dim=0: must be >= 1"),
     (lambda: experiment.build("arcface", 2, 3, seed=-1), ValueError, "seed=-1"),
 ])

@@ -228,6 +228,9 @@ def test_save_load_roundtrip(tmp_path, monkeypatch):
 
     with pytest.raises(FileExistsError, match="overwrite=True"):
         save(result, path)
+    for truthy in ("False", "yes", 1):  # a string or int used to count as True and overwrite
+        with pytest.raises(TypeError, match=rf"^overwrite={truthy!r}: expected True or False"):
+            save(result, path, overwrite=truthy)
     save(result, path, overwrite=True)
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "missing.pt")

@@ -260,6 +260,13 @@ def test_explorer_readout_offers_the_same_losses_as_the_explorer():
     assert widgets.explorer_readout("ArcFace", 16.0, 1.0, 0.5, 0.0, 60.0, 8).startswith("θ = 60.0°")
 
 
+def test_training_lab_needs_at_least_one_point_per_identity(tiny_faces):
+    with pytest.raises(ValueError, match=r"^max_points_per_identity=0: must be >= 1"):
+        training_lab(tiny_faces, max_points_per_identity=0)  # nothing would be drawn
+    with pytest.raises(TypeError, match=r"^max_points_per_identity=2.5: expected an int"):
+        training_lab(tiny_faces, max_points_per_identity=2.5)
+
+
 def test_training_lab_needs_two_identities_with_images():
     faces = make_toy_faces(n_identities=3, images_per_identity=2, size=8, cache=False)
     with pytest.raises(ValueError, match="at least 2 identities"):
