@@ -40,8 +40,9 @@ __all__ = [
 #: Names of the three margins of the combined form, in order.
 MARGIN_NAMES = ("m1", "m2", "m3")
 
-#: One scale for every normalised head unless a caller chooses another: the paper's 64 is for
-#: ~10^5 identities and 512-D features; 16 trains the few-identity problems of the lessons.
+#: One scale for every normalised head unless a caller chooses another: the paper's 64 trains 512-D
+#: features on 10^4–10^5 identities (CASIA-WebFace ~10k, MS1MV2 ~85k; Deng et al. 2019, sec. 4.1);
+#: 16 trains the few-identity problems of the lessons.
 DEFAULT_S = 16.0
 
 #: Legal scales: far beyond any useful value (16 to 64), well inside float32 for s².

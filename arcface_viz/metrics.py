@@ -246,7 +246,8 @@ def margin_satisfaction(embeddings, labels, centers, *, m1: float = 1.0, m2: flo
     centers : torch.Tensor or np.ndarray
         (C, D) class centres W (a head's ``centers``); normalised here.
     m1 : float, default 1.0
-        Multiplicative angular margin, >= 1 (SphereFace).
+        Multiplicative angular margin (SphereFace; 1 means none); below 1 only with
+        m2 >= (1 − m1)·π (the paper's CM2 is m1 = 0.9, m2 = 0.4), as in :func:`~arcface_viz.heads.margin_logits`.
     m2 : float, default 0.0
         Additive angular margin in radians, in [0, π) (ArcFace).
     m3 : float, default 0.0

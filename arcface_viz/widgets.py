@@ -41,7 +41,7 @@ from PIL import Image
 
 from . import explorer, heads
 from ._validation import check_degrees, check_fraction, check_int, check_loss, check_real, message
-from .losses import EXPLORER_SLIDERS, INTERACTIVE_LOSSES, LOSSES, MARGIN_NAMES
+from .losses import DEFAULT_S, EXPLORER_SLIDERS, INTERACTIVE_LOSSES, LOSSES, MARGIN_NAMES
 from .plots import plot_circle_embeddings, plot_decision_boundaries, plot_probability_vs_angle, plot_target_logits
 from .plots import plot_sphere_embeddings
 from .plots.margins import update_decision_boundaries, update_probability_vs_angle, update_target_logits
@@ -304,7 +304,7 @@ class MarginExplorer(widgets.VBox):
         An unknown loss, or an initial value outside its slider's range.
     """
 
-    def __init__(self, loss: str = "arcface", s: float = 16.0, theta_deg: float = 60.0, n_classes: int = 8):
+    def __init__(self, loss: str = "arcface", s: float = DEFAULT_S, theta_deg: float = 60.0, n_classes: int = 8):
         loss = check_loss("loss", loss, custom=True, interactive=True)
         m1, m2, m3 = explorer.margins_for(loss)
         s = _slider_value("s", s, *_S_SLIDER[:2])
@@ -474,7 +474,7 @@ class MarginExplorer(widgets.VBox):
         self._built.add(name)
 
 
-def margin_explorer(loss: str = "arcface", s: float = 16.0, theta_deg: float = 60.0,
+def margin_explorer(loss: str = "arcface", s: float = DEFAULT_S, theta_deg: float = 60.0,
                     n_classes: int = 8) -> MarginExplorer:
     """Sliders for the margin family with live target-logit, decision-boundary and probability plots.
 

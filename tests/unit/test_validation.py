@@ -195,3 +195,22 @@ def test_messages_name_the_real_fault():
         heads.margin_logits(np.zeros((1, 2), np.float32), None, s=16.0)
     with pytest.raises(FileNotFoundError, match=r"^path='/nonexistent/faces': this face folder does not exist; check"):
         faces.load_image_folder("/nonexistent/faces")
+
+
+def test_no_function_hard_codes_the_default_scale():
+    # one source of truth: a default s is losses.DEFAULT_S (or a loss's default_s), never a literal 16.0
+    import ast
+    import pathlib
+
+    import arcface_viz
+
+    found = []
+    for path in pathlib.Path(arcface_viz.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                args = node.args
+                pairs = list(zip(args.args[len(args.args) - len(args.defaults):], args.defaults))
+                pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+                found += [f"{path.name}:{node.lineno} {node.name}" for a, d in pairs
+                          if a.arg == "s" and isinstance(d, ast.Constant) and d.value == 16.0]
+    assert not found, f"use losses.DEFAULT_S: {found}"
