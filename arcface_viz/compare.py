@@ -76,7 +76,9 @@ def register(subparsers) -> None:
     p.add_argument("--seeds", type=int, help=f"runs per loss with seeds 0..N-1 (default {SEEDS['real']} for real "
                    f"faces, {SEEDS['toy']} for toy faces)")
     p.add_argument("--out", required=True, help="output folder (must be empty or new unless --force)")
-    p.add_argument("--force", action="store_true", help="write into an existing non-empty --out folder")
+    p.add_argument("--force", action="store_true",
+                   help="write into an existing non-empty --out folder; files of an earlier run that this one "
+                        "does not rewrite stay there (index.html lists only this run's)")
     p.add_argument("--size", help="image size HxW or N for real faces (default 48x40); toy faces are 32x32")
     p.add_argument("--identities", type=int, default=8, help="toy: training identities (default 8)")
     p.add_argument("--test-identities", type=int, help="identities held out for verification (default 4 toy, 10 real)")
@@ -184,12 +186,18 @@ def _margins(text: str | None, losses: list[str]) -> list[float] | None:
     return values
 
 
-def _out_dir(text: str, force: bool) -> Path:
+def _check_out(text: str, force: bool) -> Path:
+    """--out as a usable folder path, checked without creating anything."""
     out = Path(text)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise UsageError(f"--out {out} exists and is not empty; choose a new folder or add --force to overwrite")
+    return out
+
+
+def _out_dir(text: str, force: bool) -> Path:
+    out = _check_out(text, force)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -246,16 +254,23 @@ def load_data(args, settings: dict) -> tuple[dict, str, str]:
 def _load_olivetti(size: tuple[int, int]):
     """Olivetti faces from scikit-learn's cache in a data folder, downloaded there first when missing."""
     root = faces.find_real_faces("olivetti", warn=False)
+    created: list[Path] = []  # folders a download creates, removed again if it fails
     if root is not None:
         home, download = root / faces.OLIVETTI_HOME, False
     else:
         home, download = faces.olivetti_download_home(), True
+        created = [folder for folder in (home, home.parent) if not folder.exists()]
         looked = ", ".join(str(folder / faces.OLIVETTI_HOME) for folder in faces.data_folders())
         print(f"--data olivetti: no scikit-learn Olivetti cache in {looked}; downloading it through "
               f"scikit-learn into {home} (needs internet; a few MB)", flush=True)
     try:
         dataset = faces.load_olivetti(home, download_if_missing=download, size=size)
     except FileNotFoundError as error:  # on the command line the AT&T faces are --data att, not a function
+        for folder in created:  # leave no empty folders from the failed download behind
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: something was saved there
+                break
         raise UsageError(f"--data olivetti: {error}".replace(faces.real.OLIVETTI_ALTERNATIVE, "use --data att")) from None
     if download:
         print(f"--data olivetti: saved in {home}; later runs read it from there, offline", flush=True)
@@ -659,8 +674,9 @@ def _run(args, start: float, rank: int, world: int) -> int:
     settings = _settings(args, losses)
     if args.sweep:
         return robustness.run_command(args, losses, settings)
-    out = _out_dir(args.out, args.force)
+    _check_out(args.out, args.force)
     splits, description, credit = load_data(args, settings)
+    out = _out_dir(args.out, args.force)  # created only once the data loaded
     test = splits["test"]
     pairs = experiment.balanced_pairs(test, seed=args.split_seed)
     roc_pairs = experiment.all_pairs(test.labels.numpy(), seed=args.split_seed)

@@ -220,14 +220,32 @@ def test_toy_faces_arcface_tighter_and_centres_further_apart_than_softmax():
 
 
 def test_olivetti_offline_points_to_the_att_option(tmp_path, monkeypatch, capsys):
-    import sklearn.datasets
+    import pathlib
     import urllib.error
 
-    def offline(**kwargs):
+    import sklearn.datasets
+
+    def offline(data_home, **kwargs):
+        pathlib.Path(data_home).mkdir(parents=True, exist_ok=True)  # as scikit-learn does before downloading
         raise urllib.error.URLError("no network in tests")
 
+    (tmp_path / "data").mkdir()
     monkeypatch.setenv("ARCFACE_VIZ_DATA", str(tmp_path / "data"))
     monkeypatch.setattr(sklearn.datasets, "fetch_olivetti_faces", offline)
     assert cli.main(["compare", "--data", "olivetti", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "could not reach the download server" in err and "use --data att" in err and "load_att_faces" not in err
+    # nothing left behind by the failed run: no --out folder, no empty download folders
+    assert not (tmp_path / "out").exists() and list((tmp_path / "data").iterdir()) == []
+
+
+def test_no_out_folder_when_the_data_cannot_be_loaded(tmp_path):
+    with pytest.raises(UsageError, match="not toy, att, olivetti"):
+        compare.run(parse("--out", str(tmp_path / "out"), "--data", str(tmp_path / "missing")))
+    assert not (tmp_path / "out").exists()
+
+
+def test_force_help_says_old_files_stay(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["compare", "--help"])
+    assert "does not rewrite stay there" in " ".join(capsys.readouterr().out.split())
