@@ -334,12 +334,12 @@ def check_margins(m1: object, m2: object, m3: object) -> tuple[float, float, flo
     Parameters
     ----------
     m1 : object
-        Multiplicative angular margin, in :data:`~arcface_viz.losses.M1_RANGE` (open at 0; 1 means
+        Multiplicative angular margin, in :data:`~arcface_viz.losses.M1_RANGE` = ``(0, 10]`` (1 means
         none).
     m2 : object
         Additive angular margin in radians, in :data:`~arcface_viz.losses.M2_RANGE` = ``[0, π)``.
     m3 : object
-        Additive cosine margin, in :data:`~arcface_viz.losses.M3_RANGE` = ``[0, inf)``.
+        Additive cosine margin, in :data:`~arcface_viz.losses.M3_RANGE` = ``[0, 2]``.
 
     Returns
     -------
@@ -361,11 +361,11 @@ def check_margins(m1: object, m2: object, m3: object) -> tuple[float, float, flo
        Table 1 (combined margins CM1, CM2).
     """
     m1 = check_real("m1", m1, low=M1_RANGE[0], high=M1_RANGE[1], low_open=True,
-                    fix="the multiplicative margin is > 0 (1 means none; SphereFace uses 1.35)")
+                    fix="the multiplicative margin is in (0, 10] (1 means none; SphereFace uses 1.35)")
     m2 = check_real("m2", m2, low=M2_RANGE[0], high=M2_RANGE[1], high_open=True,
                     fix="the additive angular margin is in radians (ArcFace uses 0.5 = 28.6°)")
     m3 = check_real("m3", m3, low=M3_RANGE[0], high=M3_RANGE[1],
-                    fix="the additive cosine margin is >= 0 (CosFace uses 0.35)")
+                    fix="the additive cosine margin is in [0, 2] (CosFace uses 0.35; beyond 2 the target never wins)")
     if m1 < 1.0 and m2 < (1.0 - m1) * math.pi:
         raise ValueError(message(
             "m1", m1, f"below 1 with m2={m2:g}, m1·θ + m2 < θ for θ > m2/(1 − m1) = {m2 / (1.0 - m1):.3g} rad, "

@@ -43,7 +43,7 @@ def test_build_seeds_model_and_head_and_takes_head_options():
 def test_train_accepts_an_images_labels_tuple(toy):
     result = experiment.train("cosface", (toy.images, toy.labels), epochs=1, progress=False)
     assert result.head.out_features == toy.n_identities and result.head.m3 == LOSSES["cosface"].default_m
-    with pytest.raises(TypeError, match="data=list: expected a FaceDataset"):
+    with pytest.raises(TypeError, match="data='list': expected a FaceDataset"):
         experiment.train("cosface", [1, 2, 3], epochs=1)
 
 
@@ -51,7 +51,7 @@ def test_train_accepts_an_images_labels_tuple(toy):
     (lambda: experiment.head_kwargs("arcfase"), ValueError, "loss='arcfase': unknown"),
     (lambda: experiment.head_kwargs(None), TypeError, "loss=None: expected a str"),
     (lambda: experiment.head_kwargs("arcface", m=3.5), ValueError, r"m=3.5: must lie in \[0, π\)"),
-    (lambda: experiment.head_kwargs("sphereface", m=0.5), ValueError, r"m=0.5: must lie in \[1, inf\); SphereFace's m"),
+    (lambda: experiment.head_kwargs("sphereface", m=0.5), ValueError, r"m=0.5: must lie in \[1, 10\]; SphereFace's m"),
     (lambda: experiment.head_kwargs("cosface", s=0), ValueError, r"s=0: must lie in \[0.001, 10000\]"),
     # checked even where the loss ignores them (softmax has no s, NormFace no single m)
     (lambda: experiment.head_kwargs("softmax", s="x"), TypeError, "s='x': expected a real number"),

@@ -72,7 +72,7 @@ def test_the_command_line_uses_the_same_checks(tmp_path, capsys):
     assert cli.main(["compare", "--margin", "3.5", "--out", str(tmp_path / "b")]) == 2
     assert "--margin=3.5: must lie in [0, π)" in capsys.readouterr().err
     assert cli.main(["compare", "--losses", "sphereface", "--margin", "0.5", "--out", str(tmp_path / "s")]) == 2
-    assert "--margin=0.5: must lie in [1, inf); SphereFace's m is its m1" in capsys.readouterr().err
+    assert "--margin=0.5: must lie in [1, 10]; SphereFace's m is its m1" in capsys.readouterr().err
     assert cli.main(["compare", "--epochs", "0", "--out", str(tmp_path / "c")]) == 2
     assert "--epochs=0: must be >= 1" in capsys.readouterr().err
 
@@ -214,3 +214,17 @@ def test_no_function_hard_codes_the_default_scale():
                 found += [f"{path.name}:{node.lineno} {node.name}" for a, d in pairs
                           if a.arg == "s" and isinstance(d, ast.Constant) and d.value == 16.0]
     assert not found, f"use losses.DEFAULT_S: {found}"
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda: heads.make_head("cosface", 2, 3, m=100), r"^m3=100: must lie in \[0, 2\]"),
+    (lambda: heads.make_head("sphereface", 2, 3, m1=50), r"^m1=50: must lie in \(0, 10\]"),
+    (lambda: heads.margin_logits(torch.zeros(1, 2), torch.tensor([0]), s=16.0, m1=1e308), r"^m1=1e\+308: must lie in"),
+    (lambda: heads.margin_logits(torch.zeros(1, 2), torch.tensor([0]), s=16.0, m3=1e30), r"^m3=1e\+30: must lie in \[0, 2\]"),
+    (lambda: experiment.head_kwargs("cosface", m=35.0), r"^m=35.0: must lie in \[0, 2\]"),
+])
+def test_margins_a_loss_cannot_use_are_refused(call, pattern):
+    # m3 > 2: cos θ_y − m3 < −1 <= every other cos θ_j, the target can never win; m1 > 10 folds cos(m1·θ) over
+    with pytest.raises(ValueError, match=pattern):
+        call()
+    assert v.check_margins(10.0, 0.0, 2.0) == (10.0, 0.0, 2.0)  # the ends are legal
