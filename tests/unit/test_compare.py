@@ -29,7 +29,7 @@ def parse(*argv: str) -> argparse.Namespace:
         (["--epochs", "0"], "--epochs=0: must be >= 1"),
         (["--seeds", "0"], "--seeds=0: must be >= 1"),
         (["--lr", "-1"], r"--lr=-1.0: must lie in \(0, inf\)"),
-        (["--margin", "4"], r"--margin=4.0: must lie in \[0, π\); ArcFace's m is its m2 radians"),
+        (["--losses", "softmax,arcface", "--margin", "4"], r"--margin=4.0: must lie in \[0, π\); ArcFace's m is its m2 radians"),
         (["--losses", "softmax,cosface", "--margin", "-0.1"], r"--margin=-0.1: must lie in \[0, 2\]"),
         (["--scale", "1e5"], r"--scale=100000.0: must lie in \[0.001, 10000\]"),
         (["--scale", "nan"], r"--scale=nan: must be a finite number"),
