@@ -20,7 +20,7 @@ import numpy as np
 
 import torch
 
-from .losses import LOSS_NAMES, MARGIN_NAMES, M1_RANGE, M2_RANGE, M3_RANGE, S_RANGE, Loss, get_loss
+from .losses import INTERACTIVE_LOSSES, LOSS_NAMES, MARGIN_NAMES, M1_RANGE, M2_RANGE, M3_RANGE, S_RANGE, Loss, get_loss
 
 __all__ = [
     "message",
@@ -44,7 +44,14 @@ __all__ = [
     "check_array",
     "check_label_array",
     "check_index_pairs",
+    "check_pixels",
+    "check_cosines",
+    "check_float32_module",
 ]
+
+#: Rounding slack for cosines beyond ±1: a float32 product of unit vectors overshoots 1 by a few ulp
+#: (measured: at most 4.8e-7 for D = 2..4096; the bound for naive sums is ~D·6e-8, 2.5e-4 at D = 4096).
+COS_TOLERANCE = 1e-3
 
 #: Largest float32: s·(1 + m3 + π) must stay below it, or the logits overflow to inf without an error.
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -245,7 +252,7 @@ def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
     return key
 
 
-def check_loss(name: str, value: object, *, custom: bool = False) -> str:
+def check_loss(name: str, value: object, *, custom: bool = False, interactive: bool = False) -> str:
     """A registered loss name (case-insensitive), lower-cased.
 
     Parameters
@@ -256,6 +263,9 @@ def check_loss(name: str, value: object, *, custom: bool = False) -> str:
         A loss name, one of :data:`arcface_viz.losses.LOSS_NAMES`.
     custom : bool, optional
         Also accept ``"custom"`` (the explorer's user-defined margin). Default False.
+    interactive : bool, optional
+        Accept only the losses the margin explorer and the training lab offer,
+        :data:`arcface_viz.losses.INTERACTIVE_LOSSES`. Default False.
 
     Returns
     -------
@@ -267,9 +277,26 @@ def check_loss(name: str, value: object, *, custom: bool = False) -> str:
     TypeError
         If ``value`` is not a str.
     ValueError
-        If ``value`` names no registered loss.
+        If ``value`` names no registered loss, or (with ``interactive``) one the widgets do not offer.
+
+    Examples
+    --------
+    >>> check_loss("loss", "subcenter", custom=True, interactive=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: loss='subcenter': Sub-center ArcFace is not offered in the margin explorer and the training lab; use one of softmax, normface, sphereface, cosface, arcface, combined, custom
     """
-    return check_choice(name, value, (*LOSS_NAMES, "custom") if custom else LOSS_NAMES)
+    extra = ("custom",) if custom else ()
+    offered = (*INTERACTIVE_LOSSES, *extra) if interactive else (*LOSS_NAMES, *extra)
+    if not isinstance(value, str) or value.lower() not in LOSS_NAMES:
+        return check_choice(name, value, offered)  # raises: the message lists what is offered
+    key = value.lower()
+    if interactive:
+        if key not in offered:
+            raise ValueError(message(name, value, f"{get_loss(key).label} is not offered in the margin explorer "
+                                     "and the training lab",
+                                     f"use one of {', '.join(offered)}"))
+    return key
 
 
 def check_scale(s: object, name: str = "s") -> float:
@@ -307,12 +334,12 @@ def check_margins(m1: object, m2: object, m3: object) -> tuple[float, float, flo
     Parameters
     ----------
     m1 : object
-        Multiplicative angular margin, in :data:`~arcface_viz.losses.M1_RANGE` (open at 0; 1 means
+        Multiplicative angular margin, in :data:`~arcface_viz.losses.M1_RANGE` = ``(0, 10]`` (1 means
         none).
     m2 : object
         Additive angular margin in radians, in :data:`~arcface_viz.losses.M2_RANGE` = ``[0, π)``.
     m3 : object
-        Additive cosine margin, in :data:`~arcface_viz.losses.M3_RANGE` = ``[0, inf)``.
+        Additive cosine margin, in :data:`~arcface_viz.losses.M3_RANGE` = ``[0, 2]``.
 
     Returns
     -------
@@ -334,11 +361,11 @@ def check_margins(m1: object, m2: object, m3: object) -> tuple[float, float, flo
        Table 1 (combined margins CM1, CM2).
     """
     m1 = check_real("m1", m1, low=M1_RANGE[0], high=M1_RANGE[1], low_open=True,
-                    fix="the multiplicative margin is > 0 (1 means none; SphereFace uses 1.35)")
+                    fix="the multiplicative margin is in (0, 10] (1 means none; SphereFace uses 1.35)")
     m2 = check_real("m2", m2, low=M2_RANGE[0], high=M2_RANGE[1], high_open=True,
                     fix="the additive angular margin is in radians (ArcFace uses 0.5 = 28.6°)")
     m3 = check_real("m3", m3, low=M3_RANGE[0], high=M3_RANGE[1],
-                    fix="the additive cosine margin is >= 0 (CosFace uses 0.35)")
+                    fix="the additive cosine margin is in [0, 2] (CosFace uses 0.35; beyond 2 the target never wins)")
     if m1 < 1.0 and m2 < (1.0 - m1) * math.pi:
         raise ValueError(message(
             "m1", m1, f"below 1 with m2={m2:g}, m1·θ + m2 < θ for θ > m2/(1 − m1) = {m2 / (1.0 - m1):.3g} rad, "
@@ -660,8 +687,16 @@ def check_labels(labels: object, batch: int, n_classes: int | None, device: torc
 
 
 def _numpy(values: object) -> object:
-    """A tensor as a CPU numpy array (out of the autograd graph); anything else unchanged."""
-    return values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else values
+    """A tensor as a CPU numpy array (out of the autograd graph); anything else unchanged.
+
+    float16 and bfloat16 tensors become float32 first: numpy has no bfloat16.
+    """
+    if not isinstance(values, torch.Tensor):
+        return values
+    values = values.detach().cpu()
+    if values.dtype in (torch.float16, torch.bfloat16):
+        values = values.float()
+    return values.numpy()
 
 
 def check_array(name: str, values: object, *, ndim: int | None = None, dtype=np.float64) -> np.ndarray:
@@ -773,3 +808,112 @@ def check_index_pairs(pairs: object, n: int) -> np.ndarray:
         bad = int(array.min() if array.min() < 0 else array.max())
         raise ValueError(message("pair index", bad, f"pair indices must lie in [0, {n})", "index the embeddings given"))
     return array.astype(np.int64)
+
+
+def check_pixels(name: str, images: torch.Tensor) -> torch.Tensor:
+    """Images whose every pixel is finite and in [0, 1], the range the models are trained on.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    images : torch.Tensor
+        Floating-point images of any shape (usually (N, C, H, W)).
+
+    Returns
+    -------
+    torch.Tensor
+        ``images`` itself.
+
+    Raises
+    ------
+    ValueError
+        If a pixel is NaN or inf, or lies outside [0, 1] (e.g. 0..255 grey levels).
+
+    Examples
+    --------
+    >>> check_pixels("images", torch.full((1, 1, 2, 2), 255.0))
+    Traceback (most recent call last):
+    ...
+    ValueError: images.max=255.0: pixel values must lie in [0, 1]; divide by 255
+    """
+    if images.numel() == 0:
+        return images
+    if not bool(torch.isfinite(images).all()):
+        raise ValueError(message(name, "NaN/inf", "contains NaN or inf pixels",
+                                 "check how the images were made (a division by zero?) and pass values in [0, 1]"))
+    low, high = (float(v) for v in torch.aminmax(images.detach()))
+    if high > 1.0:
+        raise ValueError(message(f"{name}.max", high, "pixel values must lie in [0, 1]", "divide by 255"))
+    if low < 0.0:
+        raise ValueError(message(f"{name}.min", low, "pixel values must lie in [0, 1]",
+                                 "undo a mean/std normalisation, or rescale to [0, 1]"))
+    return images
+
+
+def check_float32_module(name: str, module: torch.nn.Module, task: str) -> torch.nn.Module:
+    """A module whose floating-point parameters are all float32.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message (``"model"``, ``"head"``).
+    module : torch.nn.Module
+        The module to check.
+    task : str
+        What runs in float32, for the message (e.g. ``"fit trains in float32"``).
+
+    Returns
+    -------
+    torch.nn.Module
+        ``module`` itself.
+
+    Raises
+    ------
+    TypeError
+        If a floating-point parameter or buffer is not float32 (e.g. after ``model.half()``).
+    """
+    for tensor in (*module.parameters(), *module.buffers()):
+        if tensor.is_floating_point() and tensor.dtype != torch.float32:
+            raise TypeError(message(f"{name}.dtype", tensor.dtype, task,
+                                    f"call {name}.float()"))
+    return module
+
+
+def check_cosines(name: str, cos: torch.Tensor) -> torch.Tensor:
+    """Cosines within [-1, 1], up to rounding: ``COS_TOLERANCE`` (1e-3), or 8 ulp for float16/bfloat16.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    cos : torch.Tensor
+        Floating-point cosines, any shape, already checked finite.
+
+    Returns
+    -------
+    torch.Tensor
+        ``cos`` itself (not clamped: the margin code clamps where it needs to).
+
+    Raises
+    ------
+    ValueError
+        If a value lies further than the tolerance outside [-1, 1]: these are not cosines of unit
+        vectors (e.g. unnormalised embeddings).
+
+    Examples
+    --------
+    >>> check_cosines("cos", torch.tensor([[1.5, 0.0]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: cos.max=1.5: a cosine lies in [-1, 1] (up to 0.001 of rounding); normalise the embeddings and the class centres (F.normalize) before their product
+    """
+    if cos.numel() == 0:
+        return cos
+    tol = max(COS_TOLERANCE, 8 * torch.finfo(cos.dtype).eps)
+    low, high = (float(v) for v in torch.aminmax(cos.detach()))
+    if high > 1.0 + tol or low < -1.0 - tol:
+        which, bad = ("max", high) if high > 1.0 + tol else ("min", low)
+        raise ValueError(message(f"{name}.{which}", float(f"{bad:.6g}"), f"a cosine lies in [-1, 1] (up to {tol:g} of rounding)",
+                                 "normalise the embeddings and the class centres (F.normalize) before their product"))
+    return cos

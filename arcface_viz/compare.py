@@ -32,7 +32,7 @@ from scipy import stats
 
 import arcface_viz
 from arcface_viz import distributed, experiment, faces, metrics, report, robustness
-from arcface_viz._validation import check_int, check_margin, check_real, check_scale
+from arcface_viz._validation import check_int, check_margin, check_real, check_scale, message
 from arcface_viz.cli import UsageError
 from arcface_viz.losses import DEFAULT_S, LOSS_NAMES, LOSSES
 from arcface_viz.training import accuracy, embed
@@ -40,6 +40,9 @@ from arcface_viz.training import accuracy, embed
 # Settings that train from scratch on these small problems (8 toy identities in 2-D, 30 AT&T
 # subjects). The heads' s and m are the registry's defaults (arcface_viz.losses) unless --scale/--margin.
 TOY = {"dim": 2, "epochs": 24, "lr": 5e-3, "batch_size": 64, "warmup": 8, "augment": False, "test_identities": 4}
+#: Most toy identities (training + unseen) one run draws, checked before drawing: a typo such as
+#: --test-identities 500 used to draw 101,600 faces before failing; toy runs are small teaching runs.
+TOY_MAX_IDENTITIES = 100
 REAL = {"dim": 64, "epochs": 60, "lr": 5e-3, "batch_size": 64, "warmup": 10, "augment": True, "test_identities": 10}
 DEFAULT_LOSSES = "softmax,normface,cosface,arcface"
 SEEDS = {"toy": 3, "real": 5}  # default --seeds: enough for a paired interval; real faces vary more
@@ -73,7 +76,9 @@ def register(subparsers) -> None:
     p.add_argument("--seeds", type=int, help=f"runs per loss with seeds 0..N-1 (default {SEEDS['real']} for real "
                    f"faces, {SEEDS['toy']} for toy faces)")
     p.add_argument("--out", required=True, help="output folder (must be empty or new unless --force)")
-    p.add_argument("--force", action="store_true", help="write into an existing non-empty --out folder")
+    p.add_argument("--force", action="store_true",
+                   help="write into an existing non-empty --out folder; files of an earlier run that this one "
+                        "does not rewrite stay there (index.html lists only this run's)")
     p.add_argument("--size", help="image size HxW or N for real faces (default 48x40); toy faces are 32x32")
     p.add_argument("--identities", type=int, default=8, help="toy: training identities (default 8)")
     p.add_argument("--test-identities", type=int, help="identities held out for verification (default 4 toy, 10 real)")
@@ -137,8 +142,20 @@ def _settings(args, losses: list[str]) -> dict:
         seeds = SEEDS["toy" if args.data == "toy" else "real"] if args.seeds is None else args.seeds
         s["seeds"] = check_int("--seeds", seeds, minimum=1, fix="pass how many runs per loss")
         check_int("--identities", args.identities, minimum=2, fix="a softmax needs at least 2 identities")
+        if args.data == "toy" and args.identities + s["test_identities"] > TOY_MAX_IDENTITIES:
+            raise ValueError(message(
+                "--identities + --test-identities", args.identities + s["test_identities"],
+                f"toy runs draw 200 images per identity; at most {TOY_MAX_IDENTITIES} identities in all",
+                "lower them, or use real faces (--data att)"))
         # one scale for every normalised head: differences between them are then the margin's alone
         s["s"] = DEFAULT_S if args.scale is None else check_scale(args.scale, name="--scale")
+        if args.scale is not None and not any(LOSSES[name].normalized for name in losses):  # else dropped silently
+            raise ValueError(message("--scale", args.scale, f"no chosen loss ({', '.join(losses)}) has a scale s",
+                                     "drop --scale, or add a normalised loss such as arcface to --losses"))
+        if args.margin is not None and not any(LOSSES[name].main_margin for name in losses):
+            with_m = ", ".join(name for name, loss in LOSSES.items() if loss.main_margin)
+            raise ValueError(message("--margin", args.margin, f"no chosen loss ({', '.join(losses)}) has a single margin m",
+                                     f"drop --margin, or add one of {with_m} to --losses"))
         if args.margin is not None:
             for name in losses:
                 if LOSSES[name].main_margin is not None:
@@ -169,12 +186,18 @@ def _margins(text: str | None, losses: list[str]) -> list[float] | None:
     return values
 
 
-def _out_dir(text: str, force: bool) -> Path:
+def _check_out(text: str, force: bool) -> Path:
+    """--out as a usable folder path, checked without creating anything."""
     out = Path(text)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; give a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise UsageError(f"--out {out} exists and is not empty; choose a new folder or add --force to overwrite")
+    return out
+
+
+def _out_dir(text: str, force: bool) -> Path:
+    out = _check_out(text, force)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -231,17 +254,24 @@ def load_data(args, settings: dict) -> tuple[dict, str, str]:
 def _load_olivetti(size: tuple[int, int]):
     """Olivetti faces from scikit-learn's cache in a data folder, downloaded there first when missing."""
     root = faces.find_real_faces("olivetti", warn=False)
+    created: list[Path] = []  # folders a download creates, removed again if it fails
     if root is not None:
         home, download = root / faces.OLIVETTI_HOME, False
     else:
         home, download = faces.olivetti_download_home(), True
+        created = [folder for folder in (home, home.parent) if not folder.exists()]
         looked = ", ".join(str(folder / faces.OLIVETTI_HOME) for folder in faces.data_folders())
         print(f"--data olivetti: no scikit-learn Olivetti cache in {looked}; downloading it through "
               f"scikit-learn into {home} (needs internet; a few MB)", flush=True)
     try:
         dataset = faces.load_olivetti(home, download_if_missing=download, size=size)
-    except FileNotFoundError as error:
-        raise UsageError(f"--data olivetti: {error}") from None
+    except FileNotFoundError as error:  # on the command line the AT&T faces are --data att, not a function
+        for folder in created:  # leave no empty folders from the failed download behind
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: something was saved there
+                break
+        raise UsageError(f"--data olivetti: {error}".replace(faces.real.OLIVETTI_ALTERNATIVE, "use --data att")) from None
     if download:
         print(f"--data olivetti: saved in {home}; later runs read it from there, offline", flush=True)
     return dataset, f"Olivetti faces ({home}), {size[0]}×{size[1]}"
@@ -644,8 +674,9 @@ def _run(args, start: float, rank: int, world: int) -> int:
     settings = _settings(args, losses)
     if args.sweep:
         return robustness.run_command(args, losses, settings)
-    out = _out_dir(args.out, args.force)
+    _check_out(args.out, args.force)
     splits, description, credit = load_data(args, settings)
+    out = _out_dir(args.out, args.force)  # created only once the data loaded
     test = splits["test"]
     pairs = experiment.balanced_pairs(test, seed=args.split_seed)
     roc_pairs = experiment.all_pairs(test.labels.numpy(), seed=args.split_seed)

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from . import distributed, faces
-from ._validation import check_int, check_loss, check_margin, check_scale
+from ._validation import check_int, check_loss, check_margin, check_real, check_scale, message
 from .heads import head_class, make_head
 from .losses import get_loss
 from .metrics import VerificationResult, rank1, verification
@@ -86,9 +86,13 @@ def head_kwargs(loss: str, s: float | None = None, m: float | None = None) -> di
     {}
     """
     entry = get_loss(check_loss("loss", loss))
+    # checked even where the loss ignores them: s="x" or m=nan is a mistake whatever the loss
+    s = None if s is None else check_scale(s)
+    if m is not None and entry.main_margin is None:
+        check_real("m", m, fix=f"{entry.label} has no single margin; pass m=None")
     if not entry.normalized:
         return {}
-    kwargs: dict = {"s": entry.default_s if s is None else check_scale(s)}
+    kwargs: dict = {"s": entry.default_s if s is None else s}
     if entry.main_margin is None:
         if entry.margins != (1.0, 0.0, 0.0):  # the combined margin: all three
             kwargs.update(zip(("m1", "m2", "m3"), entry.margins))
@@ -200,8 +204,8 @@ def train(loss: str, data, *, epochs: int, dim: int = 2, s: float | None = None,
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         n_classes = int(torch.as_tensor(data[1]).max()) + 1
     else:
-        raise TypeError(f"data={type(data).__name__}: expected a FaceDataset or a tuple (images, labels); "
-                        "load faces with arcface_viz.faces")
+        raise TypeError(message("data", type(data).__name__, "expected a FaceDataset or a tuple (images, labels)",
+                                "load faces with arcface_viz.faces"))
     model, head = build(loss, dim, n_classes, s=s, m=m, seed=seed, head_options=head_options)
     # in a torch.distributed group (torchrun): DDP backbone and class-sharded head on the same batches
     trainer = distributed.fit if torch.distributed.is_initialized() else fit
@@ -239,11 +243,26 @@ def all_pairs(labels, seed: int = 0, limit: int = MAX_PAIRS) -> np.ndarray:
     10
     """
     limit = check_int("limit", limit, minimum=1, fix="pass the largest number of pairs to keep")
-    i, j = np.triu_indices(len(labels), k=1)
-    pairs = np.stack([i, j], axis=1).astype(np.int64)
-    if len(pairs) > limit:
-        pairs = pairs[np.sort(np.random.default_rng(seed).choice(len(pairs), limit, replace=False))]
-    return pairs
+    n = len(labels)
+    total = n * (n - 1) // 2
+    if total <= limit:
+        i, j = np.triu_indices(n, k=1)
+        return np.stack([i, j], axis=1).astype(np.int64)
+    # Draw positions in the row-by-row list and map them to (i, j): the n² list is never built.
+    k = np.sort(np.random.default_rng(seed).choice(total, limit, replace=False)).astype(np.int64)
+    return _pair_at(k, n)
+
+
+def _pair_at(k: np.ndarray, n: int) -> np.ndarray:
+    """Pairs number ``k`` of the row-by-row list of (i < j) over ``n`` items (the order of ``np.triu_indices``)."""
+    def start(i):  # position of (i, i + 1): rows 0..i-1 hold n-1, n-2, ... pairs
+        return i * (2 * n - i - 1) // 2
+
+    i = np.floor((2 * n - 1 - np.sqrt((2.0 * n - 1) ** 2 - 8.0 * k)) / 2).astype(np.int64)
+    i = np.clip(i, 0, n - 2)
+    i -= start(i) > k  # float rounding: step back or forward one row where the estimate missed
+    i += start(i + 1) <= k
+    return np.stack([i, k - start(i) + i + 1], axis=1)
 
 
 def balanced_pairs(dataset, seed: int = 0, max_genuine: int = MAX_GENUINE_PAIRS) -> np.ndarray:
@@ -353,6 +372,9 @@ def evaluate_open_set(model: nn.Module, test, *, pairs: np.ndarray | None = None
     ValueError
         As :func:`arcface_viz.metrics.verification` and :func:`arcface_viz.metrics.rank1`.
     """
+    if not (hasattr(test, "images") and hasattr(test, "labels")):
+        raise TypeError(message("test", type(test).__name__, "expected a FaceDataset of the unseen identities",
+                                "pass faces.split_identities(...)[1], not its images"))
     labels = np.asarray(test.labels)
     pairs = balanced_pairs(test, seed=seed) if pairs is None else pairs
     roc_pairs = all_pairs(labels, seed=seed) if roc_pairs is None else roc_pairs

@@ -62,7 +62,8 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from ._validation import (check_angles, check_bool, check_choice, check_head_parameters, check_int, check_labels,
-                          check_logit_range, check_margin, check_margins, check_real, check_scale)
+                          check_cosines, check_logit_range, check_margin, check_margins, check_real, check_scale,
+                          message)
 from .losses import LOSS_NAMES, LOSSES, S_RANGE
 
 __all__ = [
@@ -407,7 +408,8 @@ def margin_logits(
     Parameters
     ----------
     cos : torch.Tensor, shape (B, C), floating
-        The cosine cos θ between each unit embedding and each unit class centre (dimensionless, in [-1, 1]).
+        The cosine cos θ between each unit embedding and each unit class centre (dimensionless, in [-1, 1];
+        values beyond it by more than rounding are refused).
         float16/bfloat16 are upcast to float32; their gradient comes back in their dtype.
     labels : torch.Tensor, shape (B,), int dtype, or None
         Target class of each row, in [0, C-1]; any integer dtype (int32 and int64 give identical
@@ -442,7 +444,8 @@ def margin_logits(
         ``cos`` not a floating tensor; labels not an integer tensor; s or margins not real numbers
         (numpy scalars are fine); ``easy_margin`` not a bool.
     ValueError
-        ``cos`` not 2-D or not finite; labels not (B,), outside [0, C-1] (−1 included) or on another
+        ``cos`` not 2-D, not finite, or beyond [-1, 1] by more than rounding (1e-3; 8 ulp for
+        float16/bfloat16: see :func:`arcface_viz._validation.check_cosines`); labels not (B,), outside [0, C-1] (−1 included) or on another
         device; s outside [1e-3, 1e4]; m1 <= 0, or m1 < 1 with m2 < (1 − m1)·π; m2 outside [0, π); m3 < 0; s·(1 + m3 + π) beyond float32 (inf logits);
         float16 cosines that require a gradient with s·(32·m1 + 1) > 65504 (an angular margin only).
 
@@ -480,11 +483,15 @@ def margin_logits(
     """
     s, m1, m2, m3, easy_margin = check_head_parameters(s, m1, m2, m3, easy_margin)
     if not isinstance(cos, Tensor) or not cos.is_floating_point():
-        raise TypeError(f"cos of type {getattr(cos, 'dtype', type(cos).__name__)}: pass a floating tensor (B, C)")
+        kind = f"a {cos.dtype} tensor" if isinstance(cos, Tensor) else f"a {type(cos).__module__}.{type(cos).__name__}"
+        raise TypeError(message("cos", cos, f"expected a floating torch tensor (B, C), got {kind}",
+                                "pass torch.as_tensor(cos, dtype=torch.float32)"))
     if cos.dim() != 2:
-        raise ValueError(f"cos of shape {tuple(cos.shape)}: expected (B, C) cosines")
+        raise ValueError(message("cos.shape", tuple(cos.shape), "expected (B, C) cosines", "one row per sample"))
     if not bool(torch.isfinite(cos).all()):
-        raise ValueError("cos contains NaN or inf: check the embeddings and class centres upstream")
+        raise ValueError(message("cos", "NaN/inf", "contains NaN or inf",
+                                 "check the embeddings and class centres upstream"))
+    check_cosines("cos", cos)
     check_labels(labels, cos.shape[0], cos.shape[1], cos.device)
     sin_floor = _sin_floor(cos.dtype)
     if (labels is not None and cos.dtype == torch.float16 and cos.requires_grad and (m1, m2) != (1.0, 0.0)
@@ -554,15 +561,13 @@ class _Head(nn.Module):
     # input checks -------------------------------------------------------------
     def _check_inputs(self, embeddings: Tensor, labels: Tensor | None) -> None:
         if not isinstance(embeddings, Tensor) or not embeddings.is_floating_point():
-            raise TypeError(
-                f"embeddings of type {getattr(embeddings, 'dtype', type(embeddings).__name__)}: "
-                "pass a floating tensor of shape (B, in_features)"
-            )
+            kind = (f"a {embeddings.dtype} tensor" if isinstance(embeddings, Tensor)
+                    else f"a {type(embeddings).__module__}.{type(embeddings).__name__}")
+            raise TypeError(message("embeddings", embeddings, f"expected a floating torch tensor, got {kind}",
+                                    f"pass torch.as_tensor(embeddings, dtype=torch.float32) of shape (B, {self.in_features})"))
         if embeddings.dim() != 2 or embeddings.shape[1] != self.in_features:
-            raise ValueError(
-                f"embeddings of shape {tuple(embeddings.shape)}: expected (B, {self.in_features}); "
-                "flatten the backbone output or build the head with the right in_features"
-            )
+            raise ValueError(message("embeddings.shape", tuple(embeddings.shape), f"expected (B, {self.in_features})",
+                                     "flatten the backbone output or build the head with the right in_features"))
         weight = self.weight
         if embeddings.device != weight.device:
             raise ValueError(
@@ -710,7 +715,8 @@ class CombinedMarginHead(_Head):
     out_features : int
         Number of classes C.
     s : float, default 16.0
-        Scale in [1e-3, 1e4]. The paper's 64 is for ~1e4 identities and 512-D features; use ~16 for few classes.
+        Scale in [1e-3, 1e4]. The paper's 64 trains 512-D features on 10^4–10^5 identities
+        (CASIA-WebFace ~10k, MS1MV2 ~85k); use ~16 for few classes.
     m1 : float, default 1.0
         Multiplicative angular margin (below 1 only with m2 >= (1 − m1)·π, see :func:`margin_logits`).
     m2 : float, default 0.3

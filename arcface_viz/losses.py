@@ -40,22 +40,25 @@ __all__ = [
 #: Names of the three margins of the combined form, in order.
 MARGIN_NAMES = ("m1", "m2", "m3")
 
-#: One scale for every normalised head unless a caller chooses another: the paper's 64 is for
-#: ~10^5 identities and 512-D features; 16 trains the few-identity problems of the lessons.
+#: One scale for every normalised head unless a caller chooses another: the paper's 64 trains 512-D
+#: features on 10^4–10^5 identities (CASIA-WebFace ~10k, MS1MV2 ~85k; Deng et al. 2019, sec. 4.1);
+#: 16 trains the few-identity problems of the lessons.
 DEFAULT_S = 16.0
 
 #: Legal scales: far beyond any useful value (16 to 64), well inside float32 for s².
 S_RANGE = (1e-3, 1e4)
-#: Legal multiplicative angular margin m1 (1 means none): (0, inf). Below 1 only together with
+#: Legal multiplicative angular margin m1 (1 means none): (0, 10]. Below 1 only together with
 #: m2 >= (1 − m1)·π, so that m1·θ + m2 >= θ on all of [0, π] and the margin never rewards the target:
-#: the paper's second combined margin (m1, m2, m3) = (0.9, 0.4, 0.15) is one such setting.
-M1_RANGE = (0.0, math.inf)
+#: the paper's second combined margin (m1, m2, m3) = (0.9, 0.4, 0.15) is one such setting. Above 10
+#: (original SphereFace used 4) cos(m1·θ) folds over many times; a typo such as 35 for 3.5 is caught.
+M1_RANGE = (0.0, 10.0)
 #: (min, max, step) of the explorer's m1, m2 and m3 sliders (the combined form, any loss).
 EXPLORER_SLIDERS = {"m1": (0.8, 2.0, 0.05), "m2": (0.0, 1.0, 0.01), "m3": (0.0, 0.6, 0.01)}
 #: Legal additive angular margin m2 in radians: [0, π) (m2 = π would turn the target around).
 M2_RANGE = (0.0, math.pi)
-#: Legal additive cosine margin m3: [0, inf) (a negative margin would reward the target class).
-M3_RANGE = (0.0, math.inf)
+#: Legal additive cosine margin m3: [0, 2] (a negative margin would reward the target class; with
+#: m3 >= 2 the target logit cos θ_y − m3 <= −1 can never beat another class's cos θ_j >= −1).
+M3_RANGE = (0.0, 2.0)
 
 #: Colour of a user-defined ("custom") margin in the explorer: not a loss of its own.
 CUSTOM_COLOR = "#e377c2"
@@ -125,7 +128,7 @@ _ENTRIES = (
     Loss("normface", "NormFace", "#8c564b", (1.0, 0.0, 0.0), None, None, None, True, DEFAULT_S,
          'F. Wang et al., "NormFace: L2 Hypersphere Embedding for Face Verification", ACM MM 2017'),
     # m1 >= 1: with m2 = 0 a multiplicative margin below 1 rewards the target (M1_RANGE's m1 < 1 needs m2 > 0)
-    Loss("sphereface", "SphereFace", "#1f77b4", (1.35, 0.0, 0.0), "m1", (1.0, math.inf), (1.0, 2.0, 0.05), True,
+    Loss("sphereface", "SphereFace", "#1f77b4", (1.35, 0.0, 0.0), "m1", (1.0, M1_RANGE[1]), (1.0, 2.0, 0.05), True,
          DEFAULT_S, 'W. Liu et al., "SphereFace", CVPR 2017; combined form of Deng et al. 2019, eq. 4'),
     Loss("cosface", "CosFace", "#2ca02c", (1.0, 0.0, 0.35), "m3", M3_RANGE, (0.0, 0.6, 0.01), True, DEFAULT_S,
          'H. Wang et al., "CosFace: Large Margin Cosine Loss", CVPR 2018, eq. 4'),

@@ -246,7 +246,8 @@ def margin_satisfaction(embeddings, labels, centers, *, m1: float = 1.0, m2: flo
     centers : torch.Tensor or np.ndarray
         (C, D) class centres W (a head's ``centers``); normalised here.
     m1 : float, default 1.0
-        Multiplicative angular margin, >= 1 (SphereFace).
+        Multiplicative angular margin (SphereFace; 1 means none); below 1 only with
+        m2 >= (1 − m1)·π (the paper's CM2 is m1 = 0.9, m2 = 0.4), as in :func:`~arcface_viz.heads.margin_logits`.
     m2 : float, default 0.0
         Additive angular margin in radians, in [0, π) (ArcFace).
     m3 : float, default 0.0
@@ -284,11 +285,13 @@ def margin_satisfaction(embeddings, labels, centers, *, m1: float = 1.0, m2: flo
     x = _matrix(embeddings, "embeddings")
     w = _matrix(centers, "centers")
     if w.shape[1] != x.shape[1]:
-        raise ValueError(f"centers have dimension {w.shape[1]} but embeddings have {x.shape[1]}")
+        raise ValueError(message("centers.shape", w.shape, f"centers have dimension {w.shape[1]} but embeddings have "
+                                 f"{x.shape[1]}", "pass the head's centres of the same model"))
     y = check_label_array("labels", labels, x.shape[0])
     n_classes = w.shape[0]
-    if y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(f"labels must lie in [0, {n_classes}) for {n_classes} centres, got [{y.min()}, {y.max()}]")
+    if y.max() >= n_classes:  # check_label_array refused negative labels
+        raise ValueError(message("label", int(y.max()), f"labels must lie in [0, {n_classes}) for {n_classes} centres",
+                                 "relabel to 0..C-1 or pass every class's centre"))
     cos = torch.from_numpy(np.clip(x @ w.T, -1.0, 1.0))
     logits = margin_logits(cos, torch.from_numpy(y), s=1.0, m1=m1, m2=m2, m3=m3).numpy()
     rows = np.arange(len(y))

@@ -21,7 +21,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 import arcface_viz
-from arcface_viz._validation import check_bool, check_callable, check_choice, check_int, check_labels, check_real, message
+from arcface_viz._validation import (check_bool, check_callable, check_choice, check_float32_module, check_int, check_labels,
+                                     check_pixels, check_real, message)
 from arcface_viz.heads import make_head
 from arcface_viz.losses import get_loss
 from arcface_viz.models import FaceCNN
@@ -92,12 +93,14 @@ def _images_labels(data) -> tuple[torch.Tensor, torch.Tensor]:
     if images.shape[0] == 0:
         raise ValueError(message("images.shape", tuple(images.shape), "the training data is empty",
                                  "pass at least one image"))
-    return images.float(), labels.long()
+    return check_pixels("images", images.float()), labels.long()
 
 
 def _check_fit_args(model, head, labels, epochs, batch_size, lr, optimizer, margin_warmup_epochs, seed, callback):
     if not isinstance(model, nn.Module) or not isinstance(head, nn.Module):
         raise TypeError("model and head must be torch.nn.Module instances (e.g. FaceCNN and heads.make_head(...))")
+    check_float32_module("model", model, "fit trains in float32")
+    check_float32_module("head", head, "fit trains in float32")
     check_int("epochs", epochs, minimum=1, fix="pass the number of passes over the data")
     check_int("batch_size", batch_size, minimum=1, fix="pass images per step, e.g. 64")
     check_int("margin_warmup_epochs", margin_warmup_epochs, minimum=0, fix="pass 0 for the full margin from the start")
@@ -117,11 +120,11 @@ def _check_label_range(labels: torch.Tensor, head, name: str) -> None:
     if n_classes is None:
         raise TypeError("head has no out_features: build it with arcface_viz.heads.make_head")
     low, high = int(labels.min()), int(labels.max())
-    if low < 0 or high >= n_classes:
-        raise ValueError(
-            f"{name} span [{low}, {high}] but the head has out_features={n_classes}: build the head with "
-            f"out_features={high + 1} (or relabel the dataset with .relabel())"
-        )
+    if low < 0:
+        raise ValueError(message("label", low, f"{name} must be >= 0", "relabel to 0..C-1 (dataset.relabel())"))
+    if high >= n_classes:
+        raise ValueError(message("label", high, f"{name} span [{low}, {high}] but the head has out_features={n_classes}",
+                                 f"build the head with out_features={high + 1} (or relabel with dataset.relabel())"))
 
 
 # --------------------------------------------------------------------------- augmentation
@@ -459,7 +462,7 @@ def _images(data) -> torch.Tensor:
     if images.ndim != 4:
         raise ValueError(message("images.shape", tuple(images.shape), "expected (N, C, H, W)",
                                  "pass a FaceDataset or a float tensor (N, C, H, W)"))
-    return images
+    return check_pixels("images", images)
 
 
 @torch.no_grad()
@@ -595,10 +598,11 @@ def save(result: TrainResult, path, overwrite: bool = False) -> Path:
     FileExistsError
         If either file exists and ``overwrite`` is False.
     TypeError
-        If the model or head cannot be rebuilt from a config.
+        If ``overwrite`` is not a bool (``"False"`` would be true), or the model or head cannot be
+        rebuilt from a config.
     """
     weights, sidecar = _paths(path)
-    if not overwrite:
+    if not check_bool("overwrite", overwrite):
         for p in (weights, sidecar):
             if p.exists():
                 raise FileExistsError(f"{p} exists: pass overwrite=True to replace it, or choose another path")

@@ -40,8 +40,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from . import explorer, heads
-from ._validation import check_degrees, check_fraction, check_int, check_loss, check_real
-from .losses import EXPLORER_SLIDERS, INTERACTIVE_LOSSES, LOSSES, MARGIN_NAMES
+from ._validation import check_degrees, check_fraction, check_int, check_loss, check_real, message
+from .losses import DEFAULT_S, EXPLORER_SLIDERS, INTERACTIVE_LOSSES, LOSSES, MARGIN_NAMES
 from .plots import plot_circle_embeddings, plot_decision_boundaries, plot_probability_vs_angle, plot_target_logits
 from .plots import plot_sphere_embeddings
 from .plots.margins import update_decision_boundaries, update_probability_vs_angle, update_target_logits
@@ -69,7 +69,7 @@ def explorer_readout(loss: str, s: float, m1: float, m2: float, m3: float, theta
     Parameters
     ----------
     loss : str
-        Loss name for the label (a registered loss or ``"custom"``).
+        Loss name for the label (a loss of :data:`arcface_viz.losses.INTERACTIVE_LOSSES` or ``"custom"``).
     s, m1, m2, m3 : float
         Scale and margins (m2 in radians), within the registry's ranges.
     theta_deg : float
@@ -89,7 +89,7 @@ def explorer_readout(loss: str, s: float, m1: float, m2: float, m3: float, theta
     TypeError, ValueError
         A value of the wrong type or outside its range (messages from :mod:`arcface_viz._validation`).
     """
-    name = check_loss("loss", loss, custom=True)
+    name = check_loss("loss", loss, custom=True, interactive=True)
     m1, m2, m3 = explorer.margins_for("custom", m1=m1, m2=m2, m3=m3)
     theta_deg = check_degrees("theta_deg", theta_deg)
     theta = math.radians(theta_deg)
@@ -304,8 +304,8 @@ class MarginExplorer(widgets.VBox):
         An unknown loss, or an initial value outside its slider's range.
     """
 
-    def __init__(self, loss: str = "arcface", s: float = 16.0, theta_deg: float = 60.0, n_classes: int = 8):
-        loss = check_loss("loss", loss, custom=True)
+    def __init__(self, loss: str = "arcface", s: float = DEFAULT_S, theta_deg: float = 60.0, n_classes: int = 8):
+        loss = check_loss("loss", loss, custom=True, interactive=True)
         m1, m2, m3 = explorer.margins_for(loss)
         s = _slider_value("s", s, *_S_SLIDER[:2])
         theta_deg = _slider_value("theta_deg", theta_deg, 0.0, 180.0)
@@ -474,7 +474,7 @@ class MarginExplorer(widgets.VBox):
         self._built.add(name)
 
 
-def margin_explorer(loss: str = "arcface", s: float = 16.0, theta_deg: float = 60.0,
+def margin_explorer(loss: str = "arcface", s: float = DEFAULT_S, theta_deg: float = 60.0,
                     n_classes: int = 8) -> MarginExplorer:
     """Sliders for the margin family with live target-logit, decision-boundary and probability plots.
 
@@ -551,7 +551,8 @@ class TrainingLab(widgets.VBox):
 
     def __init__(self, dataset, *, max_points_per_identity: int = 60, seed: int = 0):
         if not hasattr(dataset, "images") or not hasattr(dataset, "labels"):
-            raise TypeError(f"dataset must be a FaceDataset, got {type(dataset).__name__}")
+            raise TypeError(message("dataset", type(dataset).__name__, "expected a FaceDataset",
+                                    "load faces with arcface_viz.faces (e.g. make_toy_faces)"))
         counts = np.bincount(np.asarray(dataset.labels, dtype=np.int64), minlength=dataset.n_identities)
         if np.count_nonzero(counts) < 2:
             # one class: the softmax is 1 whatever the embedding, the loss 0 and the accuracy 100 %
@@ -562,6 +563,8 @@ class TrainingLab(widgets.VBox):
             names = ", ".join(str(dataset.identities[k]) for k in empty)
             raise ValueError(f"identities {empty} ({names}) have no images (a subset?): call dataset.relabel() "
                              "so that labels run over the identities present")
+        max_points_per_identity = check_int("max_points_per_identity", max_points_per_identity, minimum=1,
+                                            fix="pass how many images of each identity to draw, e.g. 60")
         self.dataset = dataset
         self.seed = seed
         self._plot_index = self._subset(dataset.labels, max_points_per_identity, seed)
@@ -773,7 +776,7 @@ def training_lab(dataset, *, max_points_per_identity: int = 60, seed: int = 0) -
         epoch in about half a second here. At least 2 identities, each with images (after
         ``subset`` call ``relabel()``); otherwise ValueError.
     max_points_per_identity : int
-        Images per identity in the live plot (all images are used for training and the metrics).
+        Images per identity in the live plot, >= 1 (all images are used for training and the metrics).
     seed : int
         Seeds the model initialisation and ``fit``: the same settings give the same run.
 

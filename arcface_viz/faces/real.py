@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .dataset import FaceDataset
-from .._validation import check_size
+from .._validation import check_size, message
 
 ATT_CREDIT = (
     "Faces: AT&T Laboratories Cambridge (ORL Database of Faces); "
@@ -41,12 +41,18 @@ def _natural_key(name: str) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
+#: The way round a failed Olivetti download, ending its messages (the command line says --data att instead).
+OLIVETTI_ALTERNATIVE = "use the AT&T folder att_faces/ with load_att_faces"
+
+
 def _require_folder(path: str | os.PathLike) -> Path:
     folder = Path(path).expanduser()
     if not folder.exists():
-        raise FileNotFoundError(f"face folder {folder} does not exist")
+        raise FileNotFoundError(message("path", str(folder), "this face folder does not exist",
+                                        "check the path (data/README.md says where to get faces)"))
     if not folder.is_dir():
-        raise NotADirectoryError(f"{folder} is a file, not a folder of faces")
+        raise NotADirectoryError(message("path", str(folder), "is a file, not a folder of faces",
+                                         "pass the folder that holds it"))
     return folder
 
 
@@ -334,14 +340,13 @@ def load_olivetti(
         raise FileNotFoundError(
             f"Olivetti faces: the download server refused the request (HTTP {error.code}: {error.reason}), "
             f"so they are not in {where}. Get them another way: copy olivetti_py3.pkz from a machine where "
-            f"scikit-learn downloaded it into {where}, or use the AT&T folder att_faces/ with "
-            "load_att_faces (see data/README.md)"
+            f"scikit-learn downloaded it into {where}, or {OLIVETTI_ALTERNATIVE} (see data/README.md)"
         ) from None
     except urllib.error.URLError as error:
         raise FileNotFoundError(
             f"Olivetti faces: could not reach the download server ({error.reason}), so they are not in {where}. "
             f"Connect to the internet and retry, or copy olivetti_py3.pkz from another machine into {where}, or "
-            "use the AT&T folder att_faces/ with load_att_faces (see data/README.md)"
+            f"{OLIVETTI_ALTERNATIVE} (see data/README.md)"
         ) from None
     except OSError as error:
         raise FileNotFoundError(

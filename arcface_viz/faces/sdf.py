@@ -66,18 +66,27 @@ def ellipse(x: np.ndarray, y: np.ndarray, cx, cy, a, b) -> np.ndarray:
     cx, cy : float or numpy.ndarray
         Centre, broadcasting against ``x`` (scalars or (N, 1, 1)).
     a, b : float or numpy.ndarray
-        Half-axes along x and y, > 0.
+        Half-axes along x and y; only their size counts, and sizes below 1e-6 count as 1e-6 (a
+        squashed outline can reach 0 at a pixel, where dividing by it would give NaN).
 
     Returns
     -------
     numpy.ndarray, shape (N, H, W)
-        Approximate signed distance, negative inside.
+        Approximate signed distance, negative inside; always finite.
     """
+    a, b = _half_axis(a), _half_axis(b)
     u = (x - cx) / a
     v = (y - cy) / b
     k2 = u * u + v * v
     grad2 = ((u / a) ** 2 + (v / b) ** 2 + _EPS / np.minimum(a, b) ** 2) / (k2 + _EPS)
     return (np.sqrt(k2) - 1.0) / np.sqrt(grad2)
+
+
+def _half_axis(h):
+    """|h|, at least _EPS; keeps the dtype (the distances use only h², so |h| changes no other value)."""
+    if isinstance(h, np.ndarray):
+        return np.maximum(np.abs(h), _EPS)
+    return max(abs(h), float(_EPS))
 
 
 def segment(x: np.ndarray, y: np.ndarray, ax, ay, bx, by, radius) -> np.ndarray:

@@ -22,6 +22,7 @@ from matplotlib.ticker import FuncFormatter
 from .. import explorer
 from .._validation import check_degrees, check_int, check_scale
 from ..heads import target_logit
+from ..losses import DEFAULT_S
 from ._common import THETA_LABEL, degree_axis, figure_and_axes
 from .colors import MARGIN_COLOR, identity_colors, loss_color
 
@@ -219,7 +220,7 @@ def mark_fallback_jump(ax: Axes, *, s: float = 1.0, m1: float = 1.0, m2: float =
     return segment
 
 
-def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float = 16.0, *,
+def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float = DEFAULT_S, *,
                        theta_probe_deg: float | None = None, highlight: str | Mapping | None = None,
                        ax: Axes | None = None, title: str | None = None, mark_fallback: bool = True) -> Figure:
     """Target logit vs the target angle θ for several losses (ArcFace paper, Fig. 4(b)).
@@ -305,7 +306,7 @@ def plot_target_logits(configs: Sequence[str | Mapping] | None = None, s: float 
 
 
 def plot_decision_boundaries(loss: str = "arcface", m1: float | None = None, m2: float | None = None,
-                             m3: float | None = None, s: float = 16.0, *, m: float | None = None,
+                             m3: float | None = None, s: float = DEFAULT_S, *, m: float | None = None,
                              ax: Axes | None = None, title: str | None = None, resolution: int = 181,
                              legend: bool = True) -> Figure:
     """Binary decision boundaries in the (θ1, θ2) plane with the margin region shaded (paper, Table 1).
@@ -461,7 +462,7 @@ def _lighten(color: str, amount: float = 0.55) -> tuple[float, float, float, flo
     return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount, 1.0)
 
 
-def plot_probability_vs_angle(s: float = 16.0, m: float | None = None, n_classes: int = 8, *,
+def plot_probability_vs_angle(s: float = DEFAULT_S, m: float | None = None, n_classes: int = 8, *,
                               loss: str = "arcface", m1: float | None = None, m2: float | None = None,
                               m3: float | None = None, p: float = 0.9, theta_probe_deg: float | None = None,
                               ax: Axes | None = None, title: str | None = None) -> Figure:
@@ -537,7 +538,7 @@ def _artist(ax: Axes, gid: str):
     raise KeyError(f"gid={gid!r}: no such artist in these axes; draw them with the matching plot_* function first")
 
 
-def update_target_logits(ax: Axes, configs: Sequence[str | Mapping] | None = None, s: float = 16.0, *,
+def update_target_logits(ax: Axes, configs: Sequence[str | Mapping] | None = None, s: float = DEFAULT_S, *,
                          theta_probe_deg: float | None = None, highlight: str | Mapping | None = None,
                          rescale: bool = True) -> None:
     """Move the artists of an axes drawn by :func:`plot_target_logits` to new settings, in place.
@@ -582,7 +583,7 @@ def update_target_logits(ax: Axes, configs: Sequence[str | Mapping] | None = Non
 
 
 def update_decision_boundaries(ax: Axes, loss: str = "arcface", m1: float | None = None, m2: float | None = None,
-                               m3: float | None = None, s: float = 16.0, *, m: float | None = None,
+                               m3: float | None = None, s: float = DEFAULT_S, *, m: float | None = None,
                                title: str | None = None) -> None:
     """Move the regions, boundaries and title of an axes drawn by :func:`plot_decision_boundaries`, in place.
 
@@ -622,7 +623,7 @@ def update_decision_boundaries(ax: Axes, loss: str = "arcface", m1: float | None
     ax.title.set_text(title or boundary_title(name, s, m1, m2, m3))
 
 
-def update_probability_vs_angle(ax: Axes, s: float = 16.0, m: float | None = None, n_classes: int = 8, *,
+def update_probability_vs_angle(ax: Axes, s: float = DEFAULT_S, m: float | None = None, n_classes: int = 8, *,
                                 loss: str = "arcface", m1: float | None = None, m2: float | None = None,
                                 m3: float | None = None, p: float = 0.9, theta_probe_deg: float | None = None,
                                 title: str | None = None) -> None:

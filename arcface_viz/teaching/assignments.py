@@ -368,6 +368,8 @@ def grade(path: Path, timeout: int = 600) -> GradeReport:
     from nbclient.exceptions import DeadKernelError
 
     path = Path(path)
+    if not path.exists():
+        raise UsageError(f"{path}: no such file; check the path of the student's .ipynb file")
     if path.suffix != ".ipynb" or not path.is_file():
         raise UsageError(f"{path}: not a notebook file; pass the path of a .ipynb file")
     try:

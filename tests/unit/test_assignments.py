@@ -287,7 +287,7 @@ def test_grade_of_a_bad_path_is_a_usage_error(tmp_path):
     text_file.write_text("hello")
     broken = tmp_path / "broken.ipynb"
     broken.write_text("{not json")
-    for path, message in ((tmp_path / "missing.ipynb", "not a notebook file"), (text_file, "not a notebook file"),
+    for path, message in ((tmp_path / "missing.ipynb", "missing.ipynb: no such file"), (text_file, "not a notebook file"),
                           (broken, "cannot be read as a notebook")):
         args = _parse(["assignments", "grade", str(path)])
         with pytest.raises(UsageError, match=message):
@@ -300,7 +300,7 @@ def test_cli_exit_code_2_for_a_bad_path(tmp_path, capsys):
     from arcface_viz.cli import main
 
     assert main(["assignments", "grade", str(tmp_path / "missing.ipynb")]) == 2
-    assert "not a notebook file" in capsys.readouterr().err
+    assert "missing.ipynb: no such file; check the path" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------- the checks, in process

@@ -29,18 +29,35 @@ def parse(*argv: str) -> argparse.Namespace:
         (["--epochs", "0"], "--epochs=0: must be >= 1"),
         (["--seeds", "0"], "--seeds=0: must be >= 1"),
         (["--lr", "-1"], r"--lr=-1.0: must lie in \(0, inf\)"),
-        (["--margin", "4"], r"--margin=4.0: must lie in \[0, π\); ArcFace's m is its m2 radians"),
-        (["--losses", "softmax,cosface", "--margin", "-0.1"], r"--margin=-0.1: must lie in \[0, inf\)"),
+        (["--losses", "softmax,arcface", "--margin", "4"], r"--margin=4.0: must lie in \[0, π\); ArcFace's m is its m2 radians"),
+        (["--losses", "softmax,cosface", "--margin", "-0.1"], r"--margin=-0.1: must lie in \[0, 2\]"),
         (["--scale", "1e5"], r"--scale=100000.0: must lie in \[0.001, 10000\]"),
         (["--scale", "nan"], r"--scale=nan: must be a finite number"),
         (["--data", "/no/such/folder"], "not toy, att, olivetti or an existing folder"),
         (["--data", "att", "--size", "big"], "--size 'big': give HxW"),
         (["--identities", "1"], "--identities=1: must be >= 2"),
+        # options no chosen loss uses were dropped without a word
+        (["--losses", "softmax,combined", "--margin", "0.9"],
+         r"--margin=0.9: no chosen loss \(softmax, combined\) has a single margin m; drop --margin, or add one of"),
+        (["--losses", "normface", "--margin", "0.3"], "--margin=0.3: no chosen loss"),
+        (["--losses", "softmax", "--scale", "32"], r"--scale=32.0: no chosen loss \(softmax\) has a scale s"),
     ],
 )
 def test_bad_arguments_raise_usage_error(tmp_path, argv, match):
     with pytest.raises(UsageError, match=match):
         compare.run(parse("--out", str(tmp_path / "out"), *argv))
+
+
+def test_too_many_toy_identities_are_refused_before_any_face_is_drawn(tmp_path, monkeypatch):
+    def draw(*args, **kwargs):
+        raise AssertionError("drew toy faces before checking the identity counts")
+
+    monkeypatch.setattr(faces, "make_toy_faces", draw)
+    limit = compare.TOY_MAX_IDENTITIES
+    with pytest.raises(UsageError, match=rf"--identities \+ --test-identities=508: .*at most {limit}.*; lower them"):
+        compare.run(parse("--out", str(tmp_path / "out"), "--test-identities", "500"))
+    with pytest.raises(UsageError, match=rf"={limit + 1}: "):
+        compare.run(parse("--out", str(tmp_path / "out"), "--identities", str(limit - 3)))
 
 
 def test_existing_output_needs_force_and_cli_exits_2(tmp_path, capsys):
@@ -200,3 +217,35 @@ def test_toy_faces_arcface_tighter_and_centres_further_apart_than_softmax():
     # every ArcFace centre pair is at least the margin apart (else two classes would share a sector)
     assert stats["arcface"].min_center_angle > LOSSES["arcface"].default_m
     assert math.isfinite(stats["softmax"].min_center_angle)
+
+
+def test_olivetti_offline_points_to_the_att_option(tmp_path, monkeypatch, capsys):
+    import pathlib
+    import urllib.error
+
+    import sklearn.datasets
+
+    def offline(data_home, **kwargs):
+        pathlib.Path(data_home).mkdir(parents=True, exist_ok=True)  # as scikit-learn does before downloading
+        raise urllib.error.URLError("no network in tests")
+
+    (tmp_path / "data").mkdir()
+    monkeypatch.setenv("ARCFACE_VIZ_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(sklearn.datasets, "fetch_olivetti_faces", offline)
+    assert cli.main(["compare", "--data", "olivetti", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "could not reach the download server" in err and "use --data att" in err and "load_att_faces" not in err
+    # nothing left behind by the failed run: no --out folder, no empty download folders
+    assert not (tmp_path / "out").exists() and list((tmp_path / "data").iterdir()) == []
+
+
+def test_no_out_folder_when_the_data_cannot_be_loaded(tmp_path):
+    with pytest.raises(UsageError, match="not toy, att, olivetti"):
+        compare.run(parse("--out", str(tmp_path / "out"), "--data", str(tmp_path / "missing")))
+    assert not (tmp_path / "out").exists()
+
+
+def test_force_help_says_old_files_stay(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["compare", "--help"])
+    assert "does not rewrite stay there" in " ".join(capsys.readouterr().out.split())

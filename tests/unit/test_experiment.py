@@ -43,7 +43,7 @@ def test_build_seeds_model_and_head_and_takes_head_options():
 def test_train_accepts_an_images_labels_tuple(toy):
     result = experiment.train("cosface", (toy.images, toy.labels), epochs=1, progress=False)
     assert result.head.out_features == toy.n_identities and result.head.m3 == LOSSES["cosface"].default_m
-    with pytest.raises(TypeError, match="data=list: expected a FaceDataset"):
+    with pytest.raises(TypeError, match="data='list': expected a FaceDataset"):
         experiment.train("cosface", [1, 2, 3], epochs=1)
 
 
@@ -51,8 +51,13 @@ def test_train_accepts_an_images_labels_tuple(toy):
     (lambda: experiment.head_kwargs("arcfase"), ValueError, "loss='arcfase': unknown"),
     (lambda: experiment.head_kwargs(None), TypeError, "loss=None: expected a str"),
     (lambda: experiment.head_kwargs("arcface", m=3.5), ValueError, r"m=3.5: must lie in \[0, π\)"),
-    (lambda: experiment.head_kwargs("sphereface", m=0.5), ValueError, r"m=0.5: must lie in \[1, inf\); SphereFace's m"),
+    (lambda: experiment.head_kwargs("sphereface", m=0.5), ValueError, r"m=0.5: must lie in \[1, 10\]; SphereFace's m"),
     (lambda: experiment.head_kwargs("cosface", s=0), ValueError, r"s=0: must lie in \[0.001, 10000\]"),
+    # checked even where the loss ignores them (softmax has no s, NormFace no single m)
+    (lambda: experiment.head_kwargs("softmax", s="x"), TypeError, "s='x': expected a real number"),
+    (lambda: experiment.head_kwargs("softmax", s=1e5), ValueError, r"s=100000.0: must lie in"),
+    (lambda: experiment.head_kwargs("normface", m="0.3"), TypeError, "m='0.3': expected a real number"),
+    (lambda: experiment.head_kwargs("combined", m=float("nan")), ValueError, "m=nan: must be a finite number"),
     (lambda: experiment.build("arcface", 0, 3), ValueError, "dim=0: must be >= 1"),
     (lambda: experiment.build("arcface", 2, 3, seed=-1), ValueError, "seed=-1"),
 ])
@@ -92,6 +97,20 @@ def test_pairs_helpers_are_seeded_and_capped():
     assert np.all(capped[:, 0] < capped[:, 1]) and np.all(np.diff(capped[:, 0]) >= 0)  # row order kept
     with pytest.raises(ValueError, match="limit=0"):
         experiment.all_pairs(labels, limit=0)
+
+
+def test_all_pairs_samples_the_row_by_row_list_without_building_it():
+    for n, limit in ((2, 1), (7, 5), (30, 50), (300, 1000)):
+        i, j = np.triu_indices(n, k=1)
+        every = np.stack([i, j], axis=1)
+        chosen = np.sort(np.random.default_rng(3).choice(len(every), limit, replace=False))
+        np.testing.assert_array_equal(experiment.all_pairs(range(n), seed=3, limit=limit), every[chosen])
+    # 101,600 toy faces (compare --test-identities 500) used to ask np.triu_indices for 37 GiB
+    big = experiment.all_pairs(range(101_600), seed=0)
+    assert big.shape == (experiment.MAX_PAIRS, 2) and big.dtype == np.int64
+    assert np.all(big[:, 0] < big[:, 1]) and big.max() < 101_600 and len(np.unique(big, axis=0)) == len(big)
+    order = big[:, 0] * 101_600 + big[:, 1]
+    assert np.all(np.diff(order) > 0)  # row by row, as for the small cases
 
 
 def test_every_registered_loss_trains_one_step(toy):

@@ -29,6 +29,8 @@ from arcface_viz.faces import (
     split_identities,
     split_images,
 )
+from arcface_viz.faces.sdf import ellipse
+from arcface_viz.faces.toy import sample_nuisances, sample_traits
 from arcface_viz.plots.colors import identity_colors
 from arcface_viz.plots.faces import plot_face_grid
 
@@ -97,6 +99,26 @@ def test_nuisance_zero_has_no_occluders_and_one_has_all_kinds():
     wild = make_toy_faces(2, 150, 16, 1.0, cache=False)
     assert {m["occluder"] for m in wild.meta} == set(OCCLUDERS)
     assert {m["expression"] for m in wild.meta} == set(EXPRESSIONS)
+
+
+def test_a_jaw_squashed_to_zero_width_draws_no_nan_pixel():
+    # Identity 364 of 508 (seed 0), image 32: the jaw narrows the face outline to a half-axis of exactly 0
+    # at one pixel, which used to divide by zero in sdf.ellipse and cast a NaN pixel to uint8 silently.
+    traits = sample_traits(508, np.random.default_rng([0, 0]))
+    nuisances = sample_nuisances(200, 0.5, np.random.default_rng([0, 1, 364]))
+    noise = np.random.default_rng([0, 2, 364]).standard_normal((200, 32, 32), dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no divide-by-zero on the way either
+        drawn = generate.render(traits, 364, {k: v[32:33] for k, v in nuisances.items()}, (32, 32), noise[32:33])
+    assert np.all(np.isfinite(drawn)) and 0.0 <= drawn.min() and drawn.max() <= 1.0
+
+
+def test_ellipse_treats_a_zero_half_axis_as_a_tiny_one():
+    x, y = np.meshgrid(np.linspace(-1, 1, 5, dtype=np.float32), np.linspace(-1, 1, 5, dtype=np.float32))
+    flat = ellipse(x[None], y[None], 0.0, 0.0, np.zeros((1, 1, 1), np.float32), 0.5)
+    assert flat.dtype == np.float32 and np.all(np.isfinite(flat))
+    # a negative half-axis is its size, as before (only a² enters the distance)
+    np.testing.assert_array_equal(ellipse(x, y, 0.1, 0.0, -0.3, 0.5), ellipse(x, y, 0.1, 0.0, 0.3, 0.5))
 
 
 def test_identities_differ_more_than_images_at_default_nuisance():

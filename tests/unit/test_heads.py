@@ -618,7 +618,7 @@ def test_numpy_scalars_are_accepted_like_python_numbers():
         # s·(1 + m3 + π) must fit float32, or the logits become inf silently
         (lambda: ArcFaceHead(D, C, s=1e39), ValueError, r"s=1e\+39.*\[0.001, 10000\]"),
         (lambda: ArcFaceHead(D, C, s=1e-4), ValueError, r"s=0.0001.*\[0.001, 10000\]"),
-        (lambda: CosFaceHead(D, C, m=1e300), ValueError, "float32"),
+        (lambda: CosFaceHead(D, C, m=1e300), ValueError, r"m3=1e\+300: must lie in \[0, 2\]"),  # once an overflow to inf; now out of range
         (lambda: margin_logits(torch.zeros(1, 2), torch.tensor([0]), s=2e4), ValueError, r"s=20000.0.*\[0.001"),
         (lambda: target_logit(1.0, s=1e-5), ValueError, r"s=1e-05.*\[0.001"),
         (lambda: make_head(["arcface"], D, C), TypeError, r"\['arcface'\].*str"),
@@ -695,3 +695,21 @@ def test_m1_below_one_without_enough_angular_margin_is_refused(m1, m2):
     # m1·θ + m2 < θ somewhere in [0, π] would turn the margin into a reward (m2 < (1 − m1)·π)
     with pytest.raises(ValueError, match="m1="):
         CombinedMarginHead(4, 3, s=16.0, m1=m1, m2=m2, m3=0.0)
+
+
+def test_margin_logits_refuses_cosines_beyond_one_but_not_rounding_of_real_embeddings():
+    labels = torch.tensor([0])
+    for bad, which in ((1.5, "max"), (1.01, "max"), (-1.2, "min")):
+        with pytest.raises(ValueError, match=rf"^cos.{which}={bad}: a cosine lies in \[-1, 1\]"):
+            heads.margin_logits(torch.tensor([[bad, 0.0]]), labels, s=16.0, m2=0.5)
+    # Real unit embeddings: every sample compared with itself (cos θ = 1 up to rounding, the worst case)
+    # and with the others, as the heads compute them, in every dtype the heads accept.
+    g = torch.Generator().manual_seed(0)
+    for dim in (2, 3, 64, 512, 4096):
+        x = F.normalize(torch.randn(256, dim, generator=g), dim=1)
+        for dtype in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+            xd = F.normalize(x.to(dtype), dim=1)
+            cos = F.linear(xd, xd)
+            overshoot = float((cos.float().abs() - 1).max())
+            logits = heads.margin_logits(cos, torch.arange(256), s=16.0, m2=0.5)
+            assert torch.isfinite(logits).all(), (dim, dtype, overshoot)

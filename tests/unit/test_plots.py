@@ -169,7 +169,7 @@ def test_explorer_readout_hand_computed():
 
 @pytest.mark.parametrize("args, message", [
     (("arcface", 16, 0.5, 0.0, 0.0, 60, 8), r"m1=0.5: below 1 with m2=0"),
-    (("arcface", 16, 0.0, 0.5, 0.0, 60, 8), r"m1=0.0: must lie in \(0, inf\)"),
+    (("arcface", 16, 0.0, 0.5, 0.0, 60, 8), r"m1=0.0: must lie in \(0, 10\]"),
     (("arcface", 0, 1.0, 0.5, 0.0, 60, 8), r"s=0: must lie in \[0.001, 10000\]"),
     (("arcface", 16, 1.0, -0.1, 0.0, 60, 8), r"m2=-0.1: must lie in \[0, π\)"),
     (("arcface", 16, 1.0, 0.5, 0.0, 200, 8), r"theta_deg=200: must lie in \[0, 180\]"),

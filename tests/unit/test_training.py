@@ -170,6 +170,32 @@ def test_embed_unit_norm_chunked_and_mode_restored():
         embed(model, [1, 2, 3])
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_fit_refuses_a_half_precision_model_before_torch_does(dtype):
+    model, head = build()
+    with pytest.raises(TypeError, match=rf"model.dtype={dtype}: fit trains in float32; call model.float\(\)"):
+        fit(model.to(dtype), head, blobs(), epochs=1, progress=False)
+    model, head = build()
+    with pytest.raises(TypeError, match="head.dtype="):
+        fit(model, head.to(dtype), blobs(), epochs=1, progress=False)
+
+
+def test_fit_and_embed_refuse_pixels_outside_0_1_and_nan():
+    model, head = build()
+    images, labels = blobs()
+    with pytest.raises(ValueError, match=r"images.max=2\d\d\.\d+: pixel values must lie in \[0, 1\]; divide by 255"):
+        fit(model, head, (images * 255, labels), epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"images.max=2\d\d\.\d+: .*divide by 255"):
+        embed(model, images * 255)
+    with pytest.raises(ValueError, match=r"images.min=-"):
+        embed(model, images - 0.5)
+    with pytest.raises(ValueError, match="images='NaN/inf': contains NaN or inf pixels"):
+        embed(model, images * float("nan"))
+    images[3, 0, 2, 2] = float("inf")
+    with pytest.raises(ValueError, match="images='NaN/inf'"):
+        fit(model, head, (images, labels), epochs=1, progress=False)
+
+
 def test_augment_shifts_and_scales_within_range():
     image = torch.zeros(1, 1, 8, 8)
     image[0, 0, 4, 4] = 1.0
@@ -202,6 +228,9 @@ def test_save_load_roundtrip(tmp_path, monkeypatch):
 
     with pytest.raises(FileExistsError, match="overwrite=True"):
         save(result, path)
+    for truthy in ("False", "yes", 1):  # a string or int used to count as True and overwrite
+        with pytest.raises(TypeError, match=rf"^overwrite={truthy!r}: expected True or False"):
+            save(result, path, overwrite=truthy)
     save(result, path, overwrite=True)
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "missing.pt")

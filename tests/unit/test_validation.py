@@ -69,10 +69,10 @@ def test_one_legal_range_for_the_angular_margin(m2):
 def test_the_command_line_uses_the_same_checks(tmp_path, capsys):
     assert cli.main(["compare", "--scale", "1e5", "--out", str(tmp_path / "a")]) == 2
     assert "--scale=100000.0: must lie in [0.001, 10000]" in capsys.readouterr().err
-    assert cli.main(["compare", "--margin", "3.5", "--out", str(tmp_path / "b")]) == 2
+    assert cli.main(["compare", "--losses", "softmax,arcface", "--margin", "3.5", "--out", str(tmp_path / "b")]) == 2
     assert "--margin=3.5: must lie in [0, π)" in capsys.readouterr().err
     assert cli.main(["compare", "--losses", "sphereface", "--margin", "0.5", "--out", str(tmp_path / "s")]) == 2
-    assert "--margin=0.5: must lie in [1, inf); SphereFace's m is its m1" in capsys.readouterr().err
+    assert "--margin=0.5: must lie in [1, 10]; SphereFace's m is its m1" in capsys.readouterr().err
     assert cli.main(["compare", "--epochs", "0", "--out", str(tmp_path / "c")]) == 2
     assert "--epochs=0: must be >= 1" in capsys.readouterr().err
 
@@ -151,9 +151,80 @@ def test_no_module_keeps_its_own_copy_of_the_primitive_checks():
     (lambda: experiment.all_pairs([0, 1], limit=0), ValueError),
     (lambda: plots.plot_circle_embeddings(np.eye(2), [0, 1], margin=28.6), ValueError),
     (lambda: plots.identity_colors(2.5), TypeError),
+    # review finding 6: these used their own wording
+    (lambda: metrics.margin_satisfaction(np.eye(2), [0, 5], np.eye(2)), ValueError),
+    (lambda: metrics.margin_satisfaction(np.eye(2), [0, 1], np.eye(3)), ValueError),
+    (lambda: faces.load_image_folder("/nonexistent/faces"), FileNotFoundError),
+    (lambda: widgets.training_lab(torch.zeros(2, 1, 8, 8)), TypeError),
+    (lambda: heads.margin_logits(np.zeros((1, 2), np.float32), None, s=16.0), TypeError),
+    (lambda: heads.margin_logits(torch.zeros(3), None, s=16.0), ValueError),
+    (lambda: heads.make_head("arcface", 2, 3)(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long)), ValueError),
+    (lambda: heads.make_head("arcface", 2, 3)(np.zeros((4, 2)), None), TypeError),
+    (lambda: experiment.evaluate_open_set(models.FaceCNN(2), torch.zeros(4, 1, 32, 32)), TypeError),
+    (lambda: experiment.train("arcface", (torch.full((4, 1, 16, 16), 0.5), torch.tensor([-1, 0, 1, 1])),
+                              epochs=1, progress=False), ValueError),
 ])
 def test_other_modules_use_the_same_style_and_exception_rule(call, error):
     with pytest.raises(Exception) as caught:
         call()
     assert type(caught.value) is error, f"{type(caught.value).__name__}: {caught.value}"
     assert STYLE.match(str(caught.value)), str(caught.value)
+
+
+def test_half_and_bfloat16_tensors_reach_numpy_as_float32():
+    rng = np.random.default_rng(0)
+    emb = rng.standard_normal((40, 3))
+    centers = rng.standard_normal((4, 3))
+    labels = rng.integers(0, 4, 40)
+    assert v.check_array("x", torch.tensor([0.5, 2.0], dtype=torch.bfloat16)).tolist() == [0.5, 2.0]
+    half = metrics.margin_satisfaction(torch.tensor(emb, dtype=torch.float16), labels,
+                                       torch.tensor(centers, dtype=torch.bfloat16), m2=0.5)
+    rounded = metrics.margin_satisfaction(torch.tensor(emb, dtype=torch.float16).float(), labels,
+                                          torch.tensor(centers, dtype=torch.bfloat16).float(), m2=0.5)
+    np.testing.assert_array_equal(half.satisfied, rounded.satisfied)
+    assert 0.0 < half.overall < 1.0
+
+
+def test_messages_name_the_real_fault():
+    with pytest.raises(ValueError, match=r"^label=-1: labels must be >= 0; relabel to 0..C-1"):
+        experiment.train("arcface", (torch.full((4, 1, 16, 16), 0.5), torch.tensor([-1, 0, 1, 1])), epochs=1,
+                         progress=False)
+    with pytest.raises(TypeError, match=r"^test='Tensor': expected a FaceDataset"):
+        experiment.evaluate_open_set(models.FaceCNN(2), torch.zeros(4, 1, 32, 32))
+    with pytest.raises(TypeError, match=r"got a numpy.ndarray; pass torch.as_tensor\(cos"):
+        heads.margin_logits(np.zeros((1, 2), np.float32), None, s=16.0)
+    with pytest.raises(FileNotFoundError, match=r"^path='/nonexistent/faces': this face folder does not exist; check"):
+        faces.load_image_folder("/nonexistent/faces")
+
+
+def test_no_function_hard_codes_the_default_scale():
+    # one source of truth: a default s is losses.DEFAULT_S (or a loss's default_s), never a literal 16.0
+    import ast
+    import pathlib
+
+    import arcface_viz
+
+    found = []
+    for path in pathlib.Path(arcface_viz.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                args = node.args
+                pairs = list(zip(args.args[len(args.args) - len(args.defaults):], args.defaults))
+                pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+                found += [f"{path.name}:{node.lineno} {node.name}" for a, d in pairs
+                          if a.arg == "s" and isinstance(d, ast.Constant) and d.value == 16.0]
+    assert not found, f"use losses.DEFAULT_S: {found}"
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda: heads.make_head("cosface", 2, 3, m=100), r"^m3=100: must lie in \[0, 2\]"),
+    (lambda: heads.make_head("sphereface", 2, 3, m1=50), r"^m1=50: must lie in \(0, 10\]"),
+    (lambda: heads.margin_logits(torch.zeros(1, 2), torch.tensor([0]), s=16.0, m1=1e308), r"^m1=1e\+308: must lie in"),
+    (lambda: heads.margin_logits(torch.zeros(1, 2), torch.tensor([0]), s=16.0, m3=1e30), r"^m3=1e\+30: must lie in \[0, 2\]"),
+    (lambda: experiment.head_kwargs("cosface", m=35.0), r"^m=35.0: must lie in \[0, 2\]"),
+])
+def test_margins_a_loss_cannot_use_are_refused(call, pattern):
+    # m3 > 2: cos θ_y − m3 < −1 <= every other cos θ_j, the target can never win; m1 > 10 folds cos(m1·θ) over
+    with pytest.raises(ValueError, match=pattern):
+        call()
+    assert v.check_margins(10.0, 0.0, 2.0) == (10.0, 0.0, 2.0)  # the ends are legal

@@ -244,10 +244,27 @@ def test_training_lab_shows_failures_in_the_widget(tiny_faces, monkeypatch):
     ({"n_classes": 8.5}, TypeError, "n_classes=8.5"),
     ({"s": "16"}, TypeError, "s='16'"),
     ({"loss": None}, TypeError, "loss=None: expected a str"),
+    # registered, but not in the explorer's dropdown: used to be a traitlets TraitError from ipywidgets
+    ({"loss": "subcenter"}, ValueError, "loss='subcenter': Sub-center ArcFace is not offered in the margin explorer"),
 ])
 def test_explorer_rejects_initial_values_outside_the_sliders(kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
         margin_explorer(**kwargs)
+
+
+def test_explorer_readout_offers_the_same_losses_as_the_explorer():
+    with pytest.raises(ValueError, match=r"loss='subcenter': .*; use one of softmax, .*, combined, custom$"):
+        widgets.explorer_readout("subcenter", 16.0, 1.0, 0.5, 0.0, 60.0, 8)
+    with pytest.raises(TypeError, match=r"loss=None: .*use one of softmax, .*, combined, custom"):
+        widgets.explorer_readout(None, 16.0, 1.0, 0.5, 0.0, 60.0, 8)
+    assert widgets.explorer_readout("ArcFace", 16.0, 1.0, 0.5, 0.0, 60.0, 8).startswith("θ = 60.0°")
+
+
+def test_training_lab_needs_at_least_one_point_per_identity(tiny_faces):
+    with pytest.raises(ValueError, match=r"^max_points_per_identity=0: must be >= 1"):
+        training_lab(tiny_faces, max_points_per_identity=0)  # nothing would be drawn
+    with pytest.raises(TypeError, match=r"^max_points_per_identity=2.5: expected an int"):
+        training_lab(tiny_faces, max_points_per_identity=2.5)
 
 
 def test_training_lab_needs_two_identities_with_images():
