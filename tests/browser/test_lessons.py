@@ -96,7 +96,9 @@ def test_training_lab_trains_and_reports(open_notebook):
     status = lab.locator(".arcface-status .widget-html-content")
     lab.locator(".arcface-train-button").click()
     page.wait_for_function(
-        "([metrics, status]) => metrics.textContent.trim() !== '' || status.textContent.startsWith('Training failed')",
+        # the metrics are written a moment before the status line says "Done:": wait for both
+        "([metrics, status]) => (metrics.textContent.trim() !== '' && status.textContent.startsWith('Done:'))"
+        " || status.textContent.startsWith('Training failed')",
         arg=[metrics.element_handle(), status.element_handle()], timeout=300_000)
     assert not status.inner_text().startswith("Training failed"), status.inner_text()
     text = metrics.inner_text()
