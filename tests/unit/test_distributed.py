@@ -306,7 +306,7 @@ def _compare_worker(rank: int, world_size: int, out: str) -> int:
     parser = argparse.ArgumentParser()
     compare.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["compare", "--data", "toy", "--identities", "3", "--test-identities", "2", "--dim", "3",
-                              "--epochs", "1", "--losses", "arcface", "--out", out, "--quiet"])
+                              "--epochs", "1", "--seeds", "1", "--losses", "arcface", "--out", out, "--quiet"])
     return compare.run(args)
 
 
