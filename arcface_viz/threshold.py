@@ -7,7 +7,8 @@
   threshold line, and the ROC curve with the operating point.
 
 Only the threshold line, the ROC point and the titles are redrawn when the slider moves (the histograms and
-the curve are a cached background), and the panels are sent as JPEG: see benchmarks/bench_browser_sliders.py.
+the curve are a cached background, :class:`arcface_viz.blit.BlitPanel`), and the panels are sent as JPEG: see
+benchmarks/bench_browser_sliders.py.
 """
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import numpy as np
 
+from .blit import PANEL_DPI, BlitPanel
 from .i18n import check_lang, text
-from .widgets import _PANEL_DPI, _BlitPanel
 
 GENUINE_COLOR = "#2a9d4b"
 IMPOSTOR_COLOR = "#d1495b"
@@ -175,10 +176,10 @@ class ThresholdExplorer(widgets.VBox):
             continuous_update=True, readout_format=".2f", layout=widgets.Layout(width="520px"))}
         self.readout = widgets.HTML()
         self.readout.add_class("arcface-readout")
-        self._panels = {"scores": _BlitPanel((5.2, 3.4)), "roc": _BlitPanel((3.6, 3.4))}
-        self._panels["scores"].rebuild(self._draw_scores, ("threshold",), dynamic_title=True)
-        self._panels["roc"].rebuild(self._draw_roc, ("point",), dynamic_title=True)
-        self.images = {name: widgets.Image(format="jpeg", width=str(round(p.figure.get_figwidth() * _PANEL_DPI)))
+        self._panels = {"scores": BlitPanel((5.2, 3.4)), "roc": BlitPanel((3.6, 3.4))}
+        self._panels["scores"].rebuild(self._draw_scores, dynamic=("threshold",), overlay=("title",))
+        self._panels["roc"].rebuild(self._draw_roc, dynamic=("point",), overlay=("title",))
+        self.images = {name: widgets.Image(format="jpeg", width=str(round(p.figure.get_figwidth() * PANEL_DPI)))
                        for name, p in self._panels.items()}
         for image in self.images.values():
             image.add_class("arcface-plot")

@@ -17,7 +17,8 @@ invalid), ``arcface-plot``, ``arcface-training-lab``, ``arcface-train-button``,
 The explorer's panels are matplotlib figures shown as JPEG in ``ipywidgets.Image`` widgets: plotly's
 FigureWidget needs the ``anywidget`` package with plotly >= 6, which the environment does not have;
 swapping an image does not flicker and stays in the saved widget state. Only the artists a control
-moves are redrawn, over a cached background (``_BlitPanel``): benchmarks/bench_widgets.py measures it.
+moves are redrawn, over cached pixels (:class:`arcface_viz.blit.BlitPanel`): benchmarks/bench_widgets.py and
+benchmarks/bench_browser_sliders.py measure it.
 The training lab's 3-D sphere is plotly, shown in an ``Output`` widget through JupyterLab's plotly
 mimetype renderer (offline).
 """
@@ -35,11 +36,10 @@ import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 
 from . import explorer, heads
+from .blit import PANEL_DPI, BlitPanel
 from ._validation import check_degrees, check_fraction, check_int, check_loss, check_real, message
 from .i18n import check_lang, text
 from .losses import DEFAULT_S, EXPLORER_SLIDERS, INTERACTIVE_LOSSES, LOSSES, MARGIN_NAMES
@@ -47,7 +47,6 @@ from .plots import plot_circle_embeddings, plot_decision_boundaries, plot_probab
 from .plots import plot_sphere_embeddings
 from .plots.margins import update_decision_boundaries, update_probability_vs_angle, update_target_logits
 
-_PANEL_DPI = 80
 #: The explorer's scale slider (min, max, step) and the lab's (both cover the lessons' 16 and the paper's 64).
 _S_SLIDER = (1.0, 64.0, 0.5)
 _LAB_S_SLIDER = (1.0, 64.0, 1.0)
@@ -222,78 +221,8 @@ def render_png(fig: Figure) -> bytes:
         The PNG file's content.
     """
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=_PANEL_DPI, pil_kwargs={"compress_level": 1})
+    fig.savefig(buffer, format="png", dpi=PANEL_DPI, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
-
-
-class _BlitPanel:
-    """One matplotlib panel: drawn in full once, then only its changing artists are redrawn.
-
-    A full draw of a panel (ticks, labels, legend) costs 50-150 ms on these machines; the artists
-    that follow a slider (a curve, the probe, a title) cost a few ms drawn over a cached background.
-    """
-
-    def __init__(self, figsize: tuple[float, float]):
-        self.figure = Figure(figsize=figsize, dpi=_PANEL_DPI, layout="constrained")
-        self.canvas = FigureCanvasAgg(self.figure)
-        self.ax = self.figure.add_subplot()
-        self.dynamic: list = []
-        self._background = None
-        self._laid_out = False
-
-    def rebuild(self, draw, dynamic_gids: tuple[str, ...], dynamic_title: bool = False) -> None:
-        """Clear and redraw with ``draw(ax)``; the artists named by gid (and the title if
-        ``dynamic_title``) are the ones later updates redraw."""
-        self.ax.clear()
-        draw(self.ax)
-        if not self._laid_out:
-            self.lay_out_with(lambda ax: None)
-        self.dynamic = [self.artist(gid) for gid in dynamic_gids]
-        if dynamic_title:
-            self.dynamic.append(self.ax.title)
-        self._background = None
-
-    def lay_out_with(self, draw) -> None:
-        """Fix the axes position from one constrained layout of what ``draw(ax)`` adds (e.g. the widest
-        tick labels). Constrained layout costs ~100 ms per draw; the positions survive ``ax.clear()``."""
-        draw(self.ax)
-        self.canvas.draw()
-        self.figure.set_layout_engine("none")
-        self._laid_out = True
-
-    def invalidate(self) -> None:
-        """Redraw the background at the next render (after a change to a static artist or the axes)."""
-        self._background = None
-
-    def artist(self, gid: str):
-        """The artist of this panel with ``gid`` (set by the plot functions)."""
-        for child in self.ax.get_children():
-            if child.get_gid() == gid:
-                return child
-        raise KeyError(f"no artist with gid {gid!r} in this panel")
-
-    def render(self) -> bytes:
-        """JPEG of the panel: cached background plus the dynamic artists in z-order."""
-        if self._background is None:
-            # An axes moves a hidden title far up while drawing; keep where the title was.
-            title_position = self.ax.title.get_position()
-            for artist in self.dynamic:
-                artist.set_visible(False)
-            self.canvas.draw()
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-            for artist in self.dynamic:
-                artist.set_visible(True)
-            self.ax.title.set_position(title_position)
-        self.canvas.restore_region(self._background)
-        renderer = self.canvas.get_renderer()
-        for artist in sorted(self.dynamic, key=lambda a: a.get_zorder()):
-            artist.draw(renderer)
-        width, height = self.canvas.get_width_height()
-        image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buffer = io.BytesIO()
-        # JPEG: ~1 ms to encode against ~13 ms for PNG; quality 92 without chroma subsampling keeps text crisp.
-        image.convert("RGB").save(buffer, format="jpeg", quality=92, subsampling=0)
-        return buffer.getvalue()
 
 
 class MarginExplorer(widgets.VBox):
@@ -363,12 +292,12 @@ class MarginExplorer(widgets.VBox):
         self.readout = widgets.HTML(layout=widgets.Layout(margin="4px 0 4px 8px"))
         self.readout.add_class("arcface-readout")
         self.error: str | None = None
-        self._panels = {"logits": _BlitPanel((5.6, 4.2)), "boundary": _BlitPanel((4.3, 4.2)),
-                        "probability": _BlitPanel((5.6, 4.2))}
+        self._panels = {"logits": BlitPanel((5.6, 4.2)), "boundary": BlitPanel((4.3, 4.2)),
+                        "probability": BlitPanel((5.6, 4.2))}
         self.figures = {name: panel.figure for name, panel in self._panels.items()}
         # An explicit pixel width: the browser never stretches a panel beyond its own pixels (blurry),
         # and max-width lets it shrink on a narrow screen.
-        self.images = {name: widgets.Image(format="jpeg", width=str(round(panel.figure.get_figwidth() * _PANEL_DPI)),
+        self.images = {name: widgets.Image(format="jpeg", width=str(round(panel.figure.get_figwidth() * PANEL_DPI)),
                                            layout=widgets.Layout(max_width="100%", height="auto"))
                        for name, panel in self._panels.items()}
         for image in self.images.values():
@@ -478,31 +407,31 @@ class MarginExplorer(widgets.VBox):
         if name == "logits":
             highlight = {"loss": p["loss"], **m}
             if rebuild:
+                # The y axis and the title name s; the curves do not move on screen when s changes (the
+                # y-limits and ticks are fixed fractions of s), so s only redraws those as an overlay.
                 panel.rebuild(lambda ax: plot_target_logits(None, p["s"], theta_probe_deg=probe, highlight=highlight,
                                                             ax=ax, mark_fallback=False),
-                              ("target-logit:highlight", "probe:line", "probe:marker"))
+                              dynamic=("target-logit:highlight", "probe:line", "probe:marker"),
+                              overlay=("title", "yaxis"))
             else:
-                # A new s moves the y axis, its labels and the title: draw the background again. (Drawing the
-                # y axis as a dynamic artist instead made every θ and m change ~50 % slower.)
                 update_target_logits(panel.ax, None, p["s"], theta_probe_deg=probe, highlight=highlight,
                                      rescale=changed == "s")
-                if changed == "s":
-                    panel.invalidate()
         elif name == "boundary":
             if rebuild:
                 panel.rebuild(lambda ax: plot_decision_boundaries(p["loss"], s=p["s"], ax=ax, legend=False,
                                                                   title=self._boundary_title(p), **m),
-                              ("decision-regions", "boundary:class1", "boundary:class2", "boundary:none",
-                               "label:class1", "label:class2"), dynamic_title=True)
+                              dynamic=("decision-regions", "boundary:class1", "boundary:class2", "boundary:none",
+                                       "label:class1", "label:class2"), overlay=("title",))
             else:
                 update_decision_boundaries(panel.ax, p["loss"], s=p["s"], title=self._boundary_title(p), **m)
         else:
             n = p["n_classes"]
             if rebuild:
+                # The NormFace note stays dynamic: the probe line passes under its box.
                 panel.rebuild(lambda ax: plot_probability_vs_angle(p["s"], None, n, loss=p["loss"], theta_probe_deg=probe,
                                                                    ax=ax, **m),
-                              ("probability:margin", "probability:no-margin", "chance", "probe:line", "probe:marker",
-                               "bound-note"), dynamic_title=True)
+                              dynamic=("probability:margin", "probability:no-margin", "chance", "probe:line",
+                                       "probe:marker", "bound-note"), overlay=("title",))
             else:
                 update_probability_vs_angle(panel.ax, p["s"], None, n, loss=p["loss"], theta_probe_deg=probe, **m)
         self._built.add(name)
@@ -799,7 +728,7 @@ class TrainingLab(widgets.VBox):
             # The additive angular margin in force now (scaled down during a margin warm-up).
             margin = float(getattr(head, "m2", 0.0) or 0.0) * float(getattr(head, "margin_factor", 1.0))
             fig = plot_circle_embeddings(emb, labels, centres, margin=margin or None, identities=names, title=title)
-            self.plot.width = str(round(fig.get_figwidth() * _PANEL_DPI))
+            self.plot.width = str(round(fig.get_figwidth() * PANEL_DPI))
             self.plot.value = render_png(fig)
             self.plot.layout.display = None
             self.plot3d.layout.display = "none"

@@ -73,6 +73,7 @@ DONE_MODULES = [
     "arcface_viz.compare",
     "arcface_viz.training",
     "arcface_viz.widgets",
+    "arcface_viz.blit",
     "arcface_viz.plots",
     "arcface_viz.runtime",
     "arcface_viz.threshold",
