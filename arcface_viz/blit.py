@@ -10,13 +10,15 @@ slider change redraws only what it moved and sends the panel to the browser as a
   axis's grid lines and tick marks stay in the background, under the curves and the legend);
 - **dynamic** artists (curves, markers, images) are drawn over that, in z-order, at every render.
 
-Overlay artists are drawn beneath every dynamic artist: give them only artists that dynamic ones do not
-cover (titles, axes labels, text beside the data). benchmarks/bench_widgets.py and
-benchmarks/bench_browser_sliders.py measure what this buys.
+Overlay artists are drawn beneath the dynamic artists, except texts in an opaque box (e.g. a note over the
+curves), whose box is pasted back over the dynamic artists of lower z-order. Give the overlay only artists
+that dynamic ones do not cover (titles, axes labels, text beside the data) or such boxed notes.
+benchmarks/bench_widgets.py and benchmarks/bench_browser_sliders.py measure what this buys.
 """
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -120,6 +122,7 @@ class BlitPanel:
         self._background = None
         self._composite = None
         self._overlay_state: list[tuple] | None = None
+        self._stamps: list[tuple[Artist, tuple[int, int, int, int]]] = []
         self._laid_out = False
 
     def rebuild(self, draw: Callable[[Axes], object], dynamic: Sequence[str] = (),
@@ -230,15 +233,38 @@ class BlitPanel:
                     artist.draw(renderer)
             self._composite = self.canvas.copy_from_bbox(self.figure.bbox)
             self._overlay_state = state
+            self._stamps = [(artist, self._pixel_box(artist.get_bbox_patch().get_window_extent(renderer)))
+                            for artist in self.overlay if _opaque_box(artist)]
         else:
             self.canvas.restore_region(self._composite)
-        for artist in sorted(self.dynamic, key=lambda a: a.get_zorder()):
-            artist.draw(renderer)
+        # Dynamic artists in z-order; a text in an opaque box above them in z-order is pasted back from the
+        # composite over them, as a full draw would paint it (the pixels of its box's rounded corners excepted).
+        layers = [(artist.get_zorder(), 0, artist) for artist in self.dynamic]
+        layers += [(artist.get_zorder(), 1, box) for artist, box in self._stamps]
+        for _, is_stamp, item in sorted(layers, key=lambda layer: layer[:2]):
+            if is_stamp:
+                # xy: where the region's origin goes (the composite covers the whole figure), not the box's
+                self.canvas.restore_region(self._composite, bbox=item, xy=(0, 0))
+            else:
+                item.draw(renderer)
         width, height = self.canvas.get_width_height()
         image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         buffer = io.BytesIO()
         image.convert("RGB").save(buffer, format="jpeg", quality=92, subsampling=0)
         return buffer.getvalue()
+
+
+    def _pixel_box(self, box) -> tuple[int, int, int, int]:
+        """The pixels inside a display box, as (x1, y1, x2, y2) from the image's top left (Agg regions)."""
+        height = self.canvas.get_width_height()[1]
+        x0, y0 = math.ceil(box.x0), math.ceil(height - box.y1)
+        return x0, y0, max(x0, math.floor(box.x1)), max(y0, math.floor(height - box.y0))
+
+
+def _opaque_box(artist: Artist) -> bool:
+    """Whether ``artist`` is a text drawn in a box of opaque colour (it hides what lies under the box)."""
+    patch = artist.get_bbox_patch() if isinstance(artist, Text) else None
+    return patch is not None and patch.get_visible() and patch.get_facecolor()[3] == 1.0
 
 
 def _overlay_parts(artist: Artist) -> tuple[list[Artist], list[Artist]]:

@@ -427,11 +427,11 @@ class MarginExplorer(widgets.VBox):
         else:
             n = p["n_classes"]
             if rebuild:
-                # The NormFace note stays dynamic: the probe line passes under its box.
+                # The NormFace note changes with s and C only; its opaque box stays over the probe line.
                 panel.rebuild(lambda ax: plot_probability_vs_angle(p["s"], None, n, loss=p["loss"], theta_probe_deg=probe,
                                                                    ax=ax, **m),
                               dynamic=("probability:margin", "probability:no-margin", "chance", "probe:line",
-                                       "probe:marker", "bound-note"), overlay=("title",))
+                                       "probe:marker"), overlay=("title", "bound-note"))
             else:
                 update_probability_vs_angle(panel.ax, p["s"], None, n, loss=p["loss"], theta_probe_deg=probe, **m)
         self._built.add(name)

@@ -153,3 +153,30 @@ def test_panel_size_follows_the_dpi():
     panel = BlitPanel((5.6, 4.2))
     panel.rebuild(lambda ax: ax.set_title("t"), overlay=("title",))
     assert Image.open(io.BytesIO(panel.render())).size == (round(5.6 * blit.PANEL_DPI), round(4.2 * blit.PANEL_DPI))
+
+
+def test_a_boxed_note_in_the_overlay_stays_over_a_moving_line():
+    # The probability panel's NormFace note: an opaque box in the overlay, a probe line passing under it.
+    panel = BlitPanel((3.0, 2.4))
+
+    def draw(ax):
+        ax.set_xlim(0, 180)
+        ax.set_ylim(0, 1)
+        ax.axvline(30, color="black", lw=1.5, gid="probe")
+        ax.text(0.95, 0.5, "NormFace bound\ns ≥ 3.63", transform=ax.transAxes, ha="right", va="center",
+                bbox={"boxstyle": "round", "fc": "white", "ec": "#cccccc"}, gid="note")
+
+    panel.rebuild(draw, dynamic=("probe",), overlay=("note",))
+    frames = {}
+    for x in (30, 150, 160):  # beside the note, then under it
+        panel.artist("probe").set_xdata([x, x])
+        frames[x] = _blitted(panel)
+        difference = np.abs(frames[x] - _full_draw(panel))
+        # the box's antialiased outline may differ where the line crosses it
+        assert (difference.max(axis=-1) > 8).sum() <= 4, (x, (difference.max(axis=-1) > 8).sum())
+    box = panel.artist("note").get_bbox_patch().get_window_extent(panel.canvas.get_renderer())
+    height = panel.canvas.get_width_height()[1]
+    rows = slice(round(height - box.y1) + 2, round(height - box.y0) - 2)
+    columns = slice(round(box.x0) + 2, round(box.x1) - 2)
+    # inside the box, the line under it changes nothing
+    np.testing.assert_array_equal(frames[160][rows, columns], frames[30][rows, columns])
