@@ -43,7 +43,7 @@ install: $(VENV_PYTHON)
 	@echo "make: using $(ENV_NOTE)"
 	@$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) scripts/install_torch.py
 	@$(PYTHON) -c "import packaging" 2>/dev/null || $(PYTHON) -m pip install packaging
-	@$(PYTHON) scripts/check_env.py >/dev/null || $(PYTHON) -m pip install -e ".[dev,site,app]"
+	@$(PYTHON) scripts/check_env.py >/dev/null || $(PYTHON) -m pip install -e ".[dev,site,app,teacher]"
 
 # Opens a git-ignored working copy of the lessons (my-lessons/, see scripts/lesson_copy.py): outputs that
 # JupyterLab autosaves stay out of the committed notebooks, and an updated lesson never overwrites a student's.
@@ -82,11 +82,17 @@ test-zh: install
 	$(PYTHON) -m pytest --nbval-lax --nbval-current-env notebooks/zh tests/unit/test_zh_edition.py \
 		tests/browser/test_zh_lesson.py $(PYTEST_ARGS)
 
-# A teacher grades one student notebook: make grade NB=path/to/A1_student.ipynb
+# The assignments are an nbgrader course (notebooks/assignments/, see its README.md).
+# A teacher autogrades one student's notebook with nbgrader and sees the points per graded cell:
+#   make grade NB=path/to/A1_arcface_logits.ipynb [STUDENT=alice] [ASSIGNMENT=A1] [GRADE_DIR=grading]
+# GRADE_DIR keeps the gradebook (git-ignored grading/ is a good place); by default a scratch folder is used.
+STUDENT ?= student
 grade: install
-	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb"; exit 2; }
-	$(PYTHON) -m arcface_viz assignments grade "$(NB)"
+	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb [STUDENT=id] [ASSIGNMENT=id] [GRADE_DIR=dir]"; exit 2; }
+	$(PYTHON) -m arcface_viz assignments grade "$(NB)" --student "$(STUDENT)" \
+		$(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)") $(if $(GRADE_DIR),--work-dir "$(GRADE_DIR)")
 
+# Regenerate the student copies (notebooks/assignments/release/) with nbgrader generate_assignment.
 release: install
 	$(PYTHON) -m arcface_viz assignments release
 
