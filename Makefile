@@ -86,15 +86,18 @@ test-zh: install
 # A teacher autogrades one student's notebook with nbgrader and sees the points per graded cell:
 #   make grade NB=path/to/A1_arcface_logits.ipynb [STUDENT=alice] [ASSIGNMENT=A1] [GRADE_DIR=grading]
 # GRADE_DIR keeps the gradebook (git-ignored grading/ is a good place); by default a scratch folder is used.
+# COURSE=notebooks/zh/assignments grades against the Chinese edition of the course.
 STUDENT ?= student
+COURSE ?= notebooks/assignments
+COURSES := notebooks/assignments $(wildcard notebooks/zh/assignments)
 grade: install
 	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb [STUDENT=id] [ASSIGNMENT=id] [GRADE_DIR=dir]"; exit 2; }
-	$(PYTHON) -m arcface_viz assignments grade "$(NB)" --student "$(STUDENT)" \
+	$(PYTHON) -m arcface_viz assignments --course "$(COURSE)" grade "$(NB)" --student "$(STUDENT)" \
 		$(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)") $(if $(GRADE_DIR),--work-dir "$(GRADE_DIR)")
 
-# Regenerate the student copies (notebooks/assignments/release/) with nbgrader generate_assignment.
+# Regenerate the student copies (release/ of each course: English and Chinese) with nbgrader generate_assignment.
 release: install
-	$(PYTHON) -m arcface_viz assignments release
+	for course in $(COURSES); do $(PYTHON) -m arcface_viz assignments --course $$course release || exit 1; done
 
 bench: install
 	for f in benchmarks/bench_*.py; do $(PYTHON) $$f || exit 1; done
