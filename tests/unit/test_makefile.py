@@ -53,3 +53,12 @@ def test_lab_opens_the_working_copy_without_news_and_passes_lab_args():
 
 def test_app_binds_to_loopback():
     assert "--Voila.ip=127.0.0.1" in dry_run("app", VIRTUAL_ENV="/opt/myenv")
+
+
+def test_test_zh_runs_the_chinese_lessons_and_their_tests():
+    out = dry_run("test-zh", VIRTUAL_ENV="/opt/myenv")
+    command = out.replace("\\\n", " ")
+    assert "/opt/myenv/bin/python -m pytest --nbval-lax --nbval-current-env notebooks/zh" in command
+    assert "tests/unit/test_zh_edition.py" in command and "tests/browser/test_zh_lesson.py" in command
+    # make test runs pytest from the root: conftest.py leaves notebooks/zh out of it (test_pytest_config checks)
+    assert "notebooks/zh" not in dry_run("test", VIRTUAL_ENV="/opt/myenv")
