@@ -7,7 +7,8 @@
   threshold line, and the ROC curve with the operating point.
 
 Only the threshold line, the ROC point and the titles are redrawn when the slider moves (the histograms and
-the curve are a cached background), and the panels are sent as JPEG: see benchmarks/bench_browser_sliders.py.
+the curve are a cached background, :class:`arcface_viz.blit.BlitPanel`), and the panels are sent as JPEG: see
+benchmarks/bench_browser_sliders.py.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import numpy as np
 
-from .widgets import _PANEL_DPI, _BlitPanel
+from .blit import PANEL_DPI, BlitPanel
+from .i18n import check_lang, text
 
 GENUINE_COLOR = "#2a9d4b"
 IMPOSTOR_COLOR = "#d1495b"
@@ -102,23 +104,31 @@ def operating_point(genuine, impostor, threshold: float) -> OperatingPoint:
     return OperatingPoint(float(threshold), g / genuine.size, i / impostor.size, g, genuine.size, i, impostor.size)
 
 
-def threshold_readout(point: OperatingPoint) -> str:
+def threshold_readout(point: OperatingPoint, *, lang: str = "en") -> str:
     """One line: the threshold, TAR and FAR with the counts behind them.
 
     Parameters
     ----------
     point : OperatingPoint
         From :func:`operating_point`.
+    lang : {"en", "zh"}, default "en"
+        Language of the line (:mod:`arcface_viz.i18n`); the numbers are the same in both.
 
     Returns
     -------
     str
         E.g. ``"threshold 0.50: TAR 66.7 % (2/3 genuine pairs accepted), FAR 50.00 % (2/4 impostor pairs
-        accepted)"``.
+        accepted)"``; in Chinese ``"阈值 0.50：通过率 TAR 66.7 %（接受了 2/3 个同人对），误识率 FAR 50.00 %
+        （接受了 2/4 个异人对）"``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``lang`` not "en"/"zh".
     """
-    return (f"threshold {point.threshold:.2f}: TAR {100 * point.tar:.1f} % "
-            f"({point.genuine_accepted}/{point.n_genuine} genuine pairs accepted), FAR {100 * point.far:.2f} % "
-            f"({point.impostor_accepted}/{point.n_impostor} impostor pairs accepted)")
+    return text("threshold.readout", check_lang(lang), threshold=point.threshold, tar=100 * point.tar,
+                genuine_accepted=point.genuine_accepted, n_genuine=point.n_genuine, far=100 * point.far,
+                impostor_accepted=point.impostor_accepted, n_impostor=point.n_impostor)
 
 
 class ThresholdExplorer(widgets.VBox):
@@ -132,6 +142,8 @@ class ThresholdExplorer(widgets.VBox):
         Initial threshold; default: the impostor scores' 99th percentile (FAR about 1 %).
     label : str, default ""
         Shown in the histogram's title.
+    lang : {"en", "zh"}, default "en"
+        Language of the slider label and the readout (figures keep English labels).
 
     Attributes
     ----------
@@ -143,9 +155,15 @@ class ThresholdExplorer(widgets.VBox):
         The current operating point.
     images : dict[str, ipywidgets.Image]
         ``"scores"`` (histograms) and ``"roc"``.
+
+    Raises
+    ------
+    ValueError
+        Empty, non-1-D or non-finite scores, or ``lang`` not "en"/"zh" (TypeError if not a str).
     """
 
-    def __init__(self, genuine, impostor, threshold: float | None = None, label: str = ""):
+    def __init__(self, genuine, impostor, threshold: float | None = None, label: str = "", *, lang: str = "en"):
+        self.lang = check_lang(lang)
         self._genuine, self._impostor = _scores(genuine, "genuine"), _scores(impostor, "impostor")
         low = math.floor(min(self._genuine.min(), self._impostor.min()) * 100) / 100
         high = math.ceil(max(self._genuine.max(), self._impostor.max()) * 100) / 100
@@ -154,14 +172,14 @@ class ThresholdExplorer(widgets.VBox):
         threshold = min(max(float(threshold), low), high)
         self.label = label
         self.controls = {"threshold": widgets.FloatSlider(
-            value=round(threshold, 2), min=low, max=high, step=0.01, description="threshold",
+            value=round(threshold, 2), min=low, max=high, step=0.01, description=text("threshold.slider", self.lang),
             continuous_update=True, readout_format=".2f", layout=widgets.Layout(width="520px"))}
         self.readout = widgets.HTML()
         self.readout.add_class("arcface-readout")
-        self._panels = {"scores": _BlitPanel((5.2, 3.4)), "roc": _BlitPanel((3.6, 3.4))}
-        self._panels["scores"].rebuild(self._draw_scores, ("threshold",), dynamic_title=True)
-        self._panels["roc"].rebuild(self._draw_roc, ("point",), dynamic_title=True)
-        self.images = {name: widgets.Image(format="jpeg", width=str(round(p.figure.get_figwidth() * _PANEL_DPI)))
+        self._panels = {"scores": BlitPanel((5.2, 3.4)), "roc": BlitPanel((3.6, 3.4))}
+        self._panels["scores"].rebuild(self._draw_scores, dynamic=("threshold",), overlay=("title",))
+        self._panels["roc"].rebuild(self._draw_roc, dynamic=("point",), overlay=("title",))
+        self.images = {name: widgets.Image(format="jpeg", width=str(round(p.figure.get_figwidth() * PANEL_DPI)))
                        for name, p in self._panels.items()}
         for image in self.images.values():
             image.add_class("arcface-plot")
@@ -208,12 +226,13 @@ class ThresholdExplorer(widgets.VBox):
         scores.ax.set_title(f"{prefix}accept pairs right of {threshold:.2f}", fontsize=10)
         roc.artist("point").set_data([max(self.point.far, self._far_floor)], [self.point.tar])
         roc.ax.set_title(f"TAR {100 * self.point.tar:.1f} % at FAR {100 * self.point.far:.2f} %", fontsize=10)
-        self.readout.value = html.escape(threshold_readout(self.point))
+        self.readout.value = html.escape(threshold_readout(self.point, lang=self.lang))
         for name, panel in self._panels.items():
             self.images[name].value = panel.render()
 
 
-def threshold_explorer(genuine, impostor, threshold: float | None = None, label: str = "") -> ThresholdExplorer:
+def threshold_explorer(genuine, impostor, threshold: float | None = None, label: str = "", *,
+                       lang: str = "en") -> ThresholdExplorer:
     """A threshold slider linked to the genuine/impostor score histograms and the ROC operating point.
 
     Parameters
@@ -224,10 +243,18 @@ def threshold_explorer(genuine, impostor, threshold: float | None = None, label:
         Initial threshold; default: the impostor scores' 99th percentile (FAR about 1 %).
     label : str, optional
         Shown in the histogram's title, e.g. the loss's name.
+    lang : {"en", "zh"}, default "en"
+        Language of the slider label and the readout: ``"zh"`` for Simplified Chinese (the Chinese
+        lessons pass it). Figures keep English labels; the numbers are the same in both languages.
 
     Returns
     -------
     ThresholdExplorer
         The widget; ``.point`` is the current :class:`OperatingPoint`.
+
+    Raises
+    ------
+    ValueError
+        Empty, non-1-D or non-finite scores, or ``lang`` not "en"/"zh" (TypeError if not a str).
     """
-    return ThresholdExplorer(genuine, impostor, threshold, label)
+    return ThresholdExplorer(genuine, impostor, threshold, label, lang=lang)

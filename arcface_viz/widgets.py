@@ -17,7 +17,8 @@ invalid), ``arcface-plot``, ``arcface-training-lab``, ``arcface-train-button``,
 The explorer's panels are matplotlib figures shown as JPEG in ``ipywidgets.Image`` widgets: plotly's
 FigureWidget needs the ``anywidget`` package with plotly >= 6, which the environment does not have;
 swapping an image does not flicker and stays in the saved widget state. Only the artists a control
-moves are redrawn, over a cached background (``_BlitPanel``): benchmarks/bench_widgets.py measures it.
+moves are redrawn, over cached pixels (:class:`arcface_viz.blit.BlitPanel`): benchmarks/bench_widgets.py and
+benchmarks/bench_browser_sliders.py measure it.
 The training lab's 3-D sphere is plotly, shown in an ``Output`` widget through JupyterLab's plotly
 mimetype renderer (offline).
 """
@@ -35,19 +36,17 @@ import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 
 from . import explorer, heads
+from .blit import PANEL_DPI, BlitPanel
 from ._validation import check_degrees, check_fraction, check_int, check_loss, check_real, message
+from .i18n import check_lang, text
 from .losses import DEFAULT_S, EXPLORER_SLIDERS, INTERACTIVE_LOSSES, LOSSES, MARGIN_NAMES
 from .plots import plot_circle_embeddings, plot_decision_boundaries, plot_probability_vs_angle, plot_target_logits
 from .plots import plot_sphere_embeddings
 from .plots.margins import update_decision_boundaries, update_probability_vs_angle, update_target_logits
 
-_PANEL_DPI = 80
-_LOSS_OPTIONS = [(explorer.label(k), k) for k in (*INTERACTIVE_LOSSES, "custom")]
 #: The explorer's scale slider (min, max, step) and the lab's (both cover the lessons' 16 and the paper's 64).
 _S_SLIDER = (1.0, 64.0, 0.5)
 _LAB_S_SLIDER = (1.0, 64.0, 1.0)
@@ -62,8 +61,14 @@ def _slider_value(name: str, value, low: float, high: float, integral: bool = Fa
 
 
 # ----------------------------------------------------------------------------- the widgets' text
+def _loss_options(lang: str, custom: bool) -> list[tuple[str, str]]:
+    """The loss selector's (caption, value) pairs: the registry's names; "custom" in ``lang``."""
+    options = [(explorer.label(k), k) for k in INTERACTIVE_LOSSES]
+    return options + [(text("explorer.custom", lang), "custom")] if custom else options
+
+
 def explorer_readout(loss: str, s: float, m1: float, m2: float, m3: float, theta_deg: float,
-                     n_classes: int) -> str:
+                     n_classes: int, *, lang: str = "en") -> str:
     """The margin explorer's text line: target logit and probability at the probe angle.
 
     Parameters
@@ -76,19 +81,25 @@ def explorer_readout(loss: str, s: float, m1: float, m2: float, m3: float, theta
         Probe angle in degrees, [0, 180].
     n_classes : int
         Number of classes C >= 2 (the other C−1 centres are taken at 90°).
+    lang : {"en", "zh"}, default "en"
+        Language of the line (:mod:`arcface_viz.i18n`); the numbers are the same in both.
 
     Returns
     -------
     str
         The line, e.g. ``"θ = 60.0°: target logit 0.38, probability 0.172 | without margin: logit 8.00,
         probability 0.997 | ArcFace (s=16, m=0.5), C = 8, other classes at 90°"``. The first part up
-        to the first ``|`` always has this form (tests and the browser test parse it).
+        to the first ``|`` always has this form (tests and the browser test parse it). In Chinese the
+        line starts the same way, ``"θ = 60.0°: target logit 0.38，目标类概率 0.172 | ..."``: lesson 4
+        (in both editions) checks the prefix up to the logit.
 
     Raises
     ------
     TypeError, ValueError
-        A value of the wrong type or outside its range (messages from :mod:`arcface_viz._validation`).
+        A value of the wrong type or outside its range (messages from :mod:`arcface_viz._validation`),
+        or ``lang`` not "en"/"zh".
     """
+    lang = check_lang(lang)
     name = check_loss("loss", loss, custom=True, interactive=True)
     m1, m2, m3 = explorer.margins_for("custom", m1=m1, m2=m2, m3=m3)
     theta_deg = check_degrees("theta_deg", theta_deg)
@@ -97,12 +108,14 @@ def explorer_readout(loss: str, s: float, m1: float, m2: float, m3: float, theta
     logit = float(heads.target_logit(theta, s=s, m1=m1, m2=m2, m3=m3))
     plain = float(heads.target_logit(theta, s=s))
     plain_prob = float(explorer.target_probability(theta, s=s, n_classes=n_classes))
-    return (f"θ = {theta_deg:.1f}°: target logit {logit:.2f}, probability {prob:.3f} | "
-            f"without margin: logit {plain:.2f}, probability {plain_prob:.3f} | "
-            f"{explorer.describe(name, s, m1, m2, m3)}, C = {int(n_classes)}, other classes at 90°")
+    described = explorer.describe(name, s, m1, m2, m3)
+    if name == "custom":  # the one word of the title that is not a name or a symbol
+        described = text("explorer.custom", lang) + described[len(explorer.label("custom")):]
+    return text("explorer.readout", lang, theta=theta_deg, logit=logit, prob=prob, plain=plain,
+                plain_prob=plain_prob, described=described, n_classes=int(n_classes))
 
 
-def training_summary(description: str, accuracy: float, stats, satisfaction=None) -> str:
+def training_summary(description: str, accuracy: float, stats, satisfaction=None, *, lang: str = "en") -> str:
     """The training lab's final line: accuracy, margin satisfaction, angle to centre, angle between centres.
 
     E.g. ``"ArcFace (s=16, m=0.5): accuracy 97.5% (eval mode, training faces), margin m2=0.5
@@ -121,6 +134,8 @@ def training_summary(description: str, accuracy: float, stats, satisfaction=None
     satisfaction : MarginSatisfaction, optional
         :func:`arcface_viz.metrics.margin_satisfaction` at the head's margins. Left out of the line
         when None or when no margin is set (then it would only repeat the accuracy).
+    lang : {"en", "zh"}, default "en"
+        Language of the line (:mod:`arcface_viz.i18n`); the numbers are the same in both.
 
     Returns
     -------
@@ -130,7 +145,7 @@ def training_summary(description: str, accuracy: float, stats, satisfaction=None
     Raises
     ------
     TypeError, ValueError
-        ``accuracy`` not a fraction in [0, 1].
+        ``accuracy`` not a fraction in [0, 1], or ``lang`` not "en"/"zh".
 
     Examples
     --------
@@ -138,24 +153,27 @@ def training_summary(description: str, accuracy: float, stats, satisfaction=None
     >>> stats = {"target_angles": [0.1, 0.3], "min_center_angle": math.pi / 4}
     >>> training_summary("ArcFace (s=16, m=0.5)", 0.975, stats)
     'ArcFace (s=16, m=0.5): accuracy 97.5% (eval mode, training faces), mean angle to centre 11.5°, min angle between centres 45.0°'
+    >>> training_summary("ArcFace (s=16, m=0.5)", 0.975, stats, lang="zh")
+    'ArcFace (s=16, m=0.5)：准确率 97.5%（评估模式，训练集人脸），样本到类中心的平均夹角 11.5°，类中心之间的最小夹角 45.0°'
     """
+    lang = check_lang(lang)
     accuracy = check_fraction("accuracy", accuracy)
     get = stats.get if isinstance(stats, Mapping) else lambda key: getattr(stats, key)
     mean_angle = math.degrees(float(np.mean(get("target_angles"))))
     min_center = float(get("min_center_angle"))
-    centre_text = "n/a (one class)" if math.isnan(min_center) else f"{math.degrees(min_center):.1f}°"
+    centre_text = text("lab.one_class", lang) if math.isnan(min_center) else f"{math.degrees(min_center):.1f}°"
     margin_text = ""
     if satisfaction is not None:
         m1, m2, m3 = satisfaction.margins
         named = [f"{name}={value:g}" for name, value, none in (("m1", m1, 1.0), ("m2", m2, 0.0), ("m3", m3, 0.0))
                  if value != none]
         if named:
-            margin_text = f"margin {', '.join(named)} satisfied by {100 * satisfaction.overall:.1f}%, "
-    return (f"{description}: accuracy {100 * accuracy:.1f}% (eval mode, training faces), {margin_text}"
-            f"mean angle to centre {mean_angle:.1f}°, min angle between centres {centre_text}")
+            margin_text = text("lab.summary_margin", lang, named=", ".join(named), percent=100 * satisfaction.overall)
+    return text("lab.summary", lang, description=description, accuracy=100 * accuracy, margin_text=margin_text,
+                mean_angle=mean_angle, centre_text=centre_text)
 
 
-def warmup_note(head, warmup_epochs: int, epochs_done: int) -> str:
+def warmup_note(head, warmup_epochs: int, epochs_done: int, *, lang: str = "en") -> str:
     """What the training lab adds when the margin warm-up outlasted the run, else ``""``.
 
     Parameters
@@ -167,6 +185,8 @@ def warmup_note(head, warmup_epochs: int, epochs_done: int) -> str:
         The warm-up length asked for, in epochs.
     epochs_done : int
         The epochs actually trained.
+    lang : {"en", "zh"}, default "en"
+        Language of the note (:mod:`arcface_viz.i18n`).
 
     Returns
     -------
@@ -174,11 +194,17 @@ def warmup_note(head, warmup_epochs: int, epochs_done: int) -> str:
         ``""`` when the full margin was reached or the head has none (softmax, NormFace); else e.g.
         ``" The margin reached only 50% of its value: the warm-up (4 epochs) is longer than the run
         (2 epochs)."``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``lang`` not "en"/"zh".
     """
+    lang = check_lang(lang)
     if (head.m1, head.m2, head.m3) == (1.0, 0.0, 0.0) or head.margin_factor == 1.0:
         return ""
-    return (f" The margin reached only {100 * head.margin_factor:.0f}% of its value: the warm-up "
-            f"({warmup_epochs} epochs) is longer than the run ({epochs_done} epochs).")
+    return text("lab.warmup_note", lang, percent=100 * head.margin_factor, warmup=warmup_epochs,
+                epochs_done=epochs_done)
 
 
 def render_png(fig: Figure) -> bytes:
@@ -195,78 +221,8 @@ def render_png(fig: Figure) -> bytes:
         The PNG file's content.
     """
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=_PANEL_DPI, pil_kwargs={"compress_level": 1})
+    fig.savefig(buffer, format="png", dpi=PANEL_DPI, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
-
-
-class _BlitPanel:
-    """One matplotlib panel: drawn in full once, then only its changing artists are redrawn.
-
-    A full draw of a panel (ticks, labels, legend) costs 50-150 ms on these machines; the artists
-    that follow a slider (a curve, the probe, a title) cost a few ms drawn over a cached background.
-    """
-
-    def __init__(self, figsize: tuple[float, float]):
-        self.figure = Figure(figsize=figsize, dpi=_PANEL_DPI, layout="constrained")
-        self.canvas = FigureCanvasAgg(self.figure)
-        self.ax = self.figure.add_subplot()
-        self.dynamic: list = []
-        self._background = None
-        self._laid_out = False
-
-    def rebuild(self, draw, dynamic_gids: tuple[str, ...], dynamic_title: bool = False) -> None:
-        """Clear and redraw with ``draw(ax)``; the artists named by gid (and the title if
-        ``dynamic_title``) are the ones later updates redraw."""
-        self.ax.clear()
-        draw(self.ax)
-        if not self._laid_out:
-            self.lay_out_with(lambda ax: None)
-        self.dynamic = [self.artist(gid) for gid in dynamic_gids]
-        if dynamic_title:
-            self.dynamic.append(self.ax.title)
-        self._background = None
-
-    def lay_out_with(self, draw) -> None:
-        """Fix the axes position from one constrained layout of what ``draw(ax)`` adds (e.g. the widest
-        tick labels). Constrained layout costs ~100 ms per draw; the positions survive ``ax.clear()``."""
-        draw(self.ax)
-        self.canvas.draw()
-        self.figure.set_layout_engine("none")
-        self._laid_out = True
-
-    def invalidate(self) -> None:
-        """Redraw the background at the next render (after a change to a static artist or the axes)."""
-        self._background = None
-
-    def artist(self, gid: str):
-        """The artist of this panel with ``gid`` (set by the plot functions)."""
-        for child in self.ax.get_children():
-            if child.get_gid() == gid:
-                return child
-        raise KeyError(f"no artist with gid {gid!r} in this panel")
-
-    def render(self) -> bytes:
-        """JPEG of the panel: cached background plus the dynamic artists in z-order."""
-        if self._background is None:
-            # An axes moves a hidden title far up while drawing; keep where the title was.
-            title_position = self.ax.title.get_position()
-            for artist in self.dynamic:
-                artist.set_visible(False)
-            self.canvas.draw()
-            self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-            for artist in self.dynamic:
-                artist.set_visible(True)
-            self.ax.title.set_position(title_position)
-        self.canvas.restore_region(self._background)
-        renderer = self.canvas.get_renderer()
-        for artist in sorted(self.dynamic, key=lambda a: a.get_zorder()):
-            artist.draw(renderer)
-        width, height = self.canvas.get_width_height()
-        image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buffer = io.BytesIO()
-        # JPEG: ~1 ms to encode against ~13 ms for PNG; quality 92 without chroma subsampling keeps text crisp.
-        image.convert("RGB").save(buffer, format="jpeg", quality=92, subsampling=0)
-        return buffer.getvalue()
 
 
 class MarginExplorer(widgets.VBox):
@@ -282,6 +238,8 @@ class MarginExplorer(widgets.VBox):
         Initial probe angle in degrees, [0, 180].
     n_classes : int, default 8
         Initial number of classes C, [2, 100].
+    lang : {"en", "zh"}, default "en"
+        Language of the control labels and the readout (figures keep English labels).
 
     Attributes
     ----------
@@ -289,7 +247,7 @@ class MarginExplorer(widgets.VBox):
         ``"loss"`` (Dropdown: softmax ... combined, custom), ``"s"``, ``"m1"``, ``"m2"`` (radians),
         ``"m3"``, ``"theta"`` (probe, degrees), ``"n_classes"`` (IntSlider).
     readout : ipywidgets.HTML
-        Plain text from :func:`explorer_readout`, or ``"Invalid settings: ..."``.
+        Plain text from :func:`explorer_readout`, or ``"Invalid settings: ..."`` (in ``lang``).
     error : str or None
         The message shown when the settings could not be drawn.
     figures : dict[str, matplotlib.figure.Figure]
@@ -301,10 +259,12 @@ class MarginExplorer(widgets.VBox):
     Raises
     ------
     ValueError, TypeError
-        An unknown loss, or an initial value outside its slider's range.
+        An unknown loss, an initial value outside its slider's range, or ``lang`` not "en"/"zh".
     """
 
-    def __init__(self, loss: str = "arcface", s: float = DEFAULT_S, theta_deg: float = 60.0, n_classes: int = 8):
+    def __init__(self, loss: str = "arcface", s: float = DEFAULT_S, theta_deg: float = 60.0, n_classes: int = 8,
+                 *, lang: str = "en"):
+        self.lang = lang = check_lang(lang)
         loss = check_loss("loss", loss, custom=True, interactive=True)
         m1, m2, m3 = explorer.margins_for(loss)
         s = _slider_value("s", s, *_S_SLIDER[:2])
@@ -314,28 +274,30 @@ class MarginExplorer(widgets.VBox):
         slider = {"continuous_update": True, "style": {"description_width": "90px"},
                   "layout": widgets.Layout(width="330px")}
         self.controls = {
-            "loss": widgets.Dropdown(options=_LOSS_OPTIONS, value=loss, description="loss",
+            "loss": widgets.Dropdown(options=_loss_options(lang, custom=True), value=loss,
+                                     description=text("explorer.loss", lang),
                                      style={"description_width": "90px"}, layout=widgets.Layout(width="330px")),
             # Ranges keep m2 and m3 non-negative (a negative margin would reward the target); m1 reaches
             # 0.8 for the paper's second combined margin (0.9, 0.4, 0.15).
             "s": widgets.FloatSlider(value=s, min=_S_SLIDER[0], max=_S_SLIDER[1], step=_S_SLIDER[2],
-                                     description="scale s", **slider),
-            "m1": widgets.FloatSlider(value=m1, **margin_sliders["m1"], description="m1 (×θ)", **slider),
-            "m2": widgets.FloatSlider(value=m2, **margin_sliders["m2"], description="m2 (rad)", **slider),
-            "m3": widgets.FloatSlider(value=m3, **margin_sliders["m3"], description="m3 (cos)", **slider),
-            "theta": widgets.FloatSlider(value=theta_deg, min=0.0, max=180.0, step=1.0, description="probe θ (°)",
-                                         readout_format=".0f", **slider),
-            "n_classes": widgets.IntSlider(value=n_classes, min=2, max=100, description="classes C", **slider),
+                                     description=text("explorer.s", lang), **slider),
+            "m1": widgets.FloatSlider(value=m1, **margin_sliders["m1"], description=text("explorer.m1", lang), **slider),
+            "m2": widgets.FloatSlider(value=m2, **margin_sliders["m2"], description=text("explorer.m2", lang), **slider),
+            "m3": widgets.FloatSlider(value=m3, **margin_sliders["m3"], description=text("explorer.m3", lang), **slider),
+            "theta": widgets.FloatSlider(value=theta_deg, min=0.0, max=180.0, step=1.0,
+                                         description=text("explorer.theta", lang), readout_format=".0f", **slider),
+            "n_classes": widgets.IntSlider(value=n_classes, min=2, max=100, description=text("explorer.n_classes", lang),
+                                           **slider),
         }
         self.readout = widgets.HTML(layout=widgets.Layout(margin="4px 0 4px 8px"))
         self.readout.add_class("arcface-readout")
         self.error: str | None = None
-        self._panels = {"logits": _BlitPanel((5.6, 4.2)), "boundary": _BlitPanel((4.3, 4.2)),
-                        "probability": _BlitPanel((5.6, 4.2))}
+        self._panels = {"logits": BlitPanel((5.6, 4.2)), "boundary": BlitPanel((4.3, 4.2)),
+                        "probability": BlitPanel((5.6, 4.2))}
         self.figures = {name: panel.figure for name, panel in self._panels.items()}
         # An explicit pixel width: the browser never stretches a panel beyond its own pixels (blurry),
         # and max-width lets it shrink on a narrow screen.
-        self.images = {name: widgets.Image(format="jpeg", width=str(round(panel.figure.get_figwidth() * _PANEL_DPI)),
+        self.images = {name: widgets.Image(format="jpeg", width=str(round(panel.figure.get_figwidth() * PANEL_DPI)),
                                            layout=widgets.Layout(max_width="100%", height="auto"))
                        for name, panel in self._panels.items()}
         for image in self.images.values():
@@ -397,7 +359,8 @@ class MarginExplorer(widgets.VBox):
     def update(self, changed: str = "loss") -> None:
         """Recompute the readout and redraw the panels that ``changed`` (a control name) affects.
 
-        An invalid setting shows ``"Invalid settings: ..."`` in the readout instead of raising.
+        An invalid setting shows ``"Invalid settings: ..."`` (in the widget's ``lang``) in the readout
+        instead of raising.
 
         Parameters
         ----------
@@ -406,19 +369,19 @@ class MarginExplorer(widgets.VBox):
         """
         p = self.settings
         try:
-            text = explorer_readout(p["loss"], p["s"], p["m1"], p["m2"], p["m3"], p["theta_deg"],
-                                             p["n_classes"])
+            line = explorer_readout(p["loss"], p["s"], p["m1"], p["m2"], p["m3"], p["theta_deg"],
+                                    p["n_classes"], lang=self.lang)
             for name in self._panels_for(changed):
                 self._draw(name, p, rebuild=self._needs_rebuild(name, changed), changed=changed)
                 self.images[name].value = self._panels[name].render()
         except Exception as error:  # noqa: BLE001 -- a student sees a message in the widget, never a traceback
             self.error = str(error)
-            self.readout.value = html.escape(f"Invalid settings: {error}")
+            self.readout.value = html.escape(text("explorer.invalid", self.lang, error=error))
             self.readout.add_class("arcface-error")
             return
         self.error = None
         self.readout.remove_class("arcface-error")
-        self.readout.value = html.escape(text)
+        self.readout.value = html.escape(line)
 
     @staticmethod
     def _panels_for(changed: str) -> tuple[str, ...]:
@@ -444,38 +407,38 @@ class MarginExplorer(widgets.VBox):
         if name == "logits":
             highlight = {"loss": p["loss"], **m}
             if rebuild:
+                # The y axis and the title name s; the curves do not move on screen when s changes (the
+                # y-limits and ticks are fixed fractions of s), so s only redraws those as an overlay.
                 panel.rebuild(lambda ax: plot_target_logits(None, p["s"], theta_probe_deg=probe, highlight=highlight,
                                                             ax=ax, mark_fallback=False),
-                              ("target-logit:highlight", "probe:line", "probe:marker"))
+                              dynamic=("target-logit:highlight", "probe:line", "probe:marker"),
+                              overlay=("title", "yaxis"))
             else:
-                # A new s moves the y axis, its labels and the title: draw the background again. (Drawing the
-                # y axis as a dynamic artist instead made every θ and m change ~50 % slower.)
                 update_target_logits(panel.ax, None, p["s"], theta_probe_deg=probe, highlight=highlight,
                                      rescale=changed == "s")
-                if changed == "s":
-                    panel.invalidate()
         elif name == "boundary":
             if rebuild:
                 panel.rebuild(lambda ax: plot_decision_boundaries(p["loss"], s=p["s"], ax=ax, legend=False,
                                                                   title=self._boundary_title(p), **m),
-                              ("decision-regions", "boundary:class1", "boundary:class2", "boundary:none",
-                               "label:class1", "label:class2"), dynamic_title=True)
+                              dynamic=("decision-regions", "boundary:class1", "boundary:class2", "boundary:none"),
+                              overlay=("title", "label:class1", "label:class2"))
             else:
                 update_decision_boundaries(panel.ax, p["loss"], s=p["s"], title=self._boundary_title(p), **m)
         else:
             n = p["n_classes"]
             if rebuild:
+                # The NormFace note changes with s and C only: an overlay, blended over the probe line.
                 panel.rebuild(lambda ax: plot_probability_vs_angle(p["s"], None, n, loss=p["loss"], theta_probe_deg=probe,
                                                                    ax=ax, **m),
-                              ("probability:margin", "probability:no-margin", "chance", "probe:line", "probe:marker",
-                               "bound-note"), dynamic_title=True)
+                              dynamic=("probability:margin", "probability:no-margin", "chance", "probe:line",
+                                       "probe:marker"), overlay=("title", "bound-note"))
             else:
                 update_probability_vs_angle(panel.ax, p["s"], None, n, loss=p["loss"], theta_probe_deg=probe, **m)
         self._built.add(name)
 
 
 def margin_explorer(loss: str = "arcface", s: float = DEFAULT_S, theta_deg: float = 60.0,
-                    n_classes: int = 8) -> MarginExplorer:
+                    n_classes: int = 8, *, lang: str = "en") -> MarginExplorer:
     """Sliders for the margin family with live target-logit, decision-boundary and probability plots.
 
     Parameters
@@ -489,6 +452,9 @@ def margin_explorer(loss: str = "arcface", s: float = DEFAULT_S, theta_deg: floa
         Initial probe angle in degrees, [0, 180].
     n_classes : int
         Initial number of classes C, [2, 100].
+    lang : {"en", "zh"}, default "en"
+        Language of the labels and the readout: ``"zh"`` for Simplified Chinese (the Chinese lessons
+        pass it). The figures keep English labels; the numbers are the same in both languages.
 
     Returns
     -------
@@ -498,9 +464,10 @@ def margin_explorer(loss: str = "arcface", s: float = DEFAULT_S, theta_deg: floa
     Raises
     ------
     ValueError, TypeError
-        An unknown loss, or an initial value outside its slider's range (it would be clamped).
+        An unknown loss, an initial value outside its slider's range (it would be clamped), or
+        ``lang`` not "en"/"zh".
     """
-    return MarginExplorer(loss, s, theta_deg, n_classes)
+    return MarginExplorer(loss, s, theta_deg, n_classes, lang=lang)
 
 
 # ----------------------------------------------------------------------------- training lab
@@ -521,6 +488,8 @@ class TrainingLab(widgets.VBox):
         Embeddings drawn per identity in the live plot.
     seed : int, default 0
         Seeds the model, the head, the training and the choice of plotted embeddings.
+    lang : {"en", "zh"}, default "en"
+        Language of the labels, buttons and text lines (figures keep English labels).
 
     Attributes
     ----------
@@ -549,7 +518,8 @@ class TrainingLab(widgets.VBox):
         As :func:`training_lab`.
     """
 
-    def __init__(self, dataset, *, max_points_per_identity: int = 60, seed: int = 0):
+    def __init__(self, dataset, *, max_points_per_identity: int = 60, seed: int = 0, lang: str = "en"):
+        self.lang = lang = check_lang(lang)
         if not hasattr(dataset, "images") or not hasattr(dataset, "labels"):
             raise TypeError(message("dataset", type(dataset).__name__, "expected a FaceDataset",
                                     "load faces with arcface_viz.faces (e.g. make_toy_faces)"))
@@ -572,25 +542,28 @@ class TrainingLab(widgets.VBox):
         layout = widgets.Layout(width="340px")
         arcface = LOSSES["arcface"]
         self.controls = {
-            "loss": widgets.Dropdown(options=[(explorer.label(k), k) for k in INTERACTIVE_LOSSES], value="arcface",
-                                     description="loss", style=style, layout=layout),
+            "loss": widgets.Dropdown(options=_loss_options(lang, custom=False), value="arcface",
+                                     description=text("lab.loss", lang), style=style, layout=layout),
             "m": widgets.FloatSlider(value=arcface.default_m, min=arcface.m_slider[0], max=arcface.m_slider[1],
-                                     step=arcface.m_slider[2], description="margin m", style=style, layout=layout),
+                                     step=arcface.m_slider[2], description=text("lab.m", lang), style=style,
+                                     layout=layout),
             "s": widgets.FloatSlider(value=arcface.default_s, min=_LAB_S_SLIDER[0], max=_LAB_S_SLIDER[1],
-                                     step=_LAB_S_SLIDER[2], description="scale s", style=style, layout=layout),
-            "dim": widgets.ToggleButtons(options=[("2-D", 2), ("3-D", 3)], value=2, description="embedding",
-                                         style=style),
-            "epochs": widgets.IntSlider(value=10, min=1, max=60, description="epochs", style=style, layout=layout),
-            "warmup": widgets.IntSlider(value=0, min=0, max=20, description="margin warm-up", style=style,
+                                     step=_LAB_S_SLIDER[2], description=text("lab.s", lang), style=style,
+                                     layout=layout),
+            "dim": widgets.ToggleButtons(options=[(text("lab.dim2", lang), 2), (text("lab.dim3", lang), 3)], value=2,
+                                         description=text("lab.dim", lang), style=style),
+            "epochs": widgets.IntSlider(value=10, min=1, max=60, description=text("lab.epochs", lang), style=style,
                                         layout=layout),
-            "train": widgets.Button(description="Train", button_style="primary", icon="play"),
-            "stop": widgets.Button(description="Stop", icon="stop", disabled=True),
+            "warmup": widgets.IntSlider(value=0, min=0, max=20, description=text("lab.warmup", lang), style=style,
+                                        layout=layout),
+            "train": widgets.Button(description=text("lab.train", lang), button_style="primary", icon="play"),
+            "stop": widgets.Button(description=text("lab.stop", lang), icon="stop", disabled=True),
         }
         self.controls["train"].add_class("arcface-train-button")
         self.controls["stop"].add_class("arcface-stop-button")
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="epochs")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description=text("lab.progress", lang))
         self.progress.add_class("arcface-progress")
-        self.status = widgets.HTML("Ready: choose a loss and press Train.")
+        self.status = widgets.HTML(html.escape(text("lab.ready", lang)))
         self.status.add_class("arcface-status")
         self.metrics = widgets.HTML("")
         self.metrics.add_class("arcface-metrics")
@@ -657,7 +630,7 @@ class TrainingLab(widgets.VBox):
         """
         with self._lock:
             if self._running:
-                self.status.value = html.escape("Already training: wait for this run to finish (or press Stop).")
+                self.status.value = html.escape(text("lab.busy", self.lang))
                 return False
             self._running = True
             self._stop_requested = False
@@ -712,15 +685,15 @@ class TrainingLab(widgets.VBox):
                 centres = result.head.centers.numpy() if hasattr(result.head, "centers") else None
                 frames.append((emb, centres))
                 self.progress.value = epoch
-                self.status.value = html.escape(
-                    f"epoch {epoch}/{epochs}: loss {result.history['loss'][-1]:.3f}, "
-                    f"accuracy {100 * result.history['eval_accuracy_train'][-1]:.1f}% (eval mode, training faces)")
+                self.status.value = html.escape(text(
+                    "lab.epoch", self.lang, epoch=epoch, epochs=epochs, loss=result.history["loss"][-1],
+                    accuracy=100 * result.history["eval_accuracy_train"][-1]))
                 self._show_embeddings(emb, labels, centres, result.head, frames=None)
                 return self._stop_requested
 
             kwargs = experiment.head_kwargs(c["loss"], float(c["s"]), float(c["m"]))
             planned = heads.make_head(c["loss"], int(c["dim"]), self.dataset.n_identities, **kwargs).describe()
-            self.status.value = html.escape(f"Training {planned} for {epochs} epochs ...")
+            self.status.value = html.escape(text("lab.starting", self.lang, planned=planned, epochs=epochs))
             result = experiment.train(c["loss"], self.dataset, epochs=epochs, dim=int(c["dim"]), head_options=kwargs,
                                       seed=self.seed, margin_warmup_epochs=int(c["warmup"]),
                                       callback=on_epoch, progress=False)
@@ -730,19 +703,19 @@ class TrainingLab(widgets.VBox):
                                             m1=result.head.m1, m2=result.head.m2, m3=result.head.m3)
             self.result = result
             self.metrics.value = html.escape(training_summary(
-                result.head.describe(), result.history["eval_accuracy_train"][-1], stats, satisfied))
+                result.head.describe(), result.history["eval_accuracy_train"][-1], stats, satisfied, lang=self.lang))
             if frames:
                 self._show_embeddings(frames[-1][0], labels, frames[-1][1], result.head, frames=frames)
             # Wall time from the click to the final plot (the 3-D animation takes seconds to build),
             # next to the time spent in fit itself.
             self.status.value = html.escape(
-                f"Done: {result.epochs_done} epochs in {time.perf_counter() - started:.1f} s "
-                f"(training {result.seconds:.1f} s)"
-                + (" (stopped early)" if result.epochs_done < epochs else "")
-                + warmup_note(result.head, int(c["warmup"]), result.epochs_done))
+                text("lab.done", self.lang, epochs_done=result.epochs_done, wall=time.perf_counter() - started,
+                     fit=result.seconds)
+                + (text("lab.stopped", self.lang) if result.epochs_done < epochs else "")
+                + warmup_note(result.head, int(c["warmup"]), result.epochs_done, lang=self.lang))
         except Exception as error:  # noqa: BLE001 -- any failure is reported in the widget, not as a traceback
             self.error = f"{type(error).__name__}: {error}"
-            self.status.value = html.escape(f"Training failed: {self.error}")
+            self.status.value = html.escape(text("lab.failed", self.lang, error=self.error))
         finally:
             self.controls["train"].disabled = False
             self.controls["stop"].disabled = True
@@ -755,7 +728,7 @@ class TrainingLab(widgets.VBox):
             # The additive angular margin in force now (scaled down during a margin warm-up).
             margin = float(getattr(head, "m2", 0.0) or 0.0) * float(getattr(head, "margin_factor", 1.0))
             fig = plot_circle_embeddings(emb, labels, centres, margin=margin or None, identities=names, title=title)
-            self.plot.width = str(round(fig.get_figwidth() * _PANEL_DPI))
+            self.plot.width = str(round(fig.get_figwidth() * PANEL_DPI))
             self.plot.value = render_png(fig)
             self.plot.layout.display = None
             self.plot3d.layout.display = "none"
@@ -766,7 +739,7 @@ class TrainingLab(widgets.VBox):
             self.plot.layout.display = "none"
 
 
-def training_lab(dataset, *, max_points_per_identity: int = 60, seed: int = 0) -> TrainingLab:
+def training_lab(dataset, *, max_points_per_identity: int = 60, seed: int = 0, lang: str = "en") -> TrainingLab:
     """Train a small CNN with a chosen loss and watch its embeddings move on the circle or sphere.
 
     Parameters
@@ -779,6 +752,9 @@ def training_lab(dataset, *, max_points_per_identity: int = 60, seed: int = 0) -
         Images per identity in the live plot, >= 1 (all images are used for training and the metrics).
     seed : int
         Seeds the model initialisation and ``fit``: the same settings give the same run.
+    lang : {"en", "zh"}, default "en"
+        Language of the labels, buttons, status and metrics lines: ``"zh"`` for Simplified Chinese
+        (the Chinese lessons pass it). Figures keep English labels; the run is the same in both.
 
     Returns
     -------
@@ -786,4 +762,4 @@ def training_lab(dataset, *, max_points_per_identity: int = 60, seed: int = 0) -
         An ``ipywidgets.VBox``; see :class:`TrainingLab` for the attributes tests use. The Train
         button is disabled while training and a click during a run never starts a second one.
     """
-    return TrainingLab(dataset, max_points_per_identity=max_points_per_identity, seed=seed)
+    return TrainingLab(dataset, max_points_per_identity=max_points_per_identity, seed=seed, lang=lang)

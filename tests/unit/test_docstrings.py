@@ -73,6 +73,7 @@ DONE_MODULES = [
     "arcface_viz.compare",
     "arcface_viz.training",
     "arcface_viz.widgets",
+    "arcface_viz.blit",
     "arcface_viz.plots",
     "arcface_viz.runtime",
     "arcface_viz.threshold",
@@ -80,6 +81,7 @@ DONE_MODULES = [
     "arcface_viz.scale",
     "arcface_viz.robustness",
     "arcface_viz.plots.robustness",
+    "arcface_viz.i18n",
 ]
 
 #: Modules that other issues are adding (not on main when this test was written). Each is

@@ -34,6 +34,8 @@ MODULES = [
     "arcface_viz.doctor",
     "arcface_viz.compare",
     "arcface_viz.widgets",
+    "arcface_viz.i18n",
+    "arcface_viz.blit",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

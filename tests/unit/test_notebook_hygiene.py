@@ -108,3 +108,8 @@ def test_problems_reports_invalid_nbformat():
     nb.cells[1]["source"] = 42  # the schema wants a string or a list of strings
     found = problems(nb)
     assert len(found) == 1 and found[0].startswith("invalid nbformat")
+
+
+def test_the_chinese_edition_is_checked_too():
+    # notebooks/zh/ (issue 15) is held to the same rules: no outputs, kernelspec python3
+    assert any(path.is_relative_to(NOTEBOOKS / "zh") for path in notebook_paths())
