@@ -38,7 +38,9 @@ NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+−]?\d+)?")
 
 def english_lessons() -> list[Path]:
     """The English lessons and assignments that must have a Chinese twin."""
-    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) + sorted((NOTEBOOKS / "assignments").glob("A*_*.ipynb"))
+    # the assignments: the teacher notebooks of the nbgrader course (issue 18), source/<A>/A*_*.ipynb
+    return (sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+            + sorted((NOTEBOOKS / "assignments").glob("source/*/A*_*.ipynb")))
 
 
 def twin(english: Path) -> Path:
