@@ -3,29 +3,26 @@
 A widget's panel (the margin explorer's three, lesson 6's two) is drawn in full once. After that, each
 slider change redraws only what it moved and sends the panel to the browser as a JPEG:
 
-- the **background** (axes, ticks, legend, reference curves) is drawn once and cached as pixels;
-- **overlay** artists (titles, notes, an axis's tick labels and label) are drawn over the background into
-  a second cache, redrawn only when their text, position, limits or ticks changed -- matplotlib 3.11
-  renders text glyph by glyph, about 5 ms per two-line title here, the largest cost of a change (an
-  axis's grid lines and tick marks stay in the background, under the curves and the legend);
-- **dynamic** artists (curves, markers, images) are drawn over that, in z-order, at every render.
+- the **background** (axes, grid, legend, reference curves) is drawn once and cached as pixels;
+- **dynamic** artists (curves, markers, images) are drawn over it at every render;
+- **overlay** artists (titles, notes, labels, an axis's tick labels and label) are each rendered once per
+  look into a transparent layer, which every render blends in at the artist's z-order. Text is the
+  largest cost of a change -- matplotlib 3.11 draws it glyph by glyph, about 5 ms per two-line title
+  here -- so an overlay is drawn again only when its text, position, limits or ticks change.
 
-Overlay artists are drawn beneath the dynamic artists, except texts in an opaque box (e.g. a note over the
-curves), whose box is pasted back over the dynamic artists of lower z-order. Give the overlay only artists
-that dynamic ones do not cover (titles, axes labels, text beside the data) or such boxed notes.
 benchmarks/bench_widgets.py and benchmarks/bench_browser_sliders.py measure what this buys.
 """
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PIL import Image
@@ -47,9 +44,10 @@ def overlay_state(artist: Artist) -> tuple:
     Returns
     -------
     tuple
-        For a text: visibility, string, position and colour. For an axis: visibility, view limits,
-        major tick locations and the label's string (the tick labels follow from the locations
-        through the axis's formatter, which a panel does not change after it is drawn).
+        For a text: visibility, string, position (as given and in display pixels) and colour. For
+        an axis: visibility, view limits, major tick locations and the label's string (the tick
+        labels follow from the locations through the axis's formatter, which a panel does not
+        change after it is drawn).
 
     Raises
     ------
@@ -65,8 +63,9 @@ def overlay_state(artist: Artist) -> tuple:
     False
     """
     if isinstance(artist, Text):
-        return ("text", artist.get_visible(), artist.get_text(), tuple(artist.get_position()),
-                str(artist.get_color()))
+        position = artist.get_position()
+        return ("text", artist.get_visible(), artist.get_text(), tuple(position),
+                tuple(artist.get_transform().transform(position)), str(artist.get_color()))
     if isinstance(artist, Axis):
         return ("axis", artist.get_visible(), tuple(artist.get_view_interval()),
                 tuple(artist.get_majorticklocs()), artist.label.get_text())
@@ -96,7 +95,7 @@ class BlitPanel:
     dynamic : list of matplotlib.artist.Artist
         Artists redrawn at every render.
     overlay : list of matplotlib.artist.Artist
-        Texts and axes redrawn only when :func:`overlay_state` changes.
+        Texts and axes rendered again only when :func:`overlay_state` changes.
 
     Examples
     --------
@@ -120,9 +119,8 @@ class BlitPanel:
         self.dynamic: list[Artist] = []
         self.overlay: list[Artist] = []
         self._background = None
-        self._composite = None
-        self._overlay_state: list[tuple] | None = None
-        self._stamps: list[tuple[Artist, tuple[int, int, int, int]]] = []
+        self._layers: dict[int, tuple[tuple, int, int, np.ndarray]] = {}  # id(artist) -> state, x, y, RGBA
+        self._layer_renderer: RendererAgg | None = None  # a transparent canvas to draw the layers on
         self._laid_out = False
 
     def rebuild(self, draw: Callable[[Axes], object], dynamic: Sequence[str] = (),
@@ -137,8 +135,9 @@ class BlitPanel:
             Artists that later changes move (curves, markers, images): their gids, or a name of
             :data:`AXES_PARTS`. They are redrawn at every render.
         overlay : sequence of str
-            Texts and axes that change less often (titles, tick labels, notes) and that no dynamic
-            artist covers: gids or names of :data:`AXES_PARTS`. Redrawn only when they change.
+            Texts and axes that change less often than the dynamic artists, or never (titles, tick
+            labels, notes, labels over a changing image): gids or names of :data:`AXES_PARTS`. Each is
+            rendered again only when it changes, and blended in at its z-order.
 
         Raises
         ------
@@ -176,9 +175,9 @@ class BlitPanel:
         self._laid_out = True
 
     def invalidate(self) -> None:
-        """Draw the background again at the next render (after a change to a static artist or the axes)."""
+        """Draw everything again at the next render (after a change to a static artist or the axes)."""
         self._background = None
-        self._composite = None
+        self._layers = {}
 
     def artist(self, name: str) -> Artist:
         """The artist of this panel with gid ``name``, or the axes' title, x axis or y axis.
@@ -206,7 +205,7 @@ class BlitPanel:
         raise KeyError(f"no artist with gid {name!r} in this panel; gids are set by the plot functions")
 
     def render(self) -> bytes:
-        """JPEG of the panel: cached background, overlay (redrawn if it changed), dynamic artists.
+        """JPEG of the panel: the cached background, then dynamic artists and overlay layers in z-order.
 
         Returns
         -------
@@ -215,56 +214,60 @@ class BlitPanel:
             encode against ~13 ms for a PNG of the same panel).
         """
         renderer = self.canvas.get_renderer()
-        in_overlay = [part for artist in self.overlay for part in _overlay_parts(artist)[0]]
         if self._background is None:
+            in_overlay = [part for artist in self.overlay for part in _overlay_parts(artist)[0]]
             # An axes moves a hidden title far up while drawing; keep where the title was.
             title_position = self.ax.title.get_position()
             with _hidden(self.dynamic + in_overlay):
                 self.canvas.draw()
             self._background = self.canvas.copy_from_bbox(self.figure.bbox)
             self.ax.title.set_position(title_position)
-        state = [overlay_state(artist) for artist in self.overlay]
-        if self._composite is None or state != self._overlay_state:
-            self.canvas.restore_region(self._background)
-            for artist in self.overlay:
-                # An axis's grid lines and tick marks are in the background (under the curves and the
-                # legend); the overlay draws its tick labels and label only.
-                with _hidden(_overlay_parts(artist)[1]):
-                    artist.draw(renderer)
-            self._composite = self.canvas.copy_from_bbox(self.figure.bbox)
-            self._overlay_state = state
-            self._stamps = [(artist, self._pixel_box(artist.get_bbox_patch().get_window_extent(renderer)))
-                            for artist in self.overlay if _opaque_box(artist)]
         else:
-            self.canvas.restore_region(self._composite)
-        # Dynamic artists in z-order; a text in an opaque box above them in z-order is pasted back from the
-        # composite over them, as a full draw would paint it (the pixels of its box's rounded corners excepted).
+            self.canvas.restore_region(self._background)
         layers = [(artist.get_zorder(), 0, artist) for artist in self.dynamic]
-        layers += [(artist.get_zorder(), 1, box) for artist, box in self._stamps]
-        for _, is_stamp, item in sorted(layers, key=lambda layer: layer[:2]):
-            if is_stamp:
-                # xy: where the region's origin goes (the composite covers the whole figure), not the box's
-                self.canvas.restore_region(self._composite, bbox=item, xy=(0, 0))
+        layers += [(artist.get_zorder(), 1, artist) for artist in self.overlay]
+        gc = renderer.new_gc()
+        for _, is_overlay, artist in sorted(layers, key=lambda layer: layer[:2]):
+            if is_overlay:
+                _, x, y, rgba = self._layer(artist)
+                if rgba.size:
+                    renderer.draw_image(gc, x, y, rgba)
             else:
-                item.draw(renderer)
+                artist.draw(renderer)
+        gc.restore()
         width, height = self.canvas.get_width_height()
         image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         buffer = io.BytesIO()
         image.convert("RGB").save(buffer, format="jpeg", quality=92, subsampling=0)
         return buffer.getvalue()
 
-
-    def _pixel_box(self, box) -> tuple[int, int, int, int]:
-        """The pixels inside a display box, as (x1, y1, x2, y2) from the image's top left (Agg regions)."""
-        height = self.canvas.get_width_height()[1]
-        x0, y0 = math.ceil(box.x0), math.ceil(height - box.y1)
-        return x0, y0, max(x0, math.floor(box.x1)), max(y0, math.floor(height - box.y0))
-
-
-def _opaque_box(artist: Artist) -> bool:
-    """Whether ``artist`` is a text drawn in a box of opaque colour (it hides what lies under the box)."""
-    patch = artist.get_bbox_patch() if isinstance(artist, Text) else None
-    return patch is not None and patch.get_visible() and patch.get_facecolor()[3] == 1.0
+    def _layer(self, artist: Artist) -> tuple[tuple, int, int, np.ndarray]:
+        """(state, x, y, RGBA pixels) of an overlay artist drawn alone on a transparent canvas, cropped to
+        what it paints; (x, y) is the crop's lower left corner in display pixels. Cached until it changes."""
+        state = overlay_state(artist)
+        cached = self._layers.get(id(artist))
+        if cached is not None and cached[0] == state:
+            return cached
+        width, height = self.canvas.get_width_height()
+        if self._layer_renderer is None:
+            self._layer_renderer = RendererAgg(width, height, self.figure.dpi)
+        layer = self._layer_renderer
+        layer.clear()
+        # An axis's grid lines and tick marks are in the background (under the curves and the legend);
+        # its layer holds the tick labels and the label only.
+        with _hidden(_overlay_parts(artist)[1]):
+            artist.draw(layer)
+        rgba = np.asarray(layer.buffer_rgba())
+        rows = np.flatnonzero(rgba[..., 3].any(axis=1))
+        columns = np.flatnonzero(rgba[..., 3].any(axis=0))
+        if rows.size == 0:
+            cached = (state, 0, 0, np.zeros((0, 0, 4), np.uint8))
+        else:
+            top, bottom, left, right = rows[0], rows[-1] + 1, columns[0], columns[-1] + 1
+            # draw_image takes the rows bottom up
+            cached = (state, int(left), int(height - bottom), rgba[top:bottom, left:right][::-1].copy())
+        self._layers[id(artist)] = cached
+        return cached
 
 
 def _overlay_parts(artist: Artist) -> tuple[list[Artist], list[Artist]]:

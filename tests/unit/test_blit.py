@@ -102,7 +102,7 @@ def test_a_new_scale_redraws_tick_labels_and_title_but_not_the_background():
     assert difference.max() <= 2, difference.max()  # float rounding of the rescaled transform at most
 
 
-def test_overlay_is_drawn_only_when_it_changes(monkeypatch):
+def test_an_overlay_is_drawn_only_when_it_changes(monkeypatch):
     panel = _scaled_panel(16.0)
     panel.render()
     drawn = []
@@ -155,8 +155,8 @@ def test_panel_size_follows_the_dpi():
     assert Image.open(io.BytesIO(panel.render())).size == (round(5.6 * blit.PANEL_DPI), round(4.2 * blit.PANEL_DPI))
 
 
-def test_a_boxed_note_in_the_overlay_stays_over_a_moving_line():
-    # The probability panel's NormFace note: an opaque box in the overlay, a probe line passing under it.
+def test_an_overlay_note_stays_over_a_moving_line_below_it_in_z_order():
+    # The probability panel's NormFace note: a boxed text in the overlay, a probe line passing under it.
     panel = BlitPanel((3.0, 2.4))
 
     def draw(ax):
@@ -172,8 +172,7 @@ def test_a_boxed_note_in_the_overlay_stays_over_a_moving_line():
         panel.artist("probe").set_xdata([x, x])
         frames[x] = _blitted(panel)
         difference = np.abs(frames[x] - _full_draw(panel))
-        # the box's antialiased outline may differ where the line crosses it
-        assert (difference.max(axis=-1) > 8).sum() <= 4, (x, (difference.max(axis=-1) > 8).sum())
+        assert difference.max() <= 2, (x, difference.max())  # blending the layer rounds by a level or two
     box = panel.artist("note").get_bbox_patch().get_window_extent(panel.canvas.get_renderer())
     height = panel.canvas.get_width_height()[1]
     rows = slice(round(height - box.y1) + 2, round(height - box.y0) - 2)

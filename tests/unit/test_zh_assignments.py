@@ -10,20 +10,17 @@ source/<A>/<name>.ipynb are the teacher notebooks, release/<A>/<name>.ipynb the 
   markdown cell is Chinese and quotes only numbers of its English cell (the rules of tests/unit/test_zh_edition.py);
 - the committed Chinese student copies are what nbgrader generates from the Chinese teacher notebooks now, and their
   code cells, including nbgrader's checksums of the locked check cells, are those of the English student copies:
-  a Chinese submission is graded by the same cells, for the same points, as an English one.
+  a Chinese submission is graded by the same cells, for the same points, as an English one, in either course.
 """
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from arcface_viz.teaching import assignments
 from tests.conftest import ROOT
 from tests.unit.test_zh_edition import code_problems, markdown_problems
 
@@ -70,18 +67,6 @@ def _without_checksum(metadata: dict) -> dict:
     return metadata
 
 
-def generate_release(course: Path, assignment: str, workdir: Path) -> Path:
-    """Run ``nbgrader generate_assignment`` on a copy of ``course`` in ``workdir``; return the release folder."""
-    shutil.copy(course / "nbgrader_config.py", workdir / "nbgrader_config.py")
-    shutil.copytree(course / "source" / assignment, workdir / "source" / assignment)
-    # nbgrader creates its gradebook with the alembic command, installed beside this interpreter
-    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"],
-                          cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"nbgrader generate_assignment {assignment} failed:\n{done.stdout}\n{done.stderr}"
-    return workdir / "release" / assignment
-
-
 # ----------------------------------------------------------------------------- teacher notebooks
 @needs_course
 @pytest.mark.parametrize("english", ENGLISH_SOURCES, ids=lambda p: p.name)
@@ -102,20 +87,53 @@ def test_every_chinese_assignment_has_an_english_original():
 
 # ----------------------------------------------------------------------------- student copies
 @needs_course
+def test_chinese_student_copies_are_what_nbgrader_generates():
+    pytest.importorskip("nbgrader", reason="generating needs nbgrader (the teacher extra: pip install -e '.[teacher]')")
+    report = assignments.release(CHINESE, check=True)
+    wrong = [line for line in report if not line.startswith("unchanged")]
+    assert not wrong, ("the Chinese student copies are not what nbgrader generates from source/: run "
+                       "`python -m arcface_viz assignments --course notebooks/zh/assignments release` and commit "
+                       "them\n" + "\n".join(wrong))
+
+
+@needs_course
 @pytest.mark.parametrize("english", ENGLISH_SOURCES, ids=lambda p: p.name)
-def test_chinese_student_copy_is_generated_and_grades_like_the_english_one(english: Path, tmp_path: Path):
-    assignment = english.parent.name
-    committed = CHINESE / "release" / assignment / english.name
-    assert committed.is_file(), (
-        f"{committed.relative_to(ROOT)} is missing: generate it (see notebooks/zh/assignments/README.md)")
-    fresh = generate_release(CHINESE, assignment, tmp_path) / english.name
-    assert nbformat.read(fresh, as_version=4) == nbformat.read(committed, as_version=4), (
-        f"{committed.relative_to(ROOT)} is not what nbgrader generates from "
-        f"source/{assignment}/{english.name}: regenerate it (see notebooks/zh/assignments/README.md)")
-    english_copy = ENGLISH / "release" / assignment / english.name
-    if english_copy.is_file():  # the English edition's committed student copy
-        found = twin_problems(nbformat.read(english_copy, as_version=4), nbformat.read(committed, as_version=4))
-        assert not found, f"{committed.relative_to(ROOT)} vs {english_copy.relative_to(ROOT)}:\n" + "\n".join(found)
+def test_chinese_student_copy_has_the_english_copys_graded_cells(english: Path):
+    chinese_copy = CHINESE / "release" / english.parent.name / english.name
+    english_copy = ENGLISH / "release" / english.parent.name / english.name
+    assert chinese_copy.is_file(), f"{chinese_copy.relative_to(ROOT)} is missing"
+    found = twin_problems(nbformat.read(english_copy, as_version=4), nbformat.read(chinese_copy, as_version=4))
+    assert not found, f"{chinese_copy.relative_to(ROOT)} vs {english_copy.relative_to(ROOT)}:\n" + "\n".join(found)
+
+
+@needs_course
+def test_a_solved_chinese_copy_scores_the_same_in_both_courses(tmp_path: Path):
+    """A1 solved in the Chinese student copy: full points in the Chinese course and the same points, cell by
+    cell, when graded with the English course (make grade's default); there only the Chinese prose cells
+    count as edited."""
+    pytest.importorskip("nbgrader", reason="grading needs nbgrader (the teacher extra: pip install -e '.[teacher]')")
+    name = "A1_arcface_logits.ipynb"
+    teacher = nbformat.read(CHINESE / "source" / "A1" / name, as_version=4)
+    solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in teacher.cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = nbformat.read(CHINESE / "release" / "A1" / name, as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in solutions:
+            cell.source = "\n".join(line for line in solutions[gid].split("\n")
+                                    if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    submission = tmp_path / name
+    nbformat.write(nb, submission)
+
+    chinese = assignments.autograde(submission, CHINESE)
+    assert (chinese.score, chinese.max_score) == (8, 8), chinese.lines()
+    assert chinese.restored == [] and chinese.missing == [], chinese.lines()
+
+    english = assignments.autograde(submission, ENGLISH)
+    assert [(c.grade_id, c.score, c.max_score) for c in english.cells] == \
+        [(c.grade_id, c.score, c.max_score) for c in chinese.cells], english.lines()
+    prose = {c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.cell_type == "markdown"}
+    assert set(english.restored) == prose and english.missing == [], english.lines()
 
 
 # ----------------------------------------------------------------------------- the rules themselves

@@ -1,7 +1,7 @@
 """The Chinese edition cannot drift from the English one (issue 15).
 
-For every English lesson ``notebooks/NN_*.ipynb`` (and assignment ``notebooks/assignments/A*_*.ipynb``) there is a
-Chinese twin of the same file name under ``notebooks/zh/`` (``notebooks/zh/assignments/``), and
+For every English lesson ``notebooks/NN_*.ipynb`` and every assignment's nbgrader source
+``notebooks/assignments/source/A*/A*_*.ipynb`` there is a Chinese twin at the same path under ``notebooks/zh/``, and
 
 - the sequence of cell types is the same (markdown cells correspond one to one);
 - every code cell is the English cell, character for character, once a ``lang="zh"`` keyword argument is removed
@@ -38,9 +38,7 @@ NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+−]?\d+)?")
 
 def english_lessons() -> list[Path]:
     """The English lessons and assignments that must have a Chinese twin."""
-    # the assignments: the teacher notebooks of the nbgrader course (issue 18), source/<A>/A*_*.ipynb
-    return (sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-            + sorted((NOTEBOOKS / "assignments").glob("source/*/A*_*.ipynb")))
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) + sorted((NOTEBOOKS / "assignments" / "source").glob("A*/A*_*.ipynb"))
 
 
 def twin(english: Path) -> Path:
