@@ -120,7 +120,7 @@ class BlitPanel:
         self.overlay: list[Artist] = []
         self._background = None
         self._layers: dict[int, tuple[tuple, int, int, np.ndarray]] = {}  # id(artist) -> state, x, y, RGBA
-        self._layer_renderer: RendererAgg | None = None  # a transparent canvas to draw the layers on
+        self._layer_renderer: _LineReusingRenderer | None = None  # the transparent canvas of the layers
         self._laid_out = False
 
     def rebuild(self, draw: Callable[[Axes], object], dynamic: Sequence[str] = (),
@@ -214,6 +214,8 @@ class BlitPanel:
             encode against ~13 ms for a PNG of the same panel).
         """
         renderer = self.canvas.get_renderer()
+        if self._layer_renderer is not None:
+            self._layer_renderer.next_render()
         if self._background is None:
             in_overlay = [part for artist in self.overlay for part in _overlay_parts(artist)[0]]
             # An axes moves a hidden title far up while drawing; keep where the title was.
@@ -250,24 +252,64 @@ class BlitPanel:
             return cached
         width, height = self.canvas.get_width_height()
         if self._layer_renderer is None:
-            self._layer_renderer = RendererAgg(width, height, self.figure.dpi)
+            self._layer_renderer = _LineReusingRenderer(width, height, self.figure.dpi)
         layer = self._layer_renderer
         layer.clear()
         # An axis's grid lines and tick marks are in the background (under the curves and the legend);
         # its layer holds the tick labels and the label only.
         with _hidden(_overlay_parts(artist)[1]):
             artist.draw(layer)
-        rgba = np.asarray(layer.buffer_rgba())
-        rows = np.flatnonzero(rgba[..., 3].any(axis=1))
-        columns = np.flatnonzero(rgba[..., 3].any(axis=0))
-        if rows.size == 0:
-            cached = (state, 0, 0, np.zeros((0, 0, 4), np.uint8))
-        else:
-            top, bottom, left, right = rows[0], rows[-1] + 1, columns[0], columns[-1] + 1
-            # draw_image takes the rows bottom up
-            cached = (state, int(left), int(height - bottom), rgba[top:bottom, left:right][::-1].copy())
+        cached = (state, *_crop(np.asarray(layer.buffer_rgba())))
         self._layers[id(artist)] = cached
         return cached
+
+
+class _LineReusingRenderer(RendererAgg):
+    """A transparent Agg canvas that reuses the pixels of a text line drawn unchanged at the last render.
+
+    A title such as "ArcFace (s=16, m=0.5)\nbinary decision boundaries (grey: margin)" changes in its
+    first line only; its second line, drawn at the same place with the same font, is copied instead of
+    drawn glyph by glyph again. Only lines of the current and the previous render are kept, so a value
+    that comes back later (a slider moved right, then left) is drawn again like any new one.
+    """
+
+    def __init__(self, width: int, height: int, dpi: float):
+        super().__init__(width, height, dpi)
+        self._scratch = RendererAgg(width, height, dpi)
+        self._previous: dict[tuple, tuple[int, int, np.ndarray]] = {}
+        self._current: dict[tuple, tuple[int, int, np.ndarray]] = {}
+
+    def next_render(self) -> None:
+        """Forget the lines of the render before the last one."""
+        self._previous, self._current = self._current, {}
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        # docstring inherited
+        clip = gc.get_clip_rectangle()
+        if gc.get_clip_path()[0] is not None or gc.get_hatch() is not None:
+            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        key = (s, prop, float(x), float(y), float(angle), ismath, tuple(gc.get_rgb()), gc.get_alpha(),
+               gc.get_antialiased(), None if clip is None else tuple(clip.bounds))
+        line = self._current.get(key) or self._previous.get(key)
+        if line is None:
+            self._scratch.clear()
+            self._scratch.draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            line = _crop(np.asarray(self._scratch.buffer_rgba()))
+        self._current[key] = line
+        left, bottom, rgba = line
+        if rgba.size:
+            self.draw_image(gc, left, bottom, rgba)
+
+
+def _crop(rgba: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """(x, y, pixels) of the painted part of a transparent canvas's buffer (rows top down); (x, y) is its
+    lower left corner in display pixels and the pixels are bottom up, as ``draw_image`` takes them."""
+    rows = np.flatnonzero(rgba[..., 3].any(axis=1))
+    if rows.size == 0:
+        return 0, 0, np.zeros((0, 0, 4), np.uint8)
+    columns = np.flatnonzero(rgba[..., 3].any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, columns[0], columns[-1] + 1
+    return int(left), int(rgba.shape[0] - bottom), rgba[top:bottom, left:right][::-1].copy()
 
 
 def _overlay_parts(artist: Artist) -> tuple[list[Artist], list[Artist]]:

@@ -225,10 +225,10 @@ class Grade:
     cells : list of CellGrade
         The graded cells, in notebook order.
     restored : list of str
-        The grade_ids of locked cells the submission had edited: nbgrader put the teacher's version back
+        The grade_ids of locked code cells the submission had edited: nbgrader put the teacher's version back
         (hidden tests included) before running it.
     missing : list of str
-        The grade_ids of locked cells the submission had deleted or stripped of their nbgrader metadata;
+        The grade_ids of locked code cells the submission had deleted or stripped of their nbgrader metadata;
         a graded one among them scores 0.
     """
 
@@ -285,10 +285,11 @@ class Grade:
         out.append(f"  {'total':<{width}}  {self.score:g} / {self.max_score:g}  "
                    f"({verdict}: {fraction * self.max_score:g} of {self.max_score:g} points, {100 * fraction:g} %)")
         if self.restored:
-            out.append("  locked cells the submission had edited, run as the teacher wrote them: "
+            out.append("  locked code cells the submission had edited, run as the teacher wrote them: "
                        + ", ".join(self.restored))
         if self.missing:
-            out.append("  locked cells the submission had deleted (a graded one scores 0): " + ", ".join(self.missing))
+            out.append("  locked code cells the submission had deleted (a graded one scores 0): "
+                       + ", ".join(self.missing))
         return out
 
 
@@ -316,10 +317,12 @@ def _find_source(course_dir: Path, submission: Path, assignment: str | None) -> 
 
 
 def _changed_locked_cells(nb: nbformat.NotebookNode, released: nbformat.NotebookNode) -> tuple[list[str], list[str]]:
-    """grade_ids of the student copy's locked cells that the submission changed, and of those it lacks.
+    """grade_ids of the student copy's locked code cells that the submission changed, and of those it lacks.
 
     Compared with the student copy, not with the gradebook: the gradebook's checksums include the hidden
-    tests, which the student copy never had, so nbgrader "restores" every cell with hidden tests.
+    tests, which the student copy never had, so nbgrader "restores" every cell with hidden tests. Locked
+    markdown cells are left out: they cannot change a score, and a translated edition of the course (same
+    code cells, other prose) may be graded against this one.
     """
     from nbgrader.utils import compute_checksum, is_locked
 
@@ -327,7 +330,7 @@ def _changed_locked_cells(nb: nbformat.NotebookNode, released: nbformat.Notebook
                  if "grade_id" in c.get("metadata", {}).get("nbgrader", {})}
     changed, missing = [], []
     for cell in released.cells:
-        if "nbgrader" not in cell.metadata or not is_locked(cell):
+        if cell.cell_type != "code" or "nbgrader" not in cell.metadata or not is_locked(cell):
             continue
         gid = cell.metadata["nbgrader"]["grade_id"]
         if gid not in submitted:

@@ -64,7 +64,7 @@ def test_student_copy_as_handed_out_scores_zero(assignment, tmp_path, capsys):
     for gid in checks.EXPECTED[assignment]:
         assert f"{gid}: not implemented yet" in out
     assert f"total" in out and f"0 / {POINTS[assignment]}  (below the pass mark" in out
-    assert "locked cells" not in out  # nothing was tampered with
+    assert "locked code cells" not in out  # nothing was tampered with
     # the gradebook stays in the work dir given, with the submission and nbgrader's autograded copy
     grading = tmp_path / "grading"
     assert (grading / "gradebook.db").is_file()
@@ -147,6 +147,20 @@ def test_grade_lines_show_points_per_cell_total_pass_mark_and_restored_cells():
         "  a3_hand_example  2 / 2",
         "  a3_bad_input     0 / 1  CheckFailed: a3_bad_input: expected a ValueError",
         "  total            2 / 3  (pass: 1.8 of 3 points, 60 %)",
-        "  locked cells the submission had edited, run as the teacher wrote them: a3_bad_input",
-        "  locked cells the submission had deleted (a graded one scores 0): a3_03",
+        "  locked code cells the submission had edited, run as the teacher wrote them: a3_bad_input",
+        "  locked code cells the submission had deleted (a graded one scores 0): a3_03",
     ]
+
+
+def test_only_edited_or_deleted_locked_code_cells_are_reported():
+    # without running anything: prose cannot change a score, and the Chinese edition (same code cells,
+    # Chinese prose) graded against this course must not look tampered with
+    released = _student_copy("A1")
+    chinese = nbformat.read(ROOT / "notebooks" / "zh" / "assignments" / "release" / "A1" / "A1_arcface_logits.ipynb",
+                            as_version=4) if (ROOT / "notebooks" / "zh" / "assignments").is_dir() else released
+    assert assignments._changed_locked_cells(chinese, released) == ([], [])
+    nb = _student_copy("A1")
+    nb.cells[0].source = "# my own title"  # a locked markdown cell
+    nb.cells = [c for c in nb.cells if _grade_id(c) not in ("a1_01", "a1_02")]  # a read-only markdown and code cell
+    next(c for c in nb.cells if _grade_id(c) == "a1_fallback").source += "\nprint('ok')"
+    assert assignments._changed_locked_cells(nb, released) == (["a1_fallback"], ["a1_02"])

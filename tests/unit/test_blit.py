@@ -179,3 +179,19 @@ def test_an_overlay_note_stays_over_a_moving_line_below_it_in_z_order():
     columns = slice(round(box.x0) + 2, round(box.x1) - 2)
     # inside the box, the line under it changes nothing
     np.testing.assert_array_equal(frames[160][rows, columns], frames[30][rows, columns])
+
+
+def test_an_unchanged_line_of_a_changed_title_is_copied_not_drawn_again():
+    panel = BlitPanel((3.5, 2.6))
+    panel.rebuild(lambda ax: ax.set_title("ArcFace (s=16, m=0.5)\nbinary decision boundaries"), overlay=("title",))
+    panel.render()
+    drawn = []
+    scratch = panel._layer_renderer._scratch
+    original = scratch.draw_text
+    scratch.draw_text = lambda gc, x, y, s, *args, **kwargs: (drawn.append(s), original(gc, x, y, s, *args, **kwargs))
+    for value in ("16.5", "17", "16.5"):
+        panel.ax.title.set_text(f"ArcFace (s={value}, m=0.5)\nbinary decision boundaries")
+        assert np.abs(_blitted(panel) - _full_draw(panel)).max() <= 2  # blending twice rounds by a level
+    # the second line is drawn once (at the first render) and copied since; the first line each time, also
+    # when a value comes back (only the last render's lines are kept)
+    assert drawn == ["ArcFace (s=16.5, m=0.5)", "ArcFace (s=17, m=0.5)", "ArcFace (s=16.5, m=0.5)"]

@@ -15,9 +15,10 @@ import pytest
 from tests.conftest import ROOT
 
 NOTEBOOKS = ROOT / "notebooks"
-# Folders that hold generated or editor files, not sources: checkpoints written by JupyterLab and the
-# student copies written by `arcface-viz assignments release` (pytest ignores those too, see pyproject).
-SKIPPED_PARTS = {".ipynb_checkpoints"}
+# Folders that hold generated or editor files, not sources: checkpoints written by JupyterLab, the student
+# copies nbgrader generates (`make release`; pytest ignores those too, see pyproject) and nbgrader's working
+# folders when a teacher grades in a course directory (git-ignored; see notebooks/assignments/conftest.py).
+SKIPPED_PARTS = {".ipynb_checkpoints", "submitted", "autograded", "feedback"}
 SKIPPED_PREFIXES = (NOTEBOOKS / "assignments" / "release",)
 
 
