@@ -3,16 +3,14 @@
 A widget's panel (the margin explorer's three, lesson 6's two) is drawn in full once. After that, each
 slider change redraws only what it moved and sends the panel to the browser as a JPEG:
 
-- the **background** (axes, ticks, legend, reference curves) is drawn once and cached as pixels;
-- **overlay** artists (titles, notes, an axis's tick labels and label) are drawn over the background into
-  a second cache, redrawn only when their text, position, limits or ticks changed -- matplotlib 3.11
-  renders text glyph by glyph, about 5 ms per two-line title here, the largest cost of a change (an
-  axis's grid lines and tick marks stay in the background, under the curves and the legend);
-- **dynamic** artists (curves, markers, images) are drawn over that, in z-order, at every render.
+- the **background** (axes, grid, legend, reference curves) is drawn once and cached as pixels;
+- **dynamic** artists (curves, markers, images) are drawn over it at every render;
+- **overlay** artists (titles, notes, labels, an axis's tick labels and label) are each rendered once per
+  look into a transparent layer, which every render blends in at the artist's z-order. Text is the
+  largest cost of a change -- matplotlib 3.11 draws it glyph by glyph, about 5 ms per two-line title
+  here -- so an overlay is drawn again only when its text, position, limits or ticks change.
 
-Overlay artists are drawn beneath every dynamic artist: give them only artists that dynamic ones do not
-cover (titles, axes labels, text beside the data). benchmarks/bench_widgets.py and
-benchmarks/bench_browser_sliders.py measure what this buys.
+benchmarks/bench_widgets.py and benchmarks/bench_browser_sliders.py measure what this buys.
 """
 from __future__ import annotations
 
@@ -20,10 +18,11 @@ import io
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PIL import Image
@@ -45,9 +44,10 @@ def overlay_state(artist: Artist) -> tuple:
     Returns
     -------
     tuple
-        For a text: visibility, string, position and colour. For an axis: visibility, view limits,
-        major tick locations and the label's string (the tick labels follow from the locations
-        through the axis's formatter, which a panel does not change after it is drawn).
+        For a text: visibility, string, position (as given and in display pixels) and colour. For
+        an axis: visibility, view limits, major tick locations and the label's string (the tick
+        labels follow from the locations through the axis's formatter, which a panel does not
+        change after it is drawn).
 
     Raises
     ------
@@ -63,8 +63,9 @@ def overlay_state(artist: Artist) -> tuple:
     False
     """
     if isinstance(artist, Text):
-        return ("text", artist.get_visible(), artist.get_text(), tuple(artist.get_position()),
-                str(artist.get_color()))
+        position = artist.get_position()
+        return ("text", artist.get_visible(), artist.get_text(), tuple(position),
+                tuple(artist.get_transform().transform(position)), str(artist.get_color()))
     if isinstance(artist, Axis):
         return ("axis", artist.get_visible(), tuple(artist.get_view_interval()),
                 tuple(artist.get_majorticklocs()), artist.label.get_text())
@@ -94,7 +95,7 @@ class BlitPanel:
     dynamic : list of matplotlib.artist.Artist
         Artists redrawn at every render.
     overlay : list of matplotlib.artist.Artist
-        Texts and axes redrawn only when :func:`overlay_state` changes.
+        Texts and axes rendered again only when :func:`overlay_state` changes.
 
     Examples
     --------
@@ -118,8 +119,8 @@ class BlitPanel:
         self.dynamic: list[Artist] = []
         self.overlay: list[Artist] = []
         self._background = None
-        self._composite = None
-        self._overlay_state: list[tuple] | None = None
+        self._layers: dict[int, tuple[tuple, int, int, np.ndarray]] = {}  # id(artist) -> state, x, y, RGBA
+        self._layer_renderer: _LineReusingRenderer | None = None  # the transparent canvas of the layers
         self._laid_out = False
 
     def rebuild(self, draw: Callable[[Axes], object], dynamic: Sequence[str] = (),
@@ -134,8 +135,9 @@ class BlitPanel:
             Artists that later changes move (curves, markers, images): their gids, or a name of
             :data:`AXES_PARTS`. They are redrawn at every render.
         overlay : sequence of str
-            Texts and axes that change less often (titles, tick labels, notes) and that no dynamic
-            artist covers: gids or names of :data:`AXES_PARTS`. Redrawn only when they change.
+            Texts and axes that change less often than the dynamic artists, or never (titles, tick
+            labels, notes, labels over a changing image): gids or names of :data:`AXES_PARTS`. Each is
+            rendered again only when it changes, and blended in at its z-order.
 
         Raises
         ------
@@ -173,9 +175,9 @@ class BlitPanel:
         self._laid_out = True
 
     def invalidate(self) -> None:
-        """Draw the background again at the next render (after a change to a static artist or the axes)."""
+        """Draw everything again at the next render (after a change to a static artist or the axes)."""
         self._background = None
-        self._composite = None
+        self._layers = {}
 
     def artist(self, name: str) -> Artist:
         """The artist of this panel with gid ``name``, or the axes' title, x axis or y axis.
@@ -203,7 +205,7 @@ class BlitPanel:
         raise KeyError(f"no artist with gid {name!r} in this panel; gids are set by the plot functions")
 
     def render(self) -> bytes:
-        """JPEG of the panel: cached background, overlay (redrawn if it changed), dynamic artists.
+        """JPEG of the panel: the cached background, then dynamic artists and overlay layers in z-order.
 
         Returns
         -------
@@ -212,33 +214,102 @@ class BlitPanel:
             encode against ~13 ms for a PNG of the same panel).
         """
         renderer = self.canvas.get_renderer()
-        in_overlay = [part for artist in self.overlay for part in _overlay_parts(artist)[0]]
+        if self._layer_renderer is not None:
+            self._layer_renderer.next_render()
         if self._background is None:
+            in_overlay = [part for artist in self.overlay for part in _overlay_parts(artist)[0]]
             # An axes moves a hidden title far up while drawing; keep where the title was.
             title_position = self.ax.title.get_position()
             with _hidden(self.dynamic + in_overlay):
                 self.canvas.draw()
             self._background = self.canvas.copy_from_bbox(self.figure.bbox)
             self.ax.title.set_position(title_position)
-        state = [overlay_state(artist) for artist in self.overlay]
-        if self._composite is None or state != self._overlay_state:
-            self.canvas.restore_region(self._background)
-            for artist in self.overlay:
-                # An axis's grid lines and tick marks are in the background (under the curves and the
-                # legend); the overlay draws its tick labels and label only.
-                with _hidden(_overlay_parts(artist)[1]):
-                    artist.draw(renderer)
-            self._composite = self.canvas.copy_from_bbox(self.figure.bbox)
-            self._overlay_state = state
         else:
-            self.canvas.restore_region(self._composite)
-        for artist in sorted(self.dynamic, key=lambda a: a.get_zorder()):
-            artist.draw(renderer)
+            self.canvas.restore_region(self._background)
+        layers = [(artist.get_zorder(), 0, artist) for artist in self.dynamic]
+        layers += [(artist.get_zorder(), 1, artist) for artist in self.overlay]
+        gc = renderer.new_gc()
+        for _, is_overlay, artist in sorted(layers, key=lambda layer: layer[:2]):
+            if is_overlay:
+                _, x, y, rgba = self._layer(artist)
+                if rgba.size:
+                    renderer.draw_image(gc, x, y, rgba)
+            else:
+                artist.draw(renderer)
+        gc.restore()
         width, height = self.canvas.get_width_height()
         image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         buffer = io.BytesIO()
         image.convert("RGB").save(buffer, format="jpeg", quality=92, subsampling=0)
         return buffer.getvalue()
+
+    def _layer(self, artist: Artist) -> tuple[tuple, int, int, np.ndarray]:
+        """(state, x, y, RGBA pixels) of an overlay artist drawn alone on a transparent canvas, cropped to
+        what it paints; (x, y) is the crop's lower left corner in display pixels. Cached until it changes."""
+        state = overlay_state(artist)
+        cached = self._layers.get(id(artist))
+        if cached is not None and cached[0] == state:
+            return cached
+        width, height = self.canvas.get_width_height()
+        if self._layer_renderer is None:
+            self._layer_renderer = _LineReusingRenderer(width, height, self.figure.dpi)
+        layer = self._layer_renderer
+        layer.clear()
+        # An axis's grid lines and tick marks are in the background (under the curves and the legend);
+        # its layer holds the tick labels and the label only.
+        with _hidden(_overlay_parts(artist)[1]):
+            artist.draw(layer)
+        cached = (state, *_crop(np.asarray(layer.buffer_rgba())))
+        self._layers[id(artist)] = cached
+        return cached
+
+
+class _LineReusingRenderer(RendererAgg):
+    """A transparent Agg canvas that reuses the pixels of a text line drawn unchanged at the last render.
+
+    A title such as "ArcFace (s=16, m=0.5)\nbinary decision boundaries (grey: margin)" changes in its
+    first line only; its second line, drawn at the same place with the same font, is copied instead of
+    drawn glyph by glyph again. Only lines of the current and the previous render are kept, so a value
+    that comes back later (a slider moved right, then left) is drawn again like any new one.
+    """
+
+    def __init__(self, width: int, height: int, dpi: float):
+        super().__init__(width, height, dpi)
+        self._scratch = RendererAgg(width, height, dpi)
+        self._previous: dict[tuple, tuple[int, int, np.ndarray]] = {}
+        self._current: dict[tuple, tuple[int, int, np.ndarray]] = {}
+
+    def next_render(self) -> None:
+        """Forget the lines of the render before the last one."""
+        self._previous, self._current = self._current, {}
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        # docstring inherited
+        clip = gc.get_clip_rectangle()
+        if gc.get_clip_path()[0] is not None or gc.get_hatch() is not None:
+            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        key = (s, prop, float(x), float(y), float(angle), ismath, tuple(gc.get_rgb()), gc.get_alpha(),
+               gc.get_antialiased(), None if clip is None else tuple(clip.bounds))
+        line = self._current.get(key) or self._previous.get(key)
+        if line is None:
+            self._scratch.clear()
+            self._scratch.draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            line = _crop(np.asarray(self._scratch.buffer_rgba()))
+        self._current[key] = line
+        left, bottom, rgba = line
+        if rgba.size:
+            self.draw_image(gc, left, bottom, rgba)
+
+
+def _crop(rgba: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """(x, y, pixels) of the painted part of a transparent canvas's buffer (rows top down); (x, y) is its
+    lower left corner in display pixels and the pixels are bottom up, as ``draw_image`` takes them."""
+    rows = np.flatnonzero(rgba[..., 3].any(axis=1))
+    if rows.size == 0:
+        return 0, 0, np.zeros((0, 0, 4), np.uint8)
+    columns = np.flatnonzero(rgba[..., 3].any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, columns[0], columns[-1] + 1
+    return int(left), int(rgba.shape[0] - bottom), rgba[top:bottom, left:right][::-1].copy()
 
 
 def _overlay_parts(artist: Artist) -> tuple[list[Artist], list[Artist]]:

@@ -420,18 +420,18 @@ class MarginExplorer(widgets.VBox):
             if rebuild:
                 panel.rebuild(lambda ax: plot_decision_boundaries(p["loss"], s=p["s"], ax=ax, legend=False,
                                                                   title=self._boundary_title(p), **m),
-                              dynamic=("decision-regions", "boundary:class1", "boundary:class2", "boundary:none",
-                                       "label:class1", "label:class2"), overlay=("title",))
+                              dynamic=("decision-regions", "boundary:class1", "boundary:class2", "boundary:none"),
+                              overlay=("title", "label:class1", "label:class2"))
             else:
                 update_decision_boundaries(panel.ax, p["loss"], s=p["s"], title=self._boundary_title(p), **m)
         else:
             n = p["n_classes"]
             if rebuild:
-                # The NormFace note stays dynamic: the probe line passes under its box.
+                # The NormFace note changes with s and C only: an overlay, blended over the probe line.
                 panel.rebuild(lambda ax: plot_probability_vs_angle(p["s"], None, n, loss=p["loss"], theta_probe_deg=probe,
                                                                    ax=ax, **m),
                               dynamic=("probability:margin", "probability:no-margin", "chance", "probe:line",
-                                       "probe:marker", "bound-note"), overlay=("title",))
+                                       "probe:marker"), overlay=("title", "bound-note"))
             else:
                 update_probability_vs_angle(panel.ax, p["s"], None, n, loss=p["loss"], theta_probe_deg=probe, **m)
         self._built.add(name)

@@ -9,6 +9,8 @@ MutationObserver stamps each panel image whose ``src`` changes, after ``img.deco
 frames (the frame that shows it). One press's time is the last panel's stamp minus the key press.
 
 To see where the time goes it prints, per control, beside the browser median:
+- ``arrived``: the median time from the key press to the last update reaching the page (an image's ``src``
+  or the label's text set); the browser median minus this is decoding and painting;
 - ``kernel``: the same change made in this Python process (readout + redrawn panels, JPEG encoded), wall
   and CPU time (CPU time does not grow with the machine's load);
 - ``KB``: the bytes of the images one change sends;
@@ -50,16 +52,17 @@ NOTEBOOK_CELLS = [
     SCORES_CODE + "\nfrom arcface_viz.threshold import threshold_explorer\nthreshold_explorer(genuine, impostor)",
 ]
 INSTRUMENT = """() => {
-  window.__bench = {t0: 0, last: 0, n: 0};
-  document.addEventListener('keydown', () => { __bench.t0 = performance.now(); __bench.last = 0; __bench.n = 0; },
-                            true);
+  window.__bench = {t0: 0, last: 0, n: 0, arrived: 0};
+  document.addEventListener('keydown', () => { __bench.t0 = performance.now(); __bench.last = 0; __bench.n = 0;
+                                               __bench.arrived = 0; }, true);
   const stamp = () => requestAnimationFrame(() => requestAnimationFrame(() => {
       __bench.last = performance.now(); __bench.n++; }));
   new MutationObserver(muts => {
     for (const m of muts) {
       const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
-      if (el && el.tagName === 'IMG' && m.type === 'attributes') el.decode().then(stamp, stamp);
-      else if (el && el.closest && el.closest('.bench-echo')) stamp();
+      if (el && el.tagName === 'IMG' && m.type === 'attributes') {
+        __bench.arrived = performance.now(); el.decode().then(stamp, stamp);
+      } else if (el && el.closest && el.closest('.bench-echo')) { __bench.arrived = performance.now(); stamp(); }
     }
   }).observe(document.body, {attributes: true, attributeFilter: ['src'], childList: true, characterData: true,
                              subtree: true});
@@ -100,9 +103,10 @@ def start_voila(folder: Path, home: Path) -> tuple[subprocess.Popen, str]:
             time.sleep(0.5)
 
 
-def press_times(page, handle, presses: int) -> list[float]:
-    """Milliseconds from each key press on ``handle`` to the last figure/label update it caused."""
-    times = []
+def press_times(page, handle, presses: int) -> tuple[list[float], list[float]]:
+    """Milliseconds from each key press on ``handle`` to the last figure/label update it caused, and to the
+    moment that update reached the page (its ``src`` or text set; the rest is decoding and painting)."""
+    times, arrivals = [], []
     handle.focus()
     for i in range(presses):
         key = "ArrowRight" if (i // 2) % 2 == 0 else "ArrowLeft"  # R R L L ...: stays inside the range
@@ -110,8 +114,10 @@ def press_times(page, handle, presses: int) -> list[float]:
         page.wait_for_function("() => __bench.n > 0", timeout=30_000)
         # Quiet for 300 ms: every panel of this change has been shown.
         page.wait_for_function("() => __bench.n > 0 && performance.now() - __bench.last > 300", timeout=30_000)
-        times.append(page.evaluate("() => __bench.last - __bench.t0"))
-    return times
+        last, arrived = page.evaluate("() => [__bench.last - __bench.t0, __bench.arrived - __bench.t0]")
+        times.append(last)
+        arrivals.append(arrived)
+    return times, arrivals
 
 
 def kernel_side(presses: int) -> dict[str, tuple[float, float, float]]:
@@ -170,14 +176,14 @@ def main() -> None:
                     label = page.locator(".widget-label", has_text=text)
                     rows.append((name, panel.locator(".widget-slider", has=label).locator(".noUi-handle").first, name))
                 rows.append(("threshold", page.locator(".arcface-threshold-explorer .noUi-handle").first, "threshold"))
-                print(f"{'control':12s} {'browser median ms':>18s} {'(min-max)':>14s} {'kernel ms':>10s} "
-                      f"{'kernel CPU ms':>14s} {'KB sent':>8s}")
+                print(f"{'control':12s} {'browser median ms':>18s} {'(min-max)':>14s} {'arrived ms':>11s} "
+                      f"{'kernel ms':>10s} {'kernel CPU ms':>14s} {'KB sent':>8s}")
                 for label, handle, key in rows:
-                    times = press_times(page, handle, args.presses)
+                    times, arrivals = press_times(page, handle, args.presses)
                     k_ms, k_cpu, kb = kernel.get(key, (float("nan"),) * 3)
                     mark = "" if key is None else ("  ok" if statistics.median(times) <= BUDGET_MS else "  over 100 ms")
                     print(f"{label:12s} {statistics.median(times):18.0f} {f'({min(times):.0f}-{max(times):.0f})':>14s} "
-                          f"{k_ms:10.0f} {k_cpu:14.0f} {kb:8.1f}{mark}")
+                          f"{statistics.median(arrivals):11.0f} {k_ms:10.0f} {k_cpu:14.0f} {kb:8.1f}{mark}")
                 browser.close()
         finally:
             proc.terminate()

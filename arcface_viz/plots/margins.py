@@ -357,7 +357,7 @@ def plot_decision_boundaries(loss: str = "arcface", m1: float | None = None, m2:
     class_colors = identity_colors(2)
     cmap = ListedColormap([_lighten(MARGIN_COLOR, 0.6), _lighten(class_colors[0]), _lighten(class_colors[1])])
     image = ax.imshow(regions, origin="lower", extent=(0, 180, 0, 180), cmap=cmap, vmin=0, vmax=2,
-                      interpolation="nearest", aspect="equal")
+                      interpolation="nearest", interpolation_stage="data", aspect="equal")
     image.set_gid("decision-regions")
     boundary = np.degrees(explorer.decision_boundary(np.radians(THETA_GRID_DEG), m1=m1, m2=m2, m3=m3))
     (line1,) = ax.plot(THETA_GRID_DEG, boundary, color=class_colors[0], lw=2.2, label="class 1 boundary")

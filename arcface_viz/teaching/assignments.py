@@ -1,400 +1,436 @@
-"""``python -m arcface_viz assignments release|grade``: hand out the assignments and grade them.
+"""``python -m arcface_viz assignments release|grade``: the assignments as an nbgrader course.
 
-The teacher's notebooks in ``notebooks/assignments/*.ipynb`` hold the solutions between the lines
-``### BEGIN SOLUTION`` and ``### END SOLUTION``. ``release`` writes the student copies into the
-``release/`` folder next to them: each solution block becomes ``raise NotImplementedError(...)`` at the
-block's indentation (the function's ``def`` line and docstring sit outside the markers and stay),
-outputs are removed and the file is a pure function of its source, so the committed copies can be
-compared with freshly generated ones. It never writes anywhere but that ``release/`` folder.
+``notebooks/assignments/`` is an nbgrader course directory: ``nbgrader_config.py``, the teacher
+notebooks in ``source/<assignment>/`` (solutions between ``### BEGIN SOLUTION`` and ``### END SOLUTION``,
+locked graded cells with points, hidden tests) and the student copies in ``release/<assignment>/``.
+Everything here is a thin wrapper over nbgrader's Python API (:class:`nbgrader.apps.NbGraderAPI` and
+:class:`nbgrader.api.Gradebook`), run in a scratch copy of the course so that no gradebook, submission
+or log ever lands in the repository:
 
-``grade PATH`` executes a notebook top to bottom in a fresh ``python3`` kernel, with errors allowed so
-that one broken cell does not hide the checks after it, and prints one line per check of
-:data:`arcface_viz.teaching.checks.EXPECTED` plus one per cell that raised; it exits 1 when anything failed.
+- :func:`release` regenerates the student copies with ``nbgrader generate_assignment`` and writes (or
+  with ``check`` compares) the committed ones;
+- :func:`autograde` puts one notebook into ``submitted/<student>/<assignment>/``, runs
+  ``nbgrader autograde`` and reads the points of each graded cell from the gradebook.
+
+nbgrader is an optional dependency (the ``teacher`` extra); it is imported only when used.
 """
 from __future__ import annotations
 
 import argparse
-import copy
-import re
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from arcface_viz.teaching.checks import EXPECTED, LINE
 from arcface_viz.cli import UsageError
 
-BEGIN = "### BEGIN SOLUTION"
-END = "### END SOLUTION"
-STUB = 'raise NotImplementedError("your solution here: replace this line (see the task above)")'
-RELEASE_DIR = "release"
-#: Where the teacher notebooks live, relative to the repository root (the default of ``release``).
-DEFAULT_SOURCE = Path("notebooks") / "assignments"
-KERNEL = "python3"
+#: The course directory, relative to the repository root.
+COURSE_DIR = Path("notebooks") / "assignments"
+#: The share of an assignment's points a submission needs to pass: our convention, not nbgrader's.
+PASS_FRACTION = 0.6
+CONFIG_FILE = "nbgrader_config.py"
 
 
-# =============================================================================== release
-def strip_solutions(source: str, where: str = "cell") -> str:
-    """Replace every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block by a NotImplementedError stub.
+def _require_nbgrader():
+    try:
+        import nbgrader  # noqa: F401
+    except ImportError as error:
+        raise UsageError(
+            "nbgrader is not installed: install the teacher extra (pip install -e '.[teacher]'; make install does)"
+        ) from error
+
+
+def assignment_ids(course_dir: Path = COURSE_DIR) -> list[str]:
+    """The assignments of a course: the folders of ``source/`` that hold at least one notebook.
 
     Parameters
     ----------
-    source : str
-        Code of one notebook cell.
-    where : str
-        Names the cell in error messages.
+    course_dir : Path
+        The course directory (with ``nbgrader_config.py`` and ``source/``).
 
     Returns
     -------
-    str
-        The code with each block (markers included) replaced by ``raise NotImplementedError(...)`` at
-        the indentation of its BEGIN line.
+    list of str
+        The assignment ids (folder names), sorted.
 
     Raises
     ------
-    ValueError
-        On a BEGIN without END, an END without BEGIN, or nested blocks.
+    UsageError
+        If ``course_dir`` has no ``nbgrader_config.py`` or no assignment.
     """
-    out: list[str] = []
-    inside = False
-    for number, line in enumerate(source.split("\n"), start=1):
-        marker = line.strip()
-        if marker == BEGIN:
-            if inside:
-                raise ValueError(f"{where}, line {number}: {BEGIN!r} inside another solution block; close it first")
-            inside = True
-            out.append(line[: len(line) - len(line.lstrip())] + STUB)
-        elif marker == END:
-            if not inside:
-                raise ValueError(f"{where}, line {number}: {END!r} without a {BEGIN!r} before it")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise ValueError(f"{where}: {BEGIN!r} is never closed by {END!r}")
-    return "\n".join(out)
+    course_dir = Path(course_dir)
+    if not (course_dir / CONFIG_FILE).is_file():
+        raise UsageError(f"no {CONFIG_FILE} in {course_dir}: pass the course directory (default {COURSE_DIR})")
+    found = sorted(p.name for p in (course_dir / "source").glob("*") if p.is_dir() and any(p.glob("*.ipynb")))
+    if not found:
+        raise UsageError(f"no assignment in {course_dir / 'source'}: expected source/<assignment>/<notebook>.ipynb")
+    return found
 
 
-def assignment_id(nb: nbformat.NotebookNode, path: Path | None = None) -> str | None:
-    """The assignment ("A1", ...) a notebook belongs to: its metadata, else its file name's ``A<n>`` prefix.
+@contextmanager
+def _alembic_on_path() -> Iterator[None]:
+    # nbgrader's Gradebook runs the `alembic` executable when it creates a database; it sits next to
+    # this Python, which is not on PATH when the environment is used without activating it (make does).
+    old = os.environ.get("PATH", "")
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), old])
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = old
+
+
+def _course_api(course_dir: Path, root: Path, assignments: list[str]):
+    """An NbGraderAPI on a scratch course at ``root``: the course's config and the given source folders."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(course_dir / CONFIG_FILE, root / CONFIG_FILE)
+    for aid in assignments:
+        shutil.copytree(course_dir / "source" / aid, root / "source" / aid, dirs_exist_ok=True)
+    config = PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def _checked(result: dict, what: str) -> dict:
+    if not result.get("success"):
+        raise RuntimeError(f"{what} failed:\n{result.get('log', '')}\n{result.get('error', '')}")
+    return result
+
+
+def generate(course_dir: Path, out_dir: Path, assignments: list[str] | None = None) -> list[Path]:
+    """Run ``nbgrader generate_assignment`` on a scratch copy of the course; copy the student versions out.
 
     Parameters
     ----------
-    nb : nbformat.NotebookNode
-        The notebook; ``metadata.arcface_viz.assignment`` is read first.
-    path : Path, optional
-        Its file, whose name may start with ``A<n>`` (case-insensitive).
-
-    Returns
-    -------
-    str or None
-        The assignment id, upper-case, or None when neither says.
-    """
-    meta = nb.get("metadata", {}).get("arcface_viz", {}).get("assignment")
-    if isinstance(meta, str) and meta:
-        return meta
-    if path is not None:
-        match = re.match(r"(A\d+)", path.name, flags=re.IGNORECASE)
-        if match:
-            return match.group(1).upper()
-    return None
-
-
-def release_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
-    """The student copy of a teacher notebook: solutions stubbed, outputs and run metadata removed.
-
-    Parameters
-    ----------
-    nb : NotebookNode
-        The teacher notebook (nbformat 4); not modified.
-    name : str
-        Names the notebook in error messages.
-
-    Returns
-    -------
-    NotebookNode
-        Same cells in the same order, with the same ids (``cell-<index>`` where a cell had none);
-        metadata reduced to the kernelspec, the language and the assignment id.
-
-    Raises
-    ------
-    ValueError
-        If a marker appears outside a code cell, the markers are unbalanced, or the notebook has no
-        solution block at all (nothing would be left for the student to do).
-    """
-    out = nbformat.v4.new_notebook()
-    out.metadata = nbformat.from_dict({
-        "kernelspec": {"name": KERNEL, "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-    })
-    aid = assignment_id(nb)
-    if aid:
-        out.metadata["arcface_viz"] = {"assignment": aid, "release": True}
-    n_blocks = 0
-    for index, cell in enumerate(nb.cells):
-        where = f"{name}, cell {index}"
-        new = copy.deepcopy(cell)
-        new["id"] = cell.get("id") or f"cell-{index}"
-        new["metadata"] = nbformat.from_dict({k: v for k, v in cell.get("metadata", {}).items() if k == "tags"})
-        source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
-        if cell.cell_type == "code":
-            n_blocks += sum(line.strip() == BEGIN for line in source.split("\n"))
-            new["source"] = strip_solutions(source, where)
-            new["outputs"] = []
-            new["execution_count"] = None
-        else:
-            if BEGIN in source or END in source:
-                raise ValueError(f"{where}: solution markers are only supported in code cells")
-        out.cells.append(new)
-    if n_blocks == 0:
-        raise ValueError(f"{name}: no {BEGIN!r} block, so the student copy would contain the answers")
-    return out
-
-
-def render_release(path: Path) -> str:
-    """The text of the student copy of the teacher notebook at ``path``.
-
-    Parameters
-    ----------
-    path : Path
-        A teacher notebook (.ipynb).
-
-    Returns
-    -------
-    str
-        The notebook JSON of :func:`release_notebook`, deterministic and ending in a newline.
-    """
-    nb = nbformat.read(path, as_version=4)
-    text = nbformat.writes(release_notebook(nb, name=path.name))
-    return text if text.endswith("\n") else text + "\n"
-
-
-def source_notebooks(source_dir: Path) -> list[Path]:
-    """The teacher notebooks: ``*.ipynb`` directly in ``source_dir``, sorted by name.
-
-    Parameters
-    ----------
-    source_dir : Path
-        Folder of the teacher notebooks.
+    course_dir : Path
+        The course directory; only read.
+    out_dir : Path
+        Receives ``<assignment>/<file>`` for every generated file (created if missing).
+    assignments : list of str, optional
+        Which assignments; default all of :func:`assignment_ids`.
 
     Returns
     -------
     list of Path
-        The notebook files (none from sub-folders).
+        The files written, relative to ``out_dir``, sorted.
+
+    Raises
+    ------
+    UsageError
+        No course or nbgrader missing.
+    RuntimeError
+        When nbgrader fails (its log is in the message).
     """
-    return sorted(p for p in source_dir.glob("*.ipynb") if p.is_file())
+    _require_nbgrader()
+    course_dir, out_dir = Path(course_dir), Path(out_dir)
+    assignments = assignment_ids(course_dir) if assignments is None else assignments
+    written = []
+    with tempfile.TemporaryDirectory() as tmp, _alembic_on_path():
+        root = Path(tmp)
+        api = _course_api(course_dir, root, assignments)
+        for aid in assignments:
+            _checked(api.generate_assignment(aid), f"nbgrader generate_assignment {aid}")
+            for path in sorted((root / "release" / aid).rglob("*")):
+                if path.is_file():
+                    rel = path.relative_to(root / "release")
+                    (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, out_dir / rel)
+                    written.append(rel)
+    return sorted(written)
 
 
-def write_release(source_dir: Path, release_dir: Path | None = None, *, check: bool = False) -> list[str]:
-    """Write (or with ``check`` only compare) the student copies of every teacher notebook.
+def release(course_dir: Path = COURSE_DIR, *, check: bool = False) -> list[str]:
+    """Regenerate the committed student copies in ``course_dir/release/`` (or with ``check`` compare them).
 
     Parameters
     ----------
-    source_dir : Path
-        Folder of the teacher notebooks.
-    release_dir : Path, optional
-        Must be ``source_dir/release`` (the default); any other folder is refused, so that a student's
-        work elsewhere is never overwritten.
+    course_dir : Path
+        The course directory.
     check : bool
         Write nothing; report which copies are missing or differ.
 
     Returns
     -------
     list of str
-        One line per notebook: ``wrote``, ``unchanged``, or with ``check`` ``out of date``/``missing``.
-
-    Raises
-    ------
-    UsageError
-        No such folder, no notebook in it, or ``release_dir`` elsewhere than ``source_dir/release``.
+        One line per file: ``wrote``, ``unchanged``, with ``check`` ``out of date``/``missing``, and
+        ``stale`` for a file in ``release/`` that nbgrader did not generate (left in place).
     """
-    source_dir = Path(source_dir)
-    if not source_dir.is_dir():
-        raise UsageError(f"no folder {source_dir}: pass the folder of the teacher notebooks (default {DEFAULT_SOURCE})")
-    expected = source_dir / RELEASE_DIR
-    release_dir = expected if release_dir is None else Path(release_dir)
-    if release_dir.resolve() != expected.resolve():
-        raise UsageError(f"release writes only into {expected}, refusing to write into {release_dir}")
-    sources = source_notebooks(source_dir)
-    if not sources:
-        raise UsageError(f"no *.ipynb in {source_dir}: nothing to release")
-    report = []
-    if not check:
-        release_dir.mkdir(exist_ok=True)
-    for path in sources:
-        try:
-            text = render_release(path)
-        except ValueError as error:
-            raise UsageError(str(error)) from error
-        target = release_dir / path.name
-        old = target.read_text(encoding="utf-8") if target.is_file() else None
-        if old == text:
-            report.append(f"unchanged   {target}")
-        elif check:
-            report.append(f"{'missing' if old is None else 'out of date':<11} {target}")
-        else:
-            target.write_text(text, encoding="utf-8")
-            report.append(f"wrote       {target}")
-    sources_names = {p.name for p in sources}
-    for stale in sorted(release_dir.glob("*.ipynb")) if release_dir.is_dir() else []:
-        if stale.name not in sources_names:
-            report.append(f"stale       {stale} (no teacher notebook of that name; left in place)")
+    course_dir = Path(course_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh_dir = Path(tmp)
+        fresh = generate(course_dir, fresh_dir)
+        report = []
+        for rel in fresh:
+            target = course_dir / "release" / rel
+            new = (fresh_dir / rel).read_bytes()
+            old = target.read_bytes() if target.is_file() else None
+            if old == new:
+                report.append(f"unchanged   {target}")
+            elif check:
+                report.append(f"{'missing' if old is None else 'out of date':<11} {target}")
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(new)
+                report.append(f"wrote       {target}")
+    fresh_set = {str(rel) for rel in fresh}
+    for path in sorted((course_dir / "release").rglob("*")):
+        if path.is_file() and str(path.relative_to(course_dir / "release")) not in fresh_set:
+            report.append(f"stale       {path} (not generated from source/; left in place)")
     return report
 
 
-# =============================================================================== grade
+# =============================================================================== autograde
 @dataclass
-class GradeReport:
-    """What ``grade`` found in an executed notebook.
+class CellGrade:
+    """The points nbgrader gave one graded cell.
 
     The constructor arguments are also the attributes.
 
     Parameters
     ----------
-    assignment : str or None
-        "A1", ... or None when the notebook is not a known assignment.
-    checks : dict
-        Check id -> (passed, detail), in the order they were expected or printed.
-    errors : list of str
-        One line per cell that raised outside a check, or per problem running the notebook.
+    grade_id : str
+        The cell's nbgrader ``grade_id`` (the name of the check it calls).
+    score, max_score : float
+        Points given and points possible.
+    error : str or None
+        The first line of the error the cell raised (its check's reason), if any.
     """
 
-    assignment: str | None
-    checks: dict[str, tuple[bool, str]] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
+    grade_id: str
+    score: float
+    max_score: float
+    error: str | None = None
+
+
+@dataclass
+class Grade:
+    """One submission's autograde result, from nbgrader's gradebook.
+
+    The constructor arguments are also the attributes.
+
+    Parameters
+    ----------
+    assignment, notebook, student : str
+        Where the gradebook keeps it (``notebook`` without ``.ipynb``).
+    cells : list of CellGrade
+        The graded cells, in notebook order.
+    restored : list of str
+        The grade_ids of locked code cells the submission had edited: nbgrader put the teacher's version back
+        (hidden tests included) before running it.
+    missing : list of str
+        The grade_ids of locked code cells the submission had deleted or stripped of their nbgrader metadata;
+        a graded one among them scores 0.
+    """
+
+    assignment: str
+    notebook: str
+    student: str
+    cells: list[CellGrade] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
     @property
-    def passed(self) -> bool:
-        """True when there was at least one check, every check passed and no cell raised."""
-        return bool(self.checks) and all(ok for ok, _ in self.checks.values()) and not self.errors
+    def score(self) -> float:
+        """Points given, summed over the graded cells."""
+        return sum(c.score for c in self.cells)
 
-    def lines(self) -> list[str]:
-        """The report as printed: a line per check, a line per error, then a summary line.
+    @property
+    def max_score(self) -> float:
+        """Points possible."""
+        return sum(c.max_score for c in self.cells)
+
+    def passed(self, fraction: float = PASS_FRACTION) -> bool:
+        """True when the score reaches ``fraction`` of the points possible.
+
+        Parameters
+        ----------
+        fraction : float, default PASS_FRACTION
+            The pass mark as a share of the points, in [0, 1].
+
+        Returns
+        -------
+        bool
+            ``score >= fraction * max_score``.
+        """
+        return self.score >= fraction * self.max_score - 1e-9
+
+    def lines(self, fraction: float = PASS_FRACTION) -> list[str]:
+        """The result as printed by ``assignments grade``: a line per graded cell, the total, tampered cells.
+
+        Parameters
+        ----------
+        fraction : float, default PASS_FRACTION
+            The pass mark as a share of the points.
 
         Returns
         -------
         list of str
             The lines, without newlines.
         """
-        out = []
-        for cid, (ok, detail) in self.checks.items():
-            if ok:
-                out.append(f"CHECK {cid}: PASS" + (f" ({detail})" if detail else ""))
-            else:
-                out.append(f"CHECK {cid}: FAIL: {detail}")
-        out += [f"ERROR {error}" for error in self.errors]
-        if not self.checks:
-            out.append("ERROR no check printed a result: is this an assignment notebook?")
-        n_ok = sum(ok for ok, _ in self.checks.values())
-        verdict = "PASS" if self.passed else "FAIL"
-        out.append(f"RESULT {verdict}: {n_ok}/{len(self.checks)} checks passed, {len(self.errors)} cell error(s)")
+        width = max([len(c.grade_id) for c in self.cells] + [5])
+        out = [f"{self.assignment}/{self.notebook}.ipynb, student {self.student!r} (nbgrader autograde)"]
+        for c in self.cells:
+            out.append(f"  {c.grade_id:<{width}}  {c.score:g} / {c.max_score:g}" + (f"  {c.error}" if c.error else ""))
+        verdict = "pass" if self.passed(fraction) else "below the pass mark"
+        out.append(f"  {'total':<{width}}  {self.score:g} / {self.max_score:g}  "
+                   f"({verdict}: {fraction * self.max_score:g} of {self.max_score:g} points, {100 * fraction:g} %)")
+        if self.restored:
+            out.append("  locked code cells the submission had edited, run as the teacher wrote them: "
+                       + ", ".join(self.restored))
+        if self.missing:
+            out.append("  locked code cells the submission had deleted (a graded one scores 0): "
+                       + ", ".join(self.missing))
         return out
 
 
-def _first_line(source: str) -> str:
-    for line in source.split("\n"):
-        if line.strip():
-            return line.strip()[:60]
-    return ""
+def _find_source(course_dir: Path, submission: Path, assignment: str | None) -> tuple[str, str]:
+    """The (assignment, notebook name) a submission belongs to."""
+    sources = {aid: sorted(p.stem for p in (course_dir / "source" / aid).glob("*.ipynb"))
+               for aid in assignment_ids(course_dir)}
+    if assignment is not None:
+        if assignment not in sources:
+            raise UsageError(f"assignment={assignment!r}: no such assignment; choose one of {sorted(sources)}")
+        names = sources[assignment]
+        if submission.stem in names:
+            return assignment, submission.stem
+        if len(names) == 1:
+            return assignment, names[0]
+        raise UsageError(f"{submission.name}: assignment {assignment} has notebooks {names}; name the file like one")
+    matches = [(aid, name) for aid, names in sources.items() for name in names if name == submission.stem]
+    if len(matches) == 1:
+        return matches[0]
+    raise UsageError(
+        f"{submission.name}: cannot tell which assignment this is (the file name matches "
+        f"{len(matches)} source notebooks); pass the assignment: --assignment ID (make grade ASSIGNMENT=ID), "
+        f"one of {sorted(sources)}"
+    )
 
 
-def collect(nb: nbformat.NotebookNode, assignment: str | None) -> GradeReport:
-    """Read the CHECK lines and the errors out of an executed notebook.
+def _changed_locked_cells(nb: nbformat.NotebookNode, released: nbformat.NotebookNode) -> tuple[list[str], list[str]]:
+    """grade_ids of the student copy's locked code cells that the submission changed, and of those it lacks.
 
-    Expected checks that printed nothing fail with "not run"; if a check printed more than once
-    (a duplicated cell), any failure wins. A cell that raised :class:`~arcface_viz.teaching.checks.CheckFailed`
-    is already reported by its CHECK line; any other exception is an error line of its own.
-
-    Parameters
-    ----------
-    nb : nbformat.NotebookNode
-        The executed notebook, with outputs.
-    assignment : str or None
-        Its assignment id; its :data:`~arcface_viz.teaching.checks.EXPECTED` checks must appear.
-
-    Returns
-    -------
-    GradeReport
-        The checks and the errors found.
+    Compared with the student copy, not with the gradebook: the gradebook's checksums include the hidden
+    tests, which the student copy never had, so nbgrader "restores" every cell with hidden tests. Locked
+    markdown cells are left out: they cannot change a score, and a translated edition of the course (same
+    code cells, other prose) may be graded against this one.
     """
-    report = GradeReport(assignment)
-    found: dict[str, tuple[bool, str]] = {}
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
+    from nbgrader.utils import compute_checksum, is_locked
+
+    submitted = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+                 if "grade_id" in c.get("metadata", {}).get("nbgrader", {})}
+    changed, missing = [], []
+    for cell in released.cells:
+        if cell.cell_type != "code" or "nbgrader" not in cell.metadata or not is_locked(cell):
             continue
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and output.get("name") == "stdout":
-                text = output.get("text", "")
-                for line in (text if isinstance(text, str) else "".join(text)).splitlines():
-                    match = LINE.match(line.strip())
-                    if match:
-                        ok, detail = match["status"] == "PASS", match["detail"].strip()
-                        if ok and detail.startswith("(") and detail.endswith(")"):
-                            detail = detail[1:-1]
-                        if match["id"] not in found or found[match["id"]][0]:
-                            found[match["id"]] = (ok, detail)
-            elif output.get("output_type") == "error" and output.get("ename") != "CheckFailed":
-                evalue = str(output.get("evalue", "")).split("\n")[0][:200]
-                report.errors.append(
-                    f"cell {index} ({_first_line(cell.source)}): {output.get('ename')}: {evalue}"
-                )
-    for cid in EXPECTED.get(assignment or "", ()):
-        report.checks[cid] = found.pop(cid, (False, "not run (its cell was removed or an earlier error stopped it)"))
-    report.checks.update(found)
-    return report
+        gid = cell.metadata["nbgrader"]["grade_id"]
+        if gid not in submitted:
+            missing.append(gid)
+            continue
+        try:
+            same = compute_checksum(submitted[gid]) == compute_checksum(cell)
+        except (KeyError, TypeError, ValueError):  # metadata edited into something nbgrader cannot read
+            same = False
+        if not same:
+            changed.append(gid)
+    return changed, missing
 
 
-def grade(path: Path, timeout: int = 600) -> GradeReport:
-    """Execute the notebook at ``path`` in a fresh ``python3`` kernel and collect its checks.
+def _cell_errors(autograded: Path) -> dict[str, str]:
+    """grade_id -> first line of the error each graded cell raised, from the autograded notebook."""
+    nb = nbformat.read(autograded, as_version=4)
+    errors = {}
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if gid and output.get("output_type") == "error":
+                errors[gid] = f"{output.get('ename')}: {str(output.get('evalue', '')).splitlines()[0][:300]}"
+    return errors
+
+
+def autograde(submission: Path, course_dir: Path = COURSE_DIR, *, student: str = "student",
+              assignment: str | None = None, work_dir: Path | None = None) -> Grade:
+    """Grade one notebook with ``nbgrader autograde`` and read its points from the gradebook.
+
+    In ``work_dir`` (a scratch folder by default) the course's config and the assignment's source are
+    copied, ``nbgrader generate_assignment`` records the graded cells in ``gradebook.db``, the notebook
+    is copied to ``submitted/<student>/<assignment>/<notebook>.ipynb`` and ``nbgrader autograde`` runs
+    it in a fresh kernel (locked cells restored from the gradebook first).
 
     Parameters
     ----------
-    path : Path
-        A notebook (.ipynb). It is not modified; the kernel runs in its folder.
-    timeout : int, default 600
-        Seconds allowed per cell; a cell running longer is interrupted and counts as an error.
+    submission : Path
+        The student's notebook (.ipynb); only read.
+    course_dir : Path
+        The course directory (default ``notebooks/assignments``); only read.
+    student : str, default "student"
+        The student id in the gradebook.
+    assignment : str, optional
+        The assignment id; default: the one with a source notebook of the submission's file name.
+    work_dir : Path, optional
+        Keep the grading course (gradebook.db, submitted/, autograded/) here; it may already hold
+        earlier gradings. Default: a temporary folder, removed afterwards.
 
     Returns
     -------
-    GradeReport
-        The checks (expected ones that did not run count as failed) and the errors.
+    Grade
+        Points per graded cell (notebook order), the errors they raised, the locked cells restored and
+        the locked cells missing.
 
     Raises
     ------
     UsageError
-        If ``path`` is not a readable notebook file.
+        Not a readable notebook, unknown assignment, or nbgrader missing.
+    RuntimeError
+        When nbgrader itself fails (its log is in the message).
     """
-    from nbclient import NotebookClient
-    from nbclient.exceptions import DeadKernelError
+    _require_nbgrader()
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
 
-    path = Path(path)
-    if not path.exists():
-        raise UsageError(f"{path}: no such file; check the path of the student's .ipynb file")
-    if path.suffix != ".ipynb" or not path.is_file():
-        raise UsageError(f"{path}: not a notebook file; pass the path of a .ipynb file")
+    submission, course_dir = Path(submission), Path(course_dir)
+    if not submission.is_file():
+        raise UsageError(f"{submission}: no such file; check the path")
     try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as error:  # JSON or schema errors: the file is not a notebook we can run
-        raise UsageError(f"{path}: cannot be read as a notebook ({type(error).__name__}: {error})") from error
-    assignment = assignment_id(nb, path)
-    client = NotebookClient(
-        nb, timeout=timeout, kernel_name=KERNEL, allow_errors=True, interrupt_on_timeout=True,
-        resources={"metadata": {"path": str(path.resolve().parent)}},
-    )
-    problem = None
-    try:
-        client.execute()
-    except DeadKernelError as error:
-        problem = f"the kernel died ({error}); later cells did not run"
-    report = collect(nb, assignment)
-    if problem:
-        report.errors.append(problem)
-    return report
+        nb = nbformat.read(submission, as_version=4)
+    except Exception as error:  # nbformat raises several types for a file that is not a notebook
+        raise UsageError(f"{submission}: cannot be read as a notebook ({type(error).__name__}: {error})") from error
+    aid, name = _find_source(course_dir, submission, assignment)
+    with tempfile.TemporaryDirectory() as tmp, _alembic_on_path(), warnings.catch_warnings():
+        # nbgrader 0.9.6's gradebook triggers SQLAlchemy's "not in session" warnings on every autograde
+        warnings.simplefilter("ignore", SAWarning)
+        root = Path(work_dir) if work_dir is not None else Path(tmp)
+        api = _course_api(course_dir, root, [aid])
+        _checked(api.generate_assignment(aid), f"nbgrader generate_assignment {aid}")
+        target = root / "submitted" / student / aid / f"{name}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(submission, target)
+        restored, missing = _changed_locked_cells(
+            nb, nbformat.read(root / "release" / aid / f"{name}.ipynb", as_version=4))
+        _checked(api.autograde(aid, student), f"nbgrader autograde {aid} for {student}")
+        errors = _cell_errors(root / "autograded" / student / aid / f"{name}.ipynb")
+        with Gradebook(api.coursedir.db_url, api.course_id) as gb:
+            order = [c.name for c in gb.find_notebook(name, aid).source_cells]
+            grades = gb.find_submission_notebook(name, aid, student).grades
+            cells = sorted(
+                (CellGrade(g.name, float(g.score), float(g.max_score), errors.get(g.name)) for g in grades),
+                key=lambda c: order.index(c.grade_id),
+            )
+    return Grade(aid, name, student, cells, restored, missing)
 
 
 # =============================================================================== command line
 def run(args: argparse.Namespace) -> int:
-    """Dispatch ``assignments release`` / ``assignments grade``.
+    """Carry out ``assignments release`` or ``assignments grade``.
 
     Parameters
     ----------
@@ -404,19 +440,21 @@ def run(args: argparse.Namespace) -> int:
     Returns
     -------
     int
-        The exit code: 0 on success, 1 for out-of-date release copies or a failed grade.
+        The exit code: 0 on success, 1 for out-of-date student copies or a grade below the pass mark.
     """
     if args.action == "release":
-        report = write_release(Path(args.source), check=args.check)
+        report = release(Path(args.course), check=args.check)
         print("\n".join(report))
         if args.check and any(line.startswith(("missing", "out of date")) for line in report):
-            print("release copies are out of date: run `python -m arcface_viz assignments release`")
+            print("student copies are out of date: run `make release` and commit them")
             return 1
         return 0
-    report = grade(Path(args.notebook), timeout=args.timeout)
-    print(f"grading {args.notebook} ({report.assignment or 'unknown assignment'})")
-    print("\n".join(report.lines()))
-    return 0 if report.passed else 1
+    if not 0 <= args.pass_mark <= 1:
+        raise UsageError(f"--pass-mark={args.pass_mark}: a share of the points, in [0, 1]; e.g. 0.6")
+    grade = autograde(Path(args.notebook), Path(args.course), student=args.student, assignment=args.assignment,
+                      work_dir=Path(args.work_dir) if args.work_dir else None)
+    print("\n".join(grade.lines(args.pass_mark)))
+    return 0 if grade.passed(args.pass_mark) else 1
 
 
 def register(subparsers) -> None:
@@ -428,18 +466,23 @@ def register(subparsers) -> None:
         The CLI's sub-parsers (see :func:`arcface_viz.cli.build_parser`).
     """
     parser = subparsers.add_parser(
-        "assignments", help="release student copies of the assignments, or grade a notebook",
-        description="Hand out the assignments (release) and grade a student's notebook (grade).",
+        "assignments", help="nbgrader: regenerate the student copies, or autograde one notebook",
+        description="The assignments are an nbgrader course (notebooks/assignments/): regenerate the student "
+                    "copies (release) or autograde one student's notebook (grade).",
     )
+    parser.add_argument("--course", default=str(COURSE_DIR), help=f"the course directory (default {COURSE_DIR})")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    release = actions.add_parser(
-        "release", help="write the student copies into <source>/release/ (solutions replaced by stubs)"
+    release_parser = actions.add_parser(
+        "release", help="nbgrader generate_assignment for every assignment into <course>/release/"
     )
-    release.add_argument("source", nargs="?", default=str(DEFAULT_SOURCE),
-                         help=f"folder of the teacher notebooks (default {DEFAULT_SOURCE})")
-    release.add_argument("--check", action="store_true",
-                         help="write nothing; exit 1 if a student copy is missing or out of date")
-    grade_parser = actions.add_parser("grade", help="run a notebook and print a PASS/FAIL line per check")
-    grade_parser.add_argument("notebook", help="path of the notebook (.ipynb) to grade")
-    grade_parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell (default 600)")
+    release_parser.add_argument("--check", action="store_true",
+                                help="write nothing; exit 1 if a student copy is missing or out of date")
+    grade_parser = actions.add_parser("grade", help="nbgrader autograde one notebook; print the points per check")
+    grade_parser.add_argument("notebook", help="path of the student's notebook (.ipynb)")
+    grade_parser.add_argument("--student", default="student", help="student id in the gradebook (default student)")
+    grade_parser.add_argument("--assignment", help="assignment id (default: from the notebook's file name)")
+    grade_parser.add_argument("--work-dir", help="keep the grading course and its gradebook.db here "
+                                                 "(default: a temporary folder)")
+    grade_parser.add_argument("--pass-mark", type=float, default=PASS_FRACTION,
+                              help=f"share of the points needed to pass (default {PASS_FRACTION})")
     parser.set_defaults(func=run)

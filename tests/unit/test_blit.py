@@ -102,7 +102,7 @@ def test_a_new_scale_redraws_tick_labels_and_title_but_not_the_background():
     assert difference.max() <= 2, difference.max()  # float rounding of the rescaled transform at most
 
 
-def test_overlay_is_drawn_only_when_it_changes(monkeypatch):
+def test_an_overlay_is_drawn_only_when_it_changes(monkeypatch):
     panel = _scaled_panel(16.0)
     panel.render()
     drawn = []
@@ -153,3 +153,45 @@ def test_panel_size_follows_the_dpi():
     panel = BlitPanel((5.6, 4.2))
     panel.rebuild(lambda ax: ax.set_title("t"), overlay=("title",))
     assert Image.open(io.BytesIO(panel.render())).size == (round(5.6 * blit.PANEL_DPI), round(4.2 * blit.PANEL_DPI))
+
+
+def test_an_overlay_note_stays_over_a_moving_line_below_it_in_z_order():
+    # The probability panel's NormFace note: a boxed text in the overlay, a probe line passing under it.
+    panel = BlitPanel((3.0, 2.4))
+
+    def draw(ax):
+        ax.set_xlim(0, 180)
+        ax.set_ylim(0, 1)
+        ax.axvline(30, color="black", lw=1.5, gid="probe")
+        ax.text(0.95, 0.5, "NormFace bound\ns ≥ 3.63", transform=ax.transAxes, ha="right", va="center",
+                bbox={"boxstyle": "round", "fc": "white", "ec": "#cccccc"}, gid="note")
+
+    panel.rebuild(draw, dynamic=("probe",), overlay=("note",))
+    frames = {}
+    for x in (30, 150, 160):  # beside the note, then under it
+        panel.artist("probe").set_xdata([x, x])
+        frames[x] = _blitted(panel)
+        difference = np.abs(frames[x] - _full_draw(panel))
+        assert difference.max() <= 2, (x, difference.max())  # blending the layer rounds by a level or two
+    box = panel.artist("note").get_bbox_patch().get_window_extent(panel.canvas.get_renderer())
+    height = panel.canvas.get_width_height()[1]
+    rows = slice(round(height - box.y1) + 2, round(height - box.y0) - 2)
+    columns = slice(round(box.x0) + 2, round(box.x1) - 2)
+    # inside the box, the line under it changes nothing
+    np.testing.assert_array_equal(frames[160][rows, columns], frames[30][rows, columns])
+
+
+def test_an_unchanged_line_of_a_changed_title_is_copied_not_drawn_again():
+    panel = BlitPanel((3.5, 2.6))
+    panel.rebuild(lambda ax: ax.set_title("ArcFace (s=16, m=0.5)\nbinary decision boundaries"), overlay=("title",))
+    panel.render()
+    drawn = []
+    scratch = panel._layer_renderer._scratch
+    original = scratch.draw_text
+    scratch.draw_text = lambda gc, x, y, s, *args, **kwargs: (drawn.append(s), original(gc, x, y, s, *args, **kwargs))
+    for value in ("16.5", "17", "16.5"):
+        panel.ax.title.set_text(f"ArcFace (s={value}, m=0.5)\nbinary decision boundaries")
+        assert np.abs(_blitted(panel) - _full_draw(panel)).max() <= 2  # blending twice rounds by a level
+    # the second line is drawn once (at the first render) and copied since; the first line each time, also
+    # when a value comes back (only the last render's lines are kept)
+    assert drawn == ["ArcFace (s=16.5, m=0.5)", "ArcFace (s=17, m=0.5)", "ArcFace (s=16.5, m=0.5)"]

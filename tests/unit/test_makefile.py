@@ -53,3 +53,32 @@ def test_lab_opens_the_working_copy_without_news_and_passes_lab_args():
 
 def test_app_binds_to_loopback():
     assert "--Voila.ip=127.0.0.1" in dry_run("app", VIRTUAL_ENV="/opt/myenv")
+
+
+def test_grade_passes_the_notebook_student_assignment_and_grading_folder():
+    out = dry_run("grade", "NB=sub/A1_arcface_logits.ipynb", "STUDENT=alice", "ASSIGNMENT=A1", "GRADE_DIR=grading",
+                  VIRTUAL_ENV="/opt/myenv")
+    assert ('/opt/myenv/bin/python -m arcface_viz assignments --course "notebooks/assignments" grade '
+            '"sub/A1_arcface_logits.ipynb" --student "alice"' in out)
+    assert '--assignment "A1"' in out and '--work-dir "grading"' in out
+    plain = dry_run("grade", "NB=a.ipynb", VIRTUAL_ENV="/opt/myenv")
+    assert '--student "student"' in plain and "--assignment" not in plain and "--work-dir" not in plain
+
+
+def test_release_regenerates_every_course():
+    out = dry_run("release", VIRTUAL_ENV="/opt/myenv")
+    assert "for course in notebooks/assignments notebooks/zh/assignments;" in out
+    assert "-m arcface_viz assignments --course $course release" in out
+
+
+def test_install_includes_the_teacher_extra():
+    assert 'pip install -e ".[dev,site,app,teacher]"' in dry_run("install", VIRTUAL_ENV="/opt/myenv")
+
+
+def test_test_zh_runs_the_chinese_lessons_and_their_tests():
+    out = dry_run("test-zh", VIRTUAL_ENV="/opt/myenv")
+    command = out.replace("\\\n", " ")
+    assert "/opt/myenv/bin/python -m pytest --nbval-lax --nbval-current-env notebooks/zh" in command
+    assert "tests/unit/test_zh_edition.py" in command and "tests/browser/test_zh_lesson.py" in command
+    # make test runs pytest from the root: conftest.py leaves notebooks/zh out of it (test_pytest_config checks)
+    assert "notebooks/zh" not in dry_run("test", VIRTUAL_ENV="/opt/myenv")

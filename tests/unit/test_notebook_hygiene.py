@@ -15,9 +15,10 @@ import pytest
 from tests.conftest import ROOT
 
 NOTEBOOKS = ROOT / "notebooks"
-# Folders that hold generated or editor files, not sources: checkpoints written by JupyterLab and the
-# student copies written by `arcface-viz assignments release` (pytest ignores those too, see pyproject).
-SKIPPED_PARTS = {".ipynb_checkpoints"}
+# Folders that hold generated or editor files, not sources: checkpoints written by JupyterLab, the student
+# copies nbgrader generates (`make release`; pytest ignores those too, see pyproject) and nbgrader's working
+# folders when a teacher grades in a course directory (git-ignored; see notebooks/assignments/conftest.py).
+SKIPPED_PARTS = {".ipynb_checkpoints", "submitted", "autograded", "feedback"}
 SKIPPED_PREFIXES = (NOTEBOOKS / "assignments" / "release",)
 
 
@@ -108,3 +109,8 @@ def test_problems_reports_invalid_nbformat():
     nb.cells[1]["source"] = 42  # the schema wants a string or a list of strings
     found = problems(nb)
     assert len(found) == 1 and found[0].startswith("invalid nbformat")
+
+
+def test_the_chinese_edition_is_checked_too():
+    # notebooks/zh/ (issue 15) is held to the same rules: no outputs, kernelspec python3
+    assert any(path.is_relative_to(NOTEBOOKS / "zh") for path in notebook_paths())

@@ -37,3 +37,18 @@ def test_nbval_gets_the_cell_timeout_unless_given(tmp_path):
     assert "nbval_cell_timeout = 600.0" in run.stdout
     run = _pytest("--nbval-cell-timeout=30", "tests/unit/test_environment.py", tmp_path=tmp_path)
     assert "nbval_cell_timeout = 30.0" in run.stdout
+
+
+def test_the_chinese_lessons_run_only_when_named(tmp_path):
+    # a run through notebooks/ (make test, make test-notebooks) leaves notebooks/zh out but keeps its identity test
+    run = _pytest("--nbval-lax", "--nbval-current-env", "notebooks", "tests/unit/test_zh_edition.py",
+                  tmp_path=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "notebooks/04_margin_explorer.ipynb::Cell 0" in run.stdout
+    assert "notebooks/zh/" not in run.stdout
+    assert "tests/unit/test_zh_edition.py::test_strip_lang_removes_only_the_argument" in run.stdout
+    # make test-zh names the folder; a single Chinese lesson can be named too
+    for target in ("notebooks/zh", "notebooks/zh/04_margin_explorer.ipynb"):
+        run = _pytest("--nbval-lax", "--nbval-current-env", target, tmp_path=tmp_path)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "notebooks/zh/04_margin_explorer.ipynb::Cell 0" in run.stdout, target

@@ -1,7 +1,7 @@
 """The Chinese edition cannot drift from the English one (issue 15).
 
-For every English lesson ``notebooks/NN_*.ipynb`` (and assignment ``notebooks/assignments/A*_*.ipynb``) there is a
-Chinese twin of the same file name under ``notebooks/zh/`` (``notebooks/zh/assignments/``), and
+For every English lesson ``notebooks/NN_*.ipynb`` and every assignment's nbgrader source
+``notebooks/assignments/source/A*/A*_*.ipynb`` there is a Chinese twin at the same path under ``notebooks/zh/``, and
 
 - the sequence of cell types is the same (markdown cells correspond one to one);
 - every code cell is the English cell, character for character, once a ``lang="zh"`` keyword argument is removed
@@ -38,7 +38,7 @@ NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+−]?\d+)?")
 
 def english_lessons() -> list[Path]:
     """The English lessons and assignments that must have a Chinese twin."""
-    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) + sorted((NOTEBOOKS / "assignments").glob("A*_*.ipynb"))
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) + sorted((NOTEBOOKS / "assignments" / "source").glob("A*/A*_*.ipynb"))
 
 
 def twin(english: Path) -> Path:
@@ -120,9 +120,23 @@ def test_the_chinese_readme_and_glossary_list_every_lesson():
     assert "术语表" in (ZH / "GLOSSARY.md").read_text(encoding="utf-8")
 
 
-def test_readmes_link_each_other():
-    assert "README.zh-CN.md" in (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "(README.md)" in (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+def _bash_blocks(text: str) -> list[str]:
+    return re.findall(r"```bash\n(.*?)```", text, re.S)
+
+
+def test_readme_zh_cn_keeps_the_english_commands_and_numbers():
+    english = (ROOT / "README.md").read_text(encoding="utf-8")
+    chinese = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+    assert "README.zh-CN.md" in english and "(README.md)" in chinese, "the two READMEs link each other"
+    # the same two set-up commands, and every command block the same
+    assert _bash_blocks(chinese)[0] == _bash_blocks(english)[0]
+    assert "make lab" in _bash_blocks(english)[0] and "make test" in _bash_blocks(english)[0]
+    assert _bash_blocks(chinese) == _bash_blocks(english)
+    assert "make test-zh" in english and "make test-zh" in chinese
+    # the same measured numbers: the Chinese text quotes no number the English one does not
+    extra = numbers(chinese) - numbers(english)
+    assert not extra, f"README.zh-CN.md has numbers README.md does not: {sorted(extra)}"
+    assert len(CJK.findall(chinese)) > 2000, "README.zh-CN.md is a translation, not a stub"
 
 
 # ----------------------------------------------------------------------------- the rules themselves
