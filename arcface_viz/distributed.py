@@ -7,7 +7,9 @@ Machine", ICCV 2021 workshops; "Killing Two Birds with One Stone", CVPR 2022) do
 
 - **Sharding.** Process r of W holds only its share of the centres (classes
   ``shard_range(C, W, r)``). The embeddings of every process are gathered with an autograd-aware
-  all-gather (``torch.distributed.nn.functional.all_gather``), each process computes the logits of
+  all-gather (``torch.distributed._functional_collectives.all_gather_single``, which torch 2.13
+  recommends over the deprecated ``torch.distributed.nn.functional.all_gather``; the latter on older
+  torch), each process computes the logits of
   the whole batch against its own centres, and the softmax normaliser is reduced across processes
   as a log-sum-exp: the row maximum first (all-reduce MAX, so no exp overflows), then the sum of
   exp(logit − max) (all-reduce SUM, differentiable). The margin is applied on the process that owns
@@ -55,15 +57,14 @@ from arcface_viz.training import (
     EVAL_BATCH,
     LR_SCHEDULES,
     TrainResult,
-    _check_fit_args,
-    _check_label_range,
-    _config,
-    _EvalMode,
-    _forward_chunks,
-    _fit_args,
-    _images_labels,
     augment_batch,
+    check_fit_args,
+    check_label_range,
+    eval_mode,
+    fit_config,
+    forward_in_chunks,
     head_config,
+    images_and_labels,
     reestimate_batchnorm,
 )
 
@@ -439,15 +440,15 @@ class PartialFC(nn.Module):
 
 
 # --------------------------------------------------------------------------- sharded over processes
-def _quiet(collective: Callable, *args, **kwargs):
-    """Call a ``torch.distributed.nn.functional`` collective without its FutureWarning.
-
-    Torch 2.13 marks these autograd-aware collectives deprecated in favour of the private
-    ``torch.distributed._functional_collectives``; they remain the public, documented way.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"torch\.distributed\.nn\.functional", category=FutureWarning)
-        return collective(*args, **kwargs)
+try:
+    # Torch 2.13 deprecates torch.distributed.nn.functional's all_gather / all_reduce (FutureWarning) and names these
+    # as their replacements; the functional collectives carry gradients across processes since pytorch#168140, and
+    # all_gather_single is the name they have had since then (pytorch#186125). tests/unit/test_distributed.py checks
+    # the loss and both gradients against one process.
+    from torch.distributed._functional_collectives import all_gather_single as _all_gather_autograd
+    from torch.distributed._functional_collectives import all_reduce as _all_reduce_autograd
+except ImportError:  # older torch: the autograd-aware collectives of torch.distributed.nn, not deprecated there
+    _all_gather_autograd = _all_reduce_autograd = None
 
 
 _OPS = {"sum": dist.ReduceOp.SUM, "max": dist.ReduceOp.MAX, "min": dist.ReduceOp.MIN}
@@ -488,9 +489,10 @@ class ShardedMarginHead(PartialFC):
 
     Notes
     -----
-    Collectives: ``torch.distributed.nn.functional.all_gather`` (embeddings, differentiable),
-    ``torch.distributed.all_reduce`` MAX (row maximum, no gradient) and
-    ``torch.distributed.nn.functional.all_reduce`` SUM (normaliser and target logits, differentiable).
+    Collectives: ``torch.distributed._functional_collectives.all_gather_single`` (embeddings,
+    differentiable), ``torch.distributed.all_reduce`` MAX (row maximum, no gradient) and
+    ``torch.distributed._functional_collectives.all_reduce`` SUM (normaliser and target logits,
+    differentiable); on a torch without them, ``torch.distributed.nn.functional``'s.
     Memory per process: (C/W)·D centres and B_total×(C/W)·r logits.
     """
 
@@ -551,7 +553,10 @@ class ShardedMarginHead(PartialFC):
         pad = most - x.shape[0]  # the collectives need one shape on every process
         x_pad = F.pad(x, (0, 0, 0, pad)) if pad else x
         label_pad = F.pad(labels, (0, pad)) if pad else labels
-        xs = _quiet(dist_nn.all_gather, x_pad, group=self.group)
+        if _all_gather_autograd is not None:
+            xs = _all_gather_autograd(x_pad, 0, self.group or dist.group.WORLD).chunk(self.world_size)
+        else:
+            xs = dist_nn.all_gather(x_pad, group=self.group)
         ys = [torch.empty_like(label_pad) for _ in range(self.world_size)]
         dist.all_gather(ys, label_pad.contiguous(), group=self.group)
         x_all = torch.cat([part[:size] for part, size in zip(xs, sizes)])
@@ -560,8 +565,10 @@ class ShardedMarginHead(PartialFC):
         return x_all, y_all, slice(first, first + x.shape[0])
 
     def _all_reduce(self, tensor: Tensor, op: str, differentiable: bool) -> Tensor:
-        if differentiable:
-            return _quiet(dist_nn.all_reduce, tensor, op=_OPS[op], group=self.group)
+        if differentiable:  # only sums are differentiated (the normaliser and the target logits)
+            if _all_reduce_autograd is not None:
+                return _all_reduce_autograd(tensor, op, self.group or dist.group.WORLD)
+            return dist_nn.all_reduce(tensor, op=_OPS[op], group=self.group)
         out = tensor.detach().clone()
         dist.all_reduce(out, op=_OPS[op], group=self.group)
         return out
@@ -592,8 +599,8 @@ def _accuracy(model: nn.Module, head: PartialFC, images: Tensor, labels: Tensor,
     """Eval-mode accuracy as :func:`arcface_viz.training.accuracy`, each process predicting its chunk."""
     device = next(model.parameters()).device
     mine = torch.arange(len(images)).tensor_split(world)[rank]
-    with _EvalMode(model, head):
-        embeddings = _forward_chunks(model, images[mine], EVAL_BATCH, device).to(device)
+    with eval_mode(model, head):
+        embeddings = forward_in_chunks(model, images[mine], EVAL_BATCH, device).to(device)
         hits = (head.predict(embeddings).cpu() == labels[mine].cpu()).sum()
     return int(head._all_reduce(hits, "sum", differentiable=False)) / len(images)
 
@@ -682,12 +689,13 @@ def fit(
     batch (SyncBatchNorm needs GPUs), and floating-point sums run in another order. A final batch
     with fewer images than processes is skipped.
     """
-    images, labels = _images_labels(train)
-    _check_fit_args(model, head, labels, epochs, batch_size, lr, optimizer, margin_warmup_epochs, seed, callback)
+    images, labels = images_and_labels(train)
+    check_fit_args(model, head, labels, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+                   margin_warmup_epochs=margin_warmup_epochs, seed=seed, callback=callback)
     check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
     if heldout is not None:
-        heldout = _images_labels(heldout)
-        _check_label_range(heldout[1], head, "heldout labels")
+        heldout = images_and_labels(heldout)
+        check_label_range(heldout[1], head, "heldout labels")
     check_bool("reestimate_bn", reestimate_bn)
     sample_rate = _check_rate(sample_rate)
     distributed = dist.is_available() and dist.is_initialized()
@@ -713,10 +721,11 @@ def fit(
                                        "seconds": []}
     if heldout is not None:
         history["eval_accuracy_heldout"] = []
-    fit_args = _fit_args(epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment, seed, lr_schedule,
-                         reestimate_bn)
-    fit_args.update(world_size=world, backend=dist.get_backend() if distributed else None, sample_rate=sample_rate)
-    result = TrainResult(model, head, history, 0.0, _config(model, head, images, labels, fit_args))
+    config = fit_config(model, head, images, labels, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+                        margin_warmup_epochs=margin_warmup_epochs, augment=augment, seed=seed,
+                        lr_schedule=lr_schedule, reestimate_bn=reestimate_bn, world_size=world,
+                        backend=dist.get_backend() if distributed else None, sample_rate=sample_rate)
+    result = TrainResult(model, head, history, 0.0, config)
     start = time.perf_counter()
     step = 0
     bar = tqdm(range(1, epochs + 1), desc=sharded.describe(), unit="epoch", disable=not progress or rank != 0,

@@ -11,7 +11,8 @@ import inspect
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,8 +74,28 @@ class TrainResult:
 
 
 # --------------------------------------------------------------------------- argument checks
-def _images_labels(data) -> tuple[torch.Tensor, torch.Tensor]:
-    """(images (N, C, H, W) float32, labels (N,) int64) from a FaceDataset or an (images, labels) pair."""
+def images_and_labels(data) -> tuple[torch.Tensor, torch.Tensor]:
+    """The checked training tensors of a FaceDataset or an (images, labels) pair.
+
+    Parameters
+    ----------
+    data : FaceDataset or tuple(images, labels)
+        Images floating point (N, C, H, W) with pixels in [0, 1], N >= 1; labels integer (N,).
+
+    Returns
+    -------
+    images : torch.Tensor
+        (N, C, H, W) float32.
+    labels : torch.Tensor
+        (N,) int64.
+
+    Raises
+    ------
+    TypeError
+        Data of another type, or images that are not floating point.
+    ValueError
+        Images not 4-D, no images, labels of another length, or pixels outside [0, 1] or NaN.
+    """
     if hasattr(data, "images") and hasattr(data, "labels"):
         images, labels = data.images, data.labels
     elif isinstance(data, (tuple, list)) and len(data) == 2:
@@ -96,7 +117,44 @@ def _images_labels(data) -> tuple[torch.Tensor, torch.Tensor]:
     return check_pixels("images", images.float()), labels.long()
 
 
-def _check_fit_args(model, head, labels, epochs, batch_size, lr, optimizer, margin_warmup_epochs, seed, callback):
+def check_fit_args(model: nn.Module, head: nn.Module, labels: torch.Tensor, *, epochs: int, batch_size: int, lr: float,
+                   optimizer: str, margin_warmup_epochs: int, seed: int,
+                   callback: Callable[[int, TrainResult], object] | None) -> None:
+    """Check :func:`fit`'s arguments before any training starts (also used by ``distributed.fit``).
+
+    Parameters
+    ----------
+    model : nn.Module
+        The backbone; float32 parameters.
+    head : nn.Module
+        A head of :mod:`arcface_viz.heads`, float32, with ``in_features`` equal to the model's
+        ``embedding_dim`` (when it has one).
+    labels : torch.Tensor
+        (N,) int64 training labels, each in [0, head.out_features).
+    epochs : int
+        Passes over the data, >= 1.
+    batch_size : int
+        Images per step, >= 1.
+    lr : float
+        Learning rate, > 0.
+    optimizer : str
+        One of :data:`OPTIMIZERS`.
+    margin_warmup_epochs : int
+        Epochs of margin warm-up, >= 0.
+    seed : int
+        Seed, >= 0.
+    callback : callable or None
+        ``callback(epoch, result)``, or None.
+
+    Raises
+    ------
+    TypeError
+        Model or head not a module, a non-float32 module, a value of the wrong type, a callback
+        that cannot be called.
+    ValueError
+        A value out of range, labels outside the head's classes, or model and head dimensions
+        that differ.
+    """
     if not isinstance(model, nn.Module) or not isinstance(head, nn.Module):
         raise TypeError("model and head must be torch.nn.Module instances (e.g. FaceCNN and heads.make_head(...))")
     check_float32_module("model", model, "fit trains in float32")
@@ -109,13 +167,31 @@ def _check_fit_args(model, head, labels, epochs, batch_size, lr, optimizer, marg
     check_choice("optimizer", optimizer, OPTIMIZERS)
     if callback is not None:
         check_callable("callback", callback, "pass a function called as callback(epoch, result)")
-    _check_label_range(labels, head, "labels")
+    check_label_range(labels, head, "labels")
     dim = getattr(model, "embedding_dim", None)
     if dim is not None and getattr(head, "in_features", dim) != dim:
         raise ValueError(f"model.embedding_dim={dim} but head.in_features={head.in_features}: make them equal")
 
 
-def _check_label_range(labels: torch.Tensor, head, name: str) -> None:
+def check_label_range(labels: torch.Tensor, head: nn.Module, name: str = "labels") -> None:
+    """Check that every label names one of the head's classes.
+
+    Parameters
+    ----------
+    labels : torch.Tensor
+        (N,) integer labels.
+    head : nn.Module
+        A head of :mod:`arcface_viz.heads` (it has ``out_features`` classes).
+    name : str, default "labels"
+        What the labels are, for the error message (e.g. "heldout labels").
+
+    Raises
+    ------
+    TypeError
+        If ``head`` has no ``out_features``.
+    ValueError
+        If a label is negative or >= ``head.out_features``.
+    """
     n_classes = getattr(head, "out_features", None)
     if n_classes is None:
         raise TypeError("head has no out_features: build it with arcface_viz.heads.make_head")
@@ -268,12 +344,13 @@ def fit(
     >>> result.history["eval_accuracy_train"][-1] == accuracy(result.model, result.head, data)  # doctest: +SKIP
     True
     """
-    images, labels = _images_labels(train)
-    _check_fit_args(model, head, labels, epochs, batch_size, lr, optimizer, margin_warmup_epochs, seed, callback)
+    images, labels = images_and_labels(train)
+    check_fit_args(model, head, labels, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+                   margin_warmup_epochs=margin_warmup_epochs, seed=seed, callback=callback)
     check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
     if heldout is not None:
-        heldout = _images_labels(heldout)
-        _check_label_range(heldout[1], head, "heldout labels")
+        heldout = images_and_labels(heldout)
+        check_label_range(heldout[1], head, "heldout labels")
     check_bool("reestimate_bn", reestimate_bn)
     apply_thread_policy()  # threads from the CPUs free now: kernels sharing a server do not fight
     device = next(model.parameters()).device
@@ -289,8 +366,10 @@ def fit(
                                        "seconds": []}
     if heldout is not None:
         history["eval_accuracy_heldout"] = []
-    result = TrainResult(model, head, history, 0.0, _config(model, head, images, labels, _fit_args(
-        epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment, seed, lr_schedule, reestimate_bn)))
+    result = TrainResult(model, head, history, 0.0, fit_config(
+        model, head, images, labels, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+        margin_warmup_epochs=margin_warmup_epochs, augment=augment, seed=seed, lr_schedule=lr_schedule,
+        reestimate_bn=reestimate_bn))
     start = time.perf_counter()
     step = 0
     bar = tqdm(range(1, epochs + 1), desc=_describe(head), unit="epoch", disable=not progress, leave=False)
@@ -384,15 +463,6 @@ def reestimate_batchnorm(model: nn.Module, dataset_or_images, *, seed: int = 0, 
     torch.optim.swa_utils.update_bn((images[chunk.to(images.device)].to(device) for chunk in chunks), model)
 
 
-def _fit_args(epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment, seed, lr_schedule, reestimate_bn) -> dict:
-    """The arguments of :func:`fit` as a JSON-ready dict (kept in the result's config)."""
-    return {
-        "epochs": epochs, "batch_size": batch_size, "lr": float(lr), "optimizer": optimizer,
-        "margin_warmup_epochs": margin_warmup_epochs, "augment": bool(augment), "seed": seed,
-        "lr_schedule": lr_schedule, "reestimate_bn": reestimate_bn,
-    }
-
-
 def _describe(head: nn.Module) -> str:
     describe = getattr(head, "describe", None)
     return describe() if callable(describe) else type(head).__name__
@@ -438,7 +508,38 @@ def head_config(head: nn.Module) -> dict:
     }
 
 
-def _config(model, head, images, labels, fit_args) -> dict:
+def fit_config(model: nn.Module, head: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epochs: int,
+               batch_size: int, lr: float, optimizer: str, margin_warmup_epochs: int, augment: bool, seed: int,
+               lr_schedule: str, reestimate_bn: bool, **extra: object) -> dict:
+    """The JSON-ready description of a training run that :attr:`TrainResult.config` holds.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The backbone (its ``config()`` is recorded when it has one, as :class:`FaceCNN` does).
+    head : nn.Module
+        The head (recorded with :func:`head_config` when it is a named head).
+    images : torch.Tensor
+        (N, C, H, W) training images: their number and size are recorded.
+    labels : torch.Tensor
+        (N,) training labels: the number of classes is ``labels.max() + 1``.
+    epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment, seed, lr_schedule, reestimate_bn : object
+        :func:`fit`'s arguments of the same names.
+    **extra : object
+        Further JSON-ready entries of ``config["fit"]`` (``distributed.fit`` adds ``world_size``,
+        ``backend`` and ``sample_rate``).
+
+    Returns
+    -------
+    dict
+        ``{"model", "head", "fit", "data", "versions"}``; :func:`load` rebuilds the model and
+        head from it.
+    """
+    fit_args = {
+        "epochs": epochs, "batch_size": batch_size, "lr": float(lr), "optimizer": optimizer,
+        "margin_warmup_epochs": margin_warmup_epochs, "augment": bool(augment), "seed": seed,
+        "lr_schedule": lr_schedule, "reestimate_bn": reestimate_bn, **extra,
+    }
     model_config = model.config() if hasattr(model, "config") else {}
     return {
         "model": {"class": type(model).__name__, **model_config},
@@ -466,23 +567,52 @@ def _images(data) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _forward_chunks(module_fn, images: torch.Tensor, batch_size: int, device) -> torch.Tensor:
-    return torch.cat([module_fn(images[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)])
+def forward_in_chunks(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, batch_size: int,
+                      device: torch.device | str) -> torch.Tensor:
+    """``fn`` applied to the images in chunks, without gradients, the results joined on the CPU.
+
+    Parameters
+    ----------
+    fn : callable
+        Maps a (b, C, H, W) float32 batch on ``device`` to a (b, ...) tensor, e.g. a backbone.
+    images : torch.Tensor
+        (N, C, H, W) float32.
+    batch_size : int
+        Images per chunk (bounds memory; :data:`EVAL_BATCH` is fast on two CPU cores).
+    device : torch.device or str
+        Where ``fn`` runs.
+
+    Returns
+    -------
+    torch.Tensor
+        (N, ...) float32 on the CPU.
+    """
+    return torch.cat([fn(images[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)])
 
 
-class _EvalMode:
-    """Put modules in eval mode and restore their previous modes (so a callback can embed mid-training)."""
+@contextmanager
+def eval_mode(*modules: nn.Module) -> Iterator[None]:
+    """Put modules in eval mode and restore each one's previous mode afterwards.
 
-    def __init__(self, *modules: nn.Module) -> None:
-        self.modules = modules
+    So a callback can embed or evaluate mid-training without leaving the model in eval mode.
 
-    def __enter__(self) -> None:
-        self.modes = [m.training for m in self.modules]
-        for m in self.modules:
-            m.eval()
+    Parameters
+    ----------
+    *modules : nn.Module
+        The modules, e.g. a backbone and its head.
 
-    def __exit__(self, *exc) -> None:
-        for m, mode in zip(self.modules, self.modes):
+    Yields
+    ------
+    None
+        Inside the ``with`` block every module is in eval mode.
+    """
+    modes = [m.training for m in modules]
+    for m in modules:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(modules, modes):
             m.train(mode)
 
 
@@ -515,8 +645,8 @@ def embed(model: nn.Module, dataset_or_images, batch_size: int = EVAL_BATCH, nor
     check_int("batch_size", batch_size, minimum=1, fix="pass images per chunk, e.g. 256")
     device = next(model.parameters()).device
     normalize = check_bool("normalize", normalize)
-    with _EvalMode(model):
-        raw = _forward_chunks(model, images, batch_size, device)
+    with eval_mode(model):
+        raw = forward_in_chunks(model, images, batch_size, device)
     return F.normalize(raw, dim=1) if normalize else raw
 
 
@@ -541,8 +671,8 @@ def predict(model: nn.Module, head: nn.Module, dataset_or_images, batch_size: in
     """
     images = _images(dataset_or_images)
     device = next(model.parameters()).device
-    with _EvalMode(model, head):
-        return _forward_chunks(lambda x: head(model(x)), images, batch_size, device).argmax(1)
+    with eval_mode(model, head):
+        return forward_in_chunks(lambda x: head(model(x)), images, batch_size, device).argmax(1)
 
 
 def accuracy(model: nn.Module, head: nn.Module, dataset, batch_size: int = EVAL_BATCH) -> float:
@@ -564,7 +694,7 @@ def accuracy(model: nn.Module, head: nn.Module, dataset, batch_size: int = EVAL_
     float
         Accuracy in [0, 1].
     """
-    images, labels = _images_labels(dataset)
+    images, labels = images_and_labels(dataset)
     return float((predict(model, head, images, batch_size) == labels.cpu()).float().mean())
 
 
