@@ -77,7 +77,9 @@ def test_every_consumer_reads_the_registry():
         assert plots.loss_color(name) == LOSSES[name].color
         assert explorer.label(name) == LOSSES[name].label
         assert explorer.margins_for(name) == LOSSES[name].margins
-    assert [value for _, value in widgets._LOSS_OPTIONS] == [*INTERACTIVE_LOSSES, "custom"]
+    for lang in ("en", "zh"):  # the explorer's loss menu, in either language
+        explorer_menu = widgets.margin_explorer(lang=lang).controls["loss"].options
+        assert [value for _, value in explorer_menu] == [*INTERACTIVE_LOSSES, "custom"]
     from arcface_viz.faces import make_toy_faces
     lab = widgets.training_lab(make_toy_faces(n_identities=2, images_per_identity=2, size=8, cache=False))
     assert [value for _, value in lab.controls["loss"].options] == list(INTERACTIVE_LOSSES)
