@@ -7,8 +7,9 @@ committed lessons clean (the hygiene test reads them), keeps a student's outputs
 Usage: ``python scripts/lesson_copy.py [SOURCE] [COPY]`` (defaults: ``notebooks`` and ``my-lessons``).
 
 - A lesson missing from the copy is copied.
-- A lesson whose committed version changed since it was copied is written beside the student's file as
-  ``NAME.updated.ipynb`` (the student's file is left as it is), and a line says so.
+- A lesson whose committed version changed since it was copied replaces the copy when the student never changed
+  it; otherwise it is written beside the student's file as ``NAME.updated.ipynb`` (the student's file is left as
+  it is). A line says which.
 - Everything else is left alone. ``COPY/.lesson-sources.json`` records the hash of each committed file
   at the time it was copied.
 """
@@ -53,6 +54,9 @@ def sync(source: Path, copy: Path) -> list[str]:
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst)
             done.append(f"copied {rel}")
+        elif manifest.get(str(rel)) not in (None, digest) and _digest(dst) == manifest[str(rel)]:
+            shutil.copy2(src, dst)  # the student never changed this file: take the new version in its place
+            done.append(f"updated {rel} (you had not changed it)")
         elif manifest.get(str(rel)) not in (None, digest):
             updated = dst.with_name(dst.stem + ".updated" + dst.suffix)
             shutil.copy2(src, updated)

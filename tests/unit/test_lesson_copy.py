@@ -59,3 +59,13 @@ def test_the_working_copy_is_ignored_by_git():
     result = subprocess.run(["git", "check-ignore", "-q", "my-lessons/01_from_softmax_to_arcface.ipynb"],
                             cwd=ROOT, check=False)
     assert result.returncode == 0, "my-lessons/ must be in .gitignore"
+
+
+def test_an_updated_lesson_replaces_a_copy_the_student_never_changed(tmp_path):
+    src, copy = _source(tmp_path), tmp_path / "my-lessons"
+    lesson_copy.sync(src, copy)
+    (src / "01.ipynb").write_text("lesson one, fixed")
+    assert lesson_copy.sync(src, copy) == ["updated 01.ipynb (you had not changed it)"]
+    assert (copy / "01.ipynb").read_text() == "lesson one, fixed"
+    assert not (copy / "01.updated.ipynb").exists()
+    assert lesson_copy.sync(src, copy) == []  # and the manifest now records the new version
