@@ -45,9 +45,9 @@ def overlay_state(artist: Artist) -> tuple:
     -------
     tuple
         For a text: visibility, string, position (as given and in display pixels) and colour. For
-        an axis: visibility, view limits, major tick locations and the label's string (the tick
-        labels follow from the locations through the axis's formatter, which a panel does not
-        change after it is drawn).
+        an axis: visibility, where its major ticks fall on the screen (pixels, rounded to 0.001),
+        their labels and the axis label's string -- an axis rescaled together with its ticks,
+        labelled the same, looks the same and is not drawn again.
 
     Raises
     ------
@@ -67,8 +67,15 @@ def overlay_state(artist: Artist) -> tuple:
         return ("text", artist.get_visible(), artist.get_text(), tuple(position),
                 tuple(artist.get_transform().transform(position)), str(artist.get_color()))
     if isinstance(artist, Axis):
-        return ("axis", artist.get_visible(), tuple(artist.get_view_interval()),
-                tuple(artist.get_majorticklocs()), artist.label.get_text())
+        low, high = sorted(artist.get_view_interval())
+        locs = [loc for loc in artist.get_majorticklocs() if low <= loc <= high]
+        column = 0 if artist.axis_name == "x" else 1
+        points = np.zeros((len(locs), 2))
+        points[:, column] = locs
+        on_screen = artist.axes.transData.transform(points)[:, column] if locs else []
+        # rounded: a rescaled axis whose ticks stay put on screen (float noise) is the same axis
+        return ("axis", artist.get_visible(), tuple(round(float(v), 3) for v in on_screen),
+                tuple(artist.major.formatter.format_ticks(locs)), artist.label.get_text())
     raise TypeError(f"overlay artist {type(artist).__name__}: only texts and axes can be overlay artists; "
                     "list it among the dynamic artists instead")
 

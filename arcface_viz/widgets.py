@@ -37,6 +37,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from . import explorer, heads
 from .blit import PANEL_DPI, BlitPanel
@@ -61,6 +62,45 @@ def _slider_value(name: str, value, low: float, high: float, integral: bool = Fa
 
 
 # ----------------------------------------------------------------------------- the widgets' text
+#: The y label of the margin explorer's logits panel, whose ticks are multiples of s (:func:`multiple_of_s`).
+LOGITS_YLABEL = "target logit  s·(cos(m1·θ + m2) − m3)"
+
+
+def multiple_of_s(value: float, s: float) -> str:
+    """A tick label of the margin explorer's logits axis: ``value`` as a multiple of the scale s.
+
+    Parameters
+    ----------
+    value : float
+        A logit (unitless), e.g. a tick at ``s * k``.
+    s : float
+        The scale, > 0.
+
+    Returns
+    -------
+    str
+        ``"0"``, ``"s"``, ``"−s"`` or ``"<k>s"`` with k = value / s rounded to 3 decimals and a
+        minus sign (U+2212), as matplotlib writes negative ticks.
+
+    Raises
+    ------
+    ValueError
+        ``s`` not a positive finite number.
+
+    Examples
+    --------
+    >>> [multiple_of_s(v, 16.0) for v in (-24.0, -16.0, -8.0, 0.0, 8.0, 16.0)]
+    ['−1.5s', '−s', '−0.5s', '0', '0.5s', 's']
+    """
+    if not (math.isfinite(s) and s > 0):
+        raise ValueError(f"s={s!r}: the scale must be a positive finite number")
+    k = round(value / s, 3)  # a tick at 0 may come out as 1e-17·s
+    if k == 0:
+        return "0"
+    sign = "−" if k < 0 else ""
+    return f"{sign}s" if abs(k) == 1 else f"{sign}{abs(k):g}s"
+
+
 def _loss_options(lang: str, custom: bool) -> list[tuple[str, str]]:
     """The loss selector's (caption, value) pairs: the registry's names; "custom" in ``lang``."""
     options = [(explorer.label(k), k) for k in INTERACTIVE_LOSSES]
@@ -311,12 +351,9 @@ class MarginExplorer(widgets.VBox):
         panels = widgets.HBox(list(self.images.values()), layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__([widgets.HBox([left, right]), self.readout, panels])
         self.add_class("arcface-margin-explorer")
-        # The logits panel's tick labels change with s: lay it out once for the widest ones
-        # (s = 63.5 gives "-95.2"), so that no later s pushes the y label off the image.
-        widest_s = self.controls["s"].max - self.controls["s"].step
-        self._panels["logits"].lay_out_with(lambda ax: plot_target_logits(None, widest_s, theta_probe_deg=0.0,
-                                                                           highlight="arcface", ax=ax,
-                                                                           mark_fallback=False))
+        self._panels["logits"].lay_out_with(lambda ax: self._label_logits_in_s(
+            plot_target_logits(None, s, theta_probe_deg=0.0, highlight="arcface", ax=ax,
+                               mark_fallback=False).axes[0]))
         self._panels["logits"].ax.clear()
         self.update("loss")
 
@@ -395,6 +432,13 @@ class MarginExplorer(widgets.VBox):
         # A loss change recolours curves and relabels the legend: draw that panel from scratch.
         return name not in self._built or changed == "loss"
 
+    def _label_logits_in_s(self, ax) -> None:
+        # The logits panel's y-limits and ticks are fixed fractions of s, so its curves look the same for
+        # every s: the ticks are labelled in multiples of s (the title gives s, the readout the logit),
+        # and a new s redraws only the title, not the y axis.
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: multiple_of_s(value, self.controls["s"].value)))
+        ax.set_ylabel(LOGITS_YLABEL)
+
     @staticmethod
     def _boundary_title(p: dict) -> str:
         described = explorer.describe(p["loss"], p["s"], p["m1"], p["m2"], p["m3"])
@@ -407,15 +451,16 @@ class MarginExplorer(widgets.VBox):
         if name == "logits":
             highlight = {"loss": p["loss"], **m}
             if rebuild:
-                # The y axis and the title name s; the curves do not move on screen when s changes (the
-                # y-limits and ticks are fixed fractions of s), so s only redraws those as an overlay.
-                panel.rebuild(lambda ax: plot_target_logits(None, p["s"], theta_probe_deg=probe, highlight=highlight,
-                                                            ax=ax, mark_fallback=False),
+                panel.rebuild(lambda ax: self._label_logits_in_s(plot_target_logits(
+                                  None, p["s"], theta_probe_deg=probe, highlight=highlight, ax=ax,
+                                  mark_fallback=False).axes[0]),
                               dynamic=("target-logit:highlight", "probe:line", "probe:marker"),
                               overlay=("title", "yaxis"))
             else:
                 update_target_logits(panel.ax, None, p["s"], theta_probe_deg=probe, highlight=highlight,
                                      rescale=changed == "s")
+                if changed == "s":
+                    self._label_logits_in_s(panel.ax)
         elif name == "boundary":
             if rebuild:
                 panel.rebuild(lambda ax: plot_decision_boundaries(p["loss"], s=p["s"], ax=ax, legend=False,

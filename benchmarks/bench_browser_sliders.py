@@ -9,8 +9,11 @@ MutationObserver stamps each panel image whose ``src`` changes, after ``img.deco
 frames (the frame that shows it). One press's time is the last panel's stamp minus the key press.
 
 To see where the time goes it prints, per control, beside the browser median:
-- ``arrived``: the median time from the key press to the last update reaching the page (an image's ``src``
-  or the label's text set); the browser median minus this is decoding and painting;
+- where one change spends it, as medians: ``to kernel`` (key press -> the message reaches the widget in the
+  kernel: browser, server, kernel's queue), ``in kernel`` (until the widget has redrawn and sent every
+  panel; the kernel's clock, stamped by an observer that runs after the widget's own), ``back`` (-> the
+  last update reaches the page: its ``src`` or text set) and ``paint`` (decoding and up to two frames);
+  for the bare slider ``back`` is the whole way there and back;
 - ``kernel``: the same change made in this Python process (readout + redrawn panels, JPEG encoded), wall
   and CPU time (CPU time does not grow with the machine's load);
 - ``KB``: the bytes of the images one change sends;
@@ -48,13 +51,25 @@ NOTEBOOK_CELLS = [
     "import ipywidgets as w\nbare = w.IntSlider(value=50, description='bare')\nbare.add_class('bench-bare')\n"
     "echo = w.Label('50')\necho.add_class('bench-echo')\n"
     "bare.observe(lambda c: setattr(echo, 'value', str(c['new'])), names='value')\nw.HBox([bare, echo])",
-    "from arcface_viz.widgets import margin_explorer\nmargin_explorer()",
-    SCORES_CODE + "\nfrom arcface_viz.threshold import threshold_explorer\nthreshold_explorer(genuine, impostor)",
+    # done: a hidden label that each control's last observer (after the widget's own redraw) sets to the
+    # kernel's clock when the message from the page reached the widget and when the change was done
+    "import time\ndone = w.Label('0 0', layout=w.Layout(display='none'))\ndone.add_class('bench-done')\n"
+    "received = [0.0]\nset_state = w.Widget.set_state\n"
+    "def timed_set_state(self, sync_data):\n    received[0] = 1000 * time.time()\n    return set_state(self, sync_data)\n"
+    "w.Widget.set_state = timed_set_state\n"
+    "def stamp_when_done(control):\n"
+    "    control.observe(lambda c: setattr(done, 'value', f'{received[0]:.3f} {1000 * time.time():.3f}'),\n"
+    "                    names='value')\ndone",
+    "from arcface_viz.widgets import margin_explorer\nexplorer = margin_explorer()\n"
+    "for control in explorer.controls.values():\n    stamp_when_done(control)\nexplorer",
+    SCORES_CODE + "\nfrom arcface_viz.threshold import threshold_explorer\nthr = threshold_explorer(genuine, impostor)\n"
+    "stamp_when_done(thr.controls['threshold'])\nthr",
 ]
 INSTRUMENT = """() => {
-  window.__bench = {t0: 0, last: 0, n: 0, arrived: 0};
+  window.__bench = {t0: 0, last: 0, n: 0, arrived: 0, received: 0, done: 0};
   document.addEventListener('keydown', () => { __bench.t0 = performance.now(); __bench.last = 0; __bench.n = 0;
-                                               __bench.arrived = 0; }, true);
+                                               __bench.arrived = 0; __bench.received = 0; __bench.done = 0; },
+                            true);
   const stamp = () => requestAnimationFrame(() => requestAnimationFrame(() => {
       __bench.last = performance.now(); __bench.n++; }));
   new MutationObserver(muts => {
@@ -63,6 +78,10 @@ INSTRUMENT = """() => {
       if (el && el.tagName === 'IMG' && m.type === 'attributes') {
         __bench.arrived = performance.now(); el.decode().then(stamp, stamp);
       } else if (el && el.closest && el.closest('.bench-echo')) { __bench.arrived = performance.now(); stamp(); }
+      else if (el && el.closest && el.closest('.bench-done')) {  // the kernel's clock, as the page's
+        const [received, done] = el.closest('.bench-done').textContent.split(' ').map(parseFloat);
+        __bench.received = received - performance.timeOrigin; __bench.done = done - performance.timeOrigin;
+      }
     }
   }).observe(document.body, {attributes: true, attributeFilter: ['src'], childList: true, characterData: true,
                              subtree: true});
@@ -103,10 +122,11 @@ def start_voila(folder: Path, home: Path) -> tuple[subprocess.Popen, str]:
             time.sleep(0.5)
 
 
-def press_times(page, handle, presses: int) -> tuple[list[float], list[float]]:
-    """Milliseconds from each key press on ``handle`` to the last figure/label update it caused, and to the
-    moment that update reached the page (its ``src`` or text set; the rest is decoding and painting)."""
-    times, arrivals = [], []
+def press_times(page, handle, presses: int) -> tuple[list[float], list[float], list[tuple[float, float]]]:
+    """Milliseconds from each key press on ``handle`` to the last figure/label update it caused, to the
+    moment that update reached the page (its ``src`` or text set; the rest is decoding and painting), and
+    to the kernel receiving and finishing the change (its clock; not stamped for the bare slider)."""
+    times, arrivals, kernel = [], [], []
     handle.focus()
     for i in range(presses):
         key = "ArrowRight" if (i // 2) % 2 == 0 else "ArrowLeft"  # R R L L ...: stays inside the range
@@ -114,10 +134,13 @@ def press_times(page, handle, presses: int) -> tuple[list[float], list[float]]:
         page.wait_for_function("() => __bench.n > 0", timeout=30_000)
         # Quiet for 300 ms: every panel of this change has been shown.
         page.wait_for_function("() => __bench.n > 0 && performance.now() - __bench.last > 300", timeout=30_000)
-        last, arrived = page.evaluate("() => [__bench.last - __bench.t0, __bench.arrived - __bench.t0]")
+        last, arrived, received, done = page.evaluate(
+            "() => [__bench.last - __bench.t0, __bench.arrived - __bench.t0, __bench.received - __bench.t0, "
+            "__bench.done - __bench.t0]")
         times.append(last)
         arrivals.append(arrived)
-    return times, arrivals
+        kernel.append((received, done))
+    return times, arrivals, kernel
 
 
 def kernel_side(presses: int) -> dict[str, tuple[float, float, float]]:
@@ -176,14 +199,24 @@ def main() -> None:
                     label = page.locator(".widget-label", has_text=text)
                     rows.append((name, panel.locator(".widget-slider", has=label).locator(".noUi-handle").first, name))
                 rows.append(("threshold", page.locator(".arcface-threshold-explorer .noUi-handle").first, "threshold"))
-                print(f"{'control':12s} {'browser median ms':>18s} {'(min-max)':>14s} {'arrived ms':>11s} "
-                      f"{'kernel ms':>10s} {'kernel CPU ms':>14s} {'KB sent':>8s}")
+                print(f"{'control':12s} {'browser median ms':>18s} {'(min-max)':>14s} {'to kernel':>10s} "
+                      f"{'in kernel':>10s} {'back':>5s} {'paint':>6s} {'kernel ms':>10s} {'kernel CPU ms':>14s} "
+                      f"{'KB sent':>8s}")
                 for label, handle, key in rows:
-                    times, arrivals = press_times(page, handle, args.presses)
+                    times, arrivals, stamps = press_times(page, handle, args.presses)
+                    arrived = statistics.median(arrivals)
+                    if key is None:
+                        steps = f"{'':10s} {'':10s} {arrived:5.0f}"  # the bare slider: the whole way, there and back
+                    else:
+                        there = statistics.median(received for received, _ in stamps)
+                        inside = statistics.median(done - received for received, done in stamps)
+                        back = statistics.median(a - done for a, (_, done) in zip(arrivals, stamps))
+                        steps = f"{there:10.0f} {inside:10.0f} {back:5.0f}"
+                    paint = statistics.median(t - a for t, a in zip(times, arrivals))
                     k_ms, k_cpu, kb = kernel.get(key, (float("nan"),) * 3)
                     mark = "" if key is None else ("  ok" if statistics.median(times) <= BUDGET_MS else "  over 100 ms")
                     print(f"{label:12s} {statistics.median(times):18.0f} {f'({min(times):.0f}-{max(times):.0f})':>14s} "
-                          f"{statistics.median(arrivals):11.0f} {k_ms:10.0f} {k_cpu:14.0f} {kb:8.1f}{mark}")
+                          f"{steps} {paint:6.0f} {k_ms:10.0f} {k_cpu:14.0f} {kb:8.1f}{mark}")
                 browser.close()
         finally:
             proc.terminate()

@@ -20,7 +20,10 @@ import shutil
 import sys
 from pathlib import Path
 
-SKIPPED_PARTS = {".ipynb_checkpoints", "release"}
+# A student's copy gets the lessons and the assignments' student copies (release/), never the solutions: the
+# teacher notebooks (nbgrader's source/) and the teacher's guide stay in notebooks/ only.
+SKIPPED_PARTS = {".ipynb_checkpoints", "source"}
+SKIPPED_NAMES = {"TEACHING.md"}
 MANIFEST = ".lesson-sources.json"
 
 
@@ -29,11 +32,12 @@ def _digest(path: Path) -> str:
 
 
 def lesson_files(source: Path) -> list[Path]:
-    """The notebooks and READMEs under ``source``, relative to it (no checkpoints, no released copies)."""
+    """The notebooks and READMEs under ``source``, relative to it (no checkpoints, no solutions)."""
     found = []
     for path in sorted(source.rglob("*")):
         rel = path.relative_to(source)
-        if path.is_file() and path.suffix in {".ipynb", ".md"} and not SKIPPED_PARTS.intersection(rel.parts):
+        if (path.is_file() and path.suffix in {".ipynb", ".md"} and not SKIPPED_PARTS.intersection(rel.parts)
+                and rel.name not in SKIPPED_NAMES):
             found.append(rel)
     return found
 

@@ -195,3 +195,27 @@ def test_an_unchanged_line_of_a_changed_title_is_copied_not_drawn_again():
     # the second line is drawn once (at the first render) and copied since; the first line each time, also
     # when a value comes back (only the last render's lines are kept)
     assert drawn == ["ArcFace (s=16.5, m=0.5)", "ArcFace (s=17, m=0.5)", "ArcFace (s=16.5, m=0.5)"]
+
+
+def test_an_axis_rescaled_with_its_ticks_and_labels_is_not_drawn_again():
+    # The margin explorer's logits axis: limits and ticks proportional to s, labels in multiples of s.
+    panel = BlitPanel((3.0, 2.4))
+    scale = {"s": 16.0}
+
+    def draw(ax):
+        ax.plot([0, 1], [0, 16], gid="line")
+        ax.yaxis.set_major_formatter(lambda value, _: f"{value / scale['s']:g}s")
+
+    panel.rebuild(draw, dynamic=("line",), overlay=("yaxis",))
+    for s in (16.0, 40.5):
+        scale["s"] = s
+        panel.ax.set_ylim(-s, s)
+        panel.ax.set_yticks(s * np.array([-1.0, 0.0, 1.0]))
+        panel.artist("line").set_ydata([0, s])
+        if s == 16.0:
+            first = _blitted(panel)
+            before = overlay_state(panel.ax.yaxis)
+    assert overlay_state(panel.ax.yaxis) == before
+    np.testing.assert_array_equal(_blitted(panel), first)  # the same picture: same pixels
+    panel.ax.set_yticks(s * np.array([-1.0, 0.5, 1.0]))
+    assert overlay_state(panel.ax.yaxis) != before  # a tick moved on screen

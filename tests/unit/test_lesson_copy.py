@@ -13,22 +13,26 @@ _spec.loader.exec_module(lesson_copy)
 
 def _source(tmp_path):
     src = tmp_path / "notebooks"
-    (src / "assignments" / "release").mkdir(parents=True)
+    (src / "assignments" / "release" / "A1").mkdir(parents=True)
+    (src / "assignments" / "source" / "A1").mkdir(parents=True)
     (src / ".ipynb_checkpoints").mkdir()
     (src / "01.ipynb").write_text("lesson one")
     (src / "README.md").write_text("readme")
-    (src / "assignments" / "A1.ipynb").write_text("teacher copy")
-    (src / "assignments" / "release" / "A1.ipynb").write_text("student copy")
+    (src / "TEACHING.md").write_text("worked solutions")
+    (src / "assignments" / "source" / "A1" / "A1.ipynb").write_text("teacher copy")
+    (src / "assignments" / "release" / "A1" / "A1.ipynb").write_text("student copy")
     (src / ".ipynb_checkpoints" / "01-checkpoint.ipynb").write_text("checkpoint")
     return src
 
 
-def test_first_sync_copies_lessons_but_not_checkpoints_or_released_copies(tmp_path):
+def test_first_sync_copies_lessons_and_student_copies_but_no_solutions_or_checkpoints(tmp_path):
     src, copy = _source(tmp_path), tmp_path / "my-lessons"
     done = lesson_copy.sync(src, copy)
-    assert sorted(done) == ["copied 01.ipynb", "copied README.md", "copied assignments/A1.ipynb"]
+    assert sorted(done) == ["copied 01.ipynb", "copied README.md", "copied assignments/release/A1/A1.ipynb"]
     assert (copy / "01.ipynb").read_text() == "lesson one"
-    assert not (copy / "assignments" / "release").exists() and not (copy / ".ipynb_checkpoints").exists()
+    assert (copy / "assignments" / "release" / "A1" / "A1.ipynb").read_text() == "student copy"
+    assert not (copy / "assignments" / "source").exists() and not (copy / "TEACHING.md").exists()
+    assert not (copy / ".ipynb_checkpoints").exists()
 
 
 def test_a_students_edits_survive_a_sync(tmp_path):

@@ -285,3 +285,28 @@ def test_margin_explorer_accepts_the_papers_second_combined_margin():
         app.controls[name].value = value
         assert app.controls[name].value == pytest.approx(value)
     assert app.error is None, app.error
+
+
+# ----------------------------------------------------------------------------- the logits axis in multiples of s
+@pytest.mark.parametrize("value, s, label", [
+    (-24.0, 16.0, "−1.5s"), (-16.0, 16.0, "−s"), (0.0, 16.0, "0"), (8.0, 16.0, "0.5s"), (16.0, 16.0, "s"),
+    (-47.625, 31.75, "−1.5s"), (1e-15, 16.0, "0"), (3.0, 1.0, "3s"), (-1.0, 3.0, "−0.333s"),
+])
+def test_multiple_of_s(value, s, label):
+    assert widgets.multiple_of_s(value, s) == label
+
+
+@pytest.mark.parametrize("s", [0.0, -1.0, float("nan"), float("inf")])
+def test_multiple_of_s_rejects_a_bad_scale(s):
+    with pytest.raises(ValueError, match="the scale must be a positive finite number"):
+        widgets.multiple_of_s(1.0, s)
+
+
+def test_logits_axis_reads_in_multiples_of_s_for_every_s(explorer_widget):
+    ax = explorer_widget.figures["logits"].axes[0]
+    for s in (16.0, 40.5, 1.0):
+        explorer_widget.controls["s"].value = s
+        # the data stay logits (limits -1.75 s .. 1.1 s); the labels name the multiples of s
+        assert ax.get_ylim() == pytest.approx((-1.75 * s, 1.1 * s))
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["−1.5s", "−s", "−0.5s", "0", "0.5s", "s"]
+        assert ax.get_ylabel() == widgets.LOGITS_YLABEL and ax.get_title() == f"Target logit vs θ (s = {s:g})"
