@@ -357,6 +357,31 @@ def _cell_errors(autograded: Path) -> dict[str, str]:
     return errors
 
 
+_FILE_KINDS = {".md": "a Markdown file", ".py": "a Python file", ".html": "an HTML file", ".pdf": "a PDF file",
+               ".txt": "a text file", ".zip": "a zip archive"}
+
+
+def _read_submission(submission: Path) -> nbformat.NotebookNode:
+    """The submitted notebook; a UsageError naming what the path is instead (folder, other file, missing)."""
+    if submission.is_dir():
+        found = sorted(submission.glob("*.ipynb"))
+        if not found:
+            raise UsageError(f"{submission}: a folder with no .ipynb in it; pass the student's .ipynb file")
+        raise UsageError(f"{submission}: a folder, not a notebook; pass the .ipynb inside it: "
+                         + " or ".join(str(p) for p in found))
+    if not submission.is_file():
+        raise UsageError(f"{submission}: no such file; check the path")
+    try:
+        return nbformat.read(submission, as_version=4)
+    except Exception as error:  # nbformat raises several types for a file that is not a notebook
+        if submission.suffix.lower() != ".ipynb":
+            kind = _FILE_KINDS.get(submission.suffix.lower(), f"a {submission.suffix or 'suffix-less'} file")
+            raise UsageError(f"{submission}: not a notebook ({kind}, not .ipynb); pass the student's .ipynb file, "
+                             "e.g. make grade NB=path/to/A1_arcface_logits.ipynb") from error
+        raise UsageError(f"{submission}: cannot be read as a notebook ({type(error).__name__}: {error}); "
+                         "the file is damaged: ask the student for it again") from error
+
+
 def autograde(submission: Path, course_dir: Path = COURSE_DIR, *, student: str = "student",
               assignment: str | None = None, work_dir: Path | None = None) -> Grade:
     """Grade one notebook with ``nbgrader autograde`` and read its points from the gradebook.
@@ -398,12 +423,7 @@ def autograde(submission: Path, course_dir: Path = COURSE_DIR, *, student: str =
     from sqlalchemy.exc import SAWarning
 
     submission, course_dir = Path(submission), Path(course_dir)
-    if not submission.is_file():
-        raise UsageError(f"{submission}: no such file; check the path")
-    try:
-        nb = nbformat.read(submission, as_version=4)
-    except Exception as error:  # nbformat raises several types for a file that is not a notebook
-        raise UsageError(f"{submission}: cannot be read as a notebook ({type(error).__name__}: {error})") from error
+    nb = _read_submission(submission)
     aid, name = _find_source(course_dir, submission, assignment)
     with tempfile.TemporaryDirectory() as tmp, _alembic_on_path(), warnings.catch_warnings():
         # nbgrader 0.9.6's gradebook triggers SQLAlchemy's "not in session" warnings on every autograde

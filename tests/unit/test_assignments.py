@@ -252,9 +252,20 @@ def test_grade_of_a_bad_path_or_assignment_is_a_usage_error(tmp_path):
     broken.write_text("{not json")
     renamed = tmp_path / "my_homework.ipynb"
     renamed.write_text(nbformat.writes(nbformat.read(A1_NB, as_version=4)))
+    readme = tmp_path / "README.md"
+    readme.write_text("# arcface-viz\n\nNot a notebook.\n")
+    folder = tmp_path / "A1"
+    folder.mkdir()
+    (folder / "A1_arcface_logits.ipynb").write_text(renamed.read_text())
+    empty = tmp_path / "empty"
+    empty.mkdir()
     for argv, message in (
         ([str(tmp_path / "missing.ipynb")], "missing.ipynb: no such file"),
         ([str(broken)], "cannot be read as a notebook"),
+        ([str(readme)], f"{readme}: not a notebook (a Markdown file, not .ipynb); pass the student's .ipynb file"),
+        ([str(folder)], f"{folder}: a folder, not a notebook; pass the .ipynb inside it: "
+                        f"{folder / 'A1_arcface_logits.ipynb'}"),
+        ([str(empty)], f"{empty}: a folder with no .ipynb in it; pass the student's .ipynb file"),
         ([str(renamed)], "cannot tell which assignment"),
         ([str(renamed), "--assignment", "A9"], "assignment='A9': no such assignment"),
         ([str(renamed), "--pass-mark", "60"], "--pass-mark=60.0"),
