@@ -87,12 +87,15 @@ test-zh: install
 #   make grade NB=path/to/A1_arcface_logits.ipynb [STUDENT=alice] [ASSIGNMENT=A1] [GRADE_DIR=grading]
 # GRADE_DIR keeps the gradebook (git-ignored grading/ is a good place); by default a scratch folder is used.
 # COURSE=notebooks/zh/assignments grades against the Chinese edition of the course.
+# Exit code 0: pass; 1: below the pass mark (a result, which make reports as "Error 1"); 2: bad arguments;
+# 3: nbgrader failed. See notebooks/assignments/README.md.
 STUDENT ?= student
 COURSE ?= notebooks/assignments
 COURSES := notebooks/assignments $(wildcard notebooks/zh/assignments)
 grade: install
 	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb [STUDENT=id] [ASSIGNMENT=id] [GRADE_DIR=dir]"; exit 2; }
-	$(PYTHON) -m arcface_viz assignments --course "$(COURSE)" grade "$(NB)" --student "$(STUDENT)" \
+	@echo "make: grading $(NB) (student $(STUDENT), course $(COURSE))"
+	@$(PYTHON) -m arcface_viz assignments --course "$(COURSE)" grade "$(NB)" --student "$(STUDENT)" \
 		$(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)") $(if $(GRADE_DIR),--work-dir "$(GRADE_DIR)")
 
 # Regenerate the student copies (release/ of each course: English and Chinese) with nbgrader generate_assignment.

@@ -98,6 +98,10 @@ def _course_api(course_dir: Path, root: Path, assignments: list[str]):
         shutil.copytree(course_dir / "source" / aid, root / "source" / aid, dirs_exist_ok=True)
     config = PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
+    # The kernel nbgrader starts warns on every run that it talks over local TCP without encryption; true
+    # of every Jupyter kernel and nothing a teacher grading a notebook can act on. Its errors still show.
+    extra = list(config.Execute.extra_arguments) if "extra_arguments" in config.Execute else []
+    config.Execute.extra_arguments = extra + ["--IPKernelApp.log_level=ERROR"]
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
@@ -460,7 +464,8 @@ def run(args: argparse.Namespace) -> int:
     Returns
     -------
     int
-        The exit code: 0 on success, 1 for out-of-date student copies or a grade below the pass mark.
+        The exit code: 0 on success, 1 for out-of-date student copies or a grade below the pass mark (a
+        result, not an error), 3 when nbgrader itself failed (no grade).
     """
     if args.action == "release":
         report = release(Path(args.course), check=args.check)
@@ -471,10 +476,18 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not 0 <= args.pass_mark <= 1:
         raise UsageError(f"--pass-mark={args.pass_mark}: a share of the points, in [0, 1]; e.g. 0.6")
-    grade = autograde(Path(args.notebook), Path(args.course), student=args.student, assignment=args.assignment,
-                      work_dir=Path(args.work_dir) if args.work_dir else None)
+    try:
+        grade = autograde(Path(args.notebook), Path(args.course), student=args.student, assignment=args.assignment,
+                          work_dir=Path(args.work_dir) if args.work_dir else None)
+    except RuntimeError as error:  # nbgrader failed; an uncaught exception would exit 1, read as a fail
+        print(f"{error}\ngrading failed (exit code 3): no score; the log above says why", file=sys.stderr)
+        return 3
     print("\n".join(grade.lines(args.pass_mark)))
-    return 0 if grade.passed(args.pass_mark) else 1
+    if grade.passed(args.pass_mark):
+        return 0
+    # Exit code 1 lets scripts tell a fail from a pass; said here because make then prints "Error 1".
+    print("below the pass mark (a result, not an error): exit code 1; make reports it as 'Error 1'")
+    return 1
 
 
 def register(subparsers) -> None:

@@ -285,6 +285,20 @@ def test_cli_exit_code_2_for_a_bad_path(tmp_path, capsys):
     assert "missing.ipynb: no such file; check the path" in capsys.readouterr().err
 
 
+def test_cli_exit_code_3_when_nbgrader_itself_fails(monkeypatch, capsys):
+    # exit code 1 means "below the pass mark"; a grading that crashed must not look like one
+    from arcface_viz.cli import main
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("nbgrader autograde A1 for student failed:\nkernel died")
+
+    monkeypatch.setattr(assignments, "autograde", crash)
+    assert main(["assignments", "grade", str(A1_NB)]) == 3
+    err = capsys.readouterr().err
+    assert "nbgrader autograde A1 for student failed:\nkernel died" in err
+    assert err.rstrip().splitlines()[-1].startswith("grading failed (exit code 3): no score")
+
+
 # ------------------------------------------------------------------------------- the checks, in process
 def test_a1_solution_passes_every_check():
     solution = _define(A1_CELL, "arcface_logits")

@@ -65,6 +65,16 @@ def test_grade_passes_the_notebook_student_assignment_and_grading_folder():
     assert '--student "student"' in plain and "--assignment" not in plain and "--work-dir" not in plain
 
 
+def test_grade_prints_one_line_of_its_own_not_its_recipe():
+    # PYTHON=true: every command of install and grade succeeds and prints nothing, so what is left is make's own
+    done = subprocess.run(["make", "-B", "grade", "NB=sub/A1_arcface_logits.ipynb", "STUDENT=alice", "PYTHON=true"],
+                          cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == [
+        "make: using PYTHON=true",
+        "make: grading sub/A1_arcface_logits.ipynb (student alice, course notebooks/assignments)",
+    ]
+
+
 def test_release_regenerates_every_course():
     out = dry_run("release", VIRTUAL_ENV="/opt/myenv")
     assert "for course in notebooks/assignments notebooks/zh/assignments;" in out
