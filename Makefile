@@ -23,7 +23,10 @@ endif
 # The torch release installed when none is present, and where from (auto, cpu, default or an index URL).
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?= auto
+# Extra pytest options for the test targets, e.g. PYTEST_ARGS="-x -k arcface".
 PYTEST_ARGS ?=
+# The tests `make test-unit` runs: a folder or files, e.g. make test-unit TESTS=tests/unit/test_heads.py
+TESTS ?= tests/unit
 # Extra JupyterLab options, e.g. make lab LAB_ARGS="--port 8890 --no-browser"
 LAB_ARGS ?=
 # JupyterLab as root needs --allow-root; no news feed or update check (no pop-up asking for consent).
@@ -69,7 +72,7 @@ test: install
 	$(PYTHON) -m pytest --nbval-lax --nbval-current-env $(PYTEST_ARGS)
 
 test-unit: install
-	$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
+	$(PYTHON) -m pytest $(TESTS) $(PYTEST_ARGS)
 
 test-notebooks: install
 	$(PYTHON) -m pytest --nbval-lax --nbval-current-env notebooks $(PYTEST_ARGS)
