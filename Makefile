@@ -23,7 +23,10 @@ endif
 # The torch release installed when none is present, and where from (auto, cpu, default or an index URL).
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?= auto
+# Extra pytest options for the test targets, e.g. PYTEST_ARGS="-x -k arcface".
 PYTEST_ARGS ?=
+# The tests `make test-unit` runs: a folder or files, e.g. make test-unit TESTS=tests/unit/test_heads.py
+TESTS ?= tests/unit
 # Extra JupyterLab options, e.g. make lab LAB_ARGS="--port 8890 --no-browser"
 LAB_ARGS ?=
 # JupyterLab as root needs --allow-root; no news feed or update check (no pop-up asking for consent).
@@ -69,7 +72,7 @@ test: install
 	$(PYTHON) -m pytest --nbval-lax --nbval-current-env $(PYTEST_ARGS)
 
 test-unit: install
-	$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
+	$(PYTHON) -m pytest $(TESTS) $(PYTEST_ARGS)
 
 test-notebooks: install
 	$(PYTHON) -m pytest --nbval-lax --nbval-current-env notebooks $(PYTEST_ARGS)
@@ -87,12 +90,15 @@ test-zh: install
 #   make grade NB=path/to/A1_arcface_logits.ipynb [STUDENT=alice] [ASSIGNMENT=A1] [GRADE_DIR=grading]
 # GRADE_DIR keeps the gradebook (git-ignored grading/ is a good place); by default a scratch folder is used.
 # COURSE=notebooks/zh/assignments grades against the Chinese edition of the course.
+# Exit code 0: pass; 1: below the pass mark (a result, which make reports as "Error 1"); 2: bad arguments;
+# 3: nbgrader failed. See notebooks/assignments/README.md.
 STUDENT ?= student
 COURSE ?= notebooks/assignments
 COURSES := notebooks/assignments $(wildcard notebooks/zh/assignments)
 grade: install
 	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb [STUDENT=id] [ASSIGNMENT=id] [GRADE_DIR=dir]"; exit 2; }
-	$(PYTHON) -m arcface_viz assignments --course "$(COURSE)" grade "$(NB)" --student "$(STUDENT)" \
+	@echo "make: grading $(NB) (student $(STUDENT), course $(COURSE))"
+	@$(PYTHON) -m arcface_viz assignments --course "$(COURSE)" grade "$(NB)" --student "$(STUDENT)" \
 		$(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)") $(if $(GRADE_DIR),--work-dir "$(GRADE_DIR)")
 
 # Regenerate the student copies (release/ of each course: English and Chinese) with nbgrader generate_assignment.

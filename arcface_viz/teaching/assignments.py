@@ -98,6 +98,10 @@ def _course_api(course_dir: Path, root: Path, assignments: list[str]):
         shutil.copytree(course_dir / "source" / aid, root / "source" / aid, dirs_exist_ok=True)
     config = PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
+    # The kernel nbgrader starts warns on every run that it talks over local TCP without encryption; true
+    # of every Jupyter kernel and nothing a teacher grading a notebook can act on. Its errors still show.
+    extra = list(config.Execute.extra_arguments) if "extra_arguments" in config.Execute else []
+    config.Execute.extra_arguments = extra + ["--IPKernelApp.log_level=ERROR"]
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
@@ -357,6 +361,31 @@ def _cell_errors(autograded: Path) -> dict[str, str]:
     return errors
 
 
+_FILE_KINDS = {".md": "a Markdown file", ".py": "a Python file", ".html": "an HTML file", ".pdf": "a PDF file",
+               ".txt": "a text file", ".zip": "a zip archive"}
+
+
+def _read_submission(submission: Path) -> nbformat.NotebookNode:
+    """The submitted notebook; a UsageError naming what the path is instead (folder, other file, missing)."""
+    if submission.is_dir():
+        found = sorted(submission.glob("*.ipynb"))
+        if not found:
+            raise UsageError(f"{submission}: a folder with no .ipynb in it; pass the student's .ipynb file")
+        raise UsageError(f"{submission}: a folder, not a notebook; pass the .ipynb inside it: "
+                         + " or ".join(str(p) for p in found))
+    if not submission.is_file():
+        raise UsageError(f"{submission}: no such file; check the path")
+    try:
+        return nbformat.read(submission, as_version=4)
+    except Exception as error:  # nbformat raises several types for a file that is not a notebook
+        if submission.suffix.lower() != ".ipynb":
+            kind = _FILE_KINDS.get(submission.suffix.lower(), f"a {submission.suffix or 'suffix-less'} file")
+            raise UsageError(f"{submission}: not a notebook ({kind}, not .ipynb); pass the student's .ipynb file, "
+                             "e.g. make grade NB=path/to/A1_arcface_logits.ipynb") from error
+        raise UsageError(f"{submission}: cannot be read as a notebook ({type(error).__name__}: {error}); "
+                         "the file is damaged: ask the student for it again") from error
+
+
 def autograde(submission: Path, course_dir: Path = COURSE_DIR, *, student: str = "student",
               assignment: str | None = None, work_dir: Path | None = None) -> Grade:
     """Grade one notebook with ``nbgrader autograde`` and read its points from the gradebook.
@@ -398,12 +427,7 @@ def autograde(submission: Path, course_dir: Path = COURSE_DIR, *, student: str =
     from sqlalchemy.exc import SAWarning
 
     submission, course_dir = Path(submission), Path(course_dir)
-    if not submission.is_file():
-        raise UsageError(f"{submission}: no such file; check the path")
-    try:
-        nb = nbformat.read(submission, as_version=4)
-    except Exception as error:  # nbformat raises several types for a file that is not a notebook
-        raise UsageError(f"{submission}: cannot be read as a notebook ({type(error).__name__}: {error})") from error
+    nb = _read_submission(submission)
     aid, name = _find_source(course_dir, submission, assignment)
     with tempfile.TemporaryDirectory() as tmp, _alembic_on_path(), warnings.catch_warnings():
         # nbgrader 0.9.6's gradebook triggers SQLAlchemy's "not in session" warnings on every autograde
@@ -440,7 +464,8 @@ def run(args: argparse.Namespace) -> int:
     Returns
     -------
     int
-        The exit code: 0 on success, 1 for out-of-date student copies or a grade below the pass mark.
+        The exit code: 0 on success, 1 for out-of-date student copies or a grade below the pass mark (a
+        result, not an error), 3 when nbgrader itself failed (no grade).
     """
     if args.action == "release":
         report = release(Path(args.course), check=args.check)
@@ -451,10 +476,18 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not 0 <= args.pass_mark <= 1:
         raise UsageError(f"--pass-mark={args.pass_mark}: a share of the points, in [0, 1]; e.g. 0.6")
-    grade = autograde(Path(args.notebook), Path(args.course), student=args.student, assignment=args.assignment,
-                      work_dir=Path(args.work_dir) if args.work_dir else None)
+    try:
+        grade = autograde(Path(args.notebook), Path(args.course), student=args.student, assignment=args.assignment,
+                          work_dir=Path(args.work_dir) if args.work_dir else None)
+    except RuntimeError as error:  # nbgrader failed; an uncaught exception would exit 1, read as a fail
+        print(f"{error}\ngrading failed (exit code 3): no score; the log above says why", file=sys.stderr)
+        return 3
     print("\n".join(grade.lines(args.pass_mark)))
-    return 0 if grade.passed(args.pass_mark) else 1
+    if grade.passed(args.pass_mark):
+        return 0
+    # Exit code 1 lets scripts tell a fail from a pass; said here because make then prints "Error 1".
+    print("below the pass mark (a result, not an error): exit code 1; make reports it as 'Error 1'")
+    return 1
 
 
 def register(subparsers) -> None:

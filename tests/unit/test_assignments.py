@@ -252,9 +252,20 @@ def test_grade_of_a_bad_path_or_assignment_is_a_usage_error(tmp_path):
     broken.write_text("{not json")
     renamed = tmp_path / "my_homework.ipynb"
     renamed.write_text(nbformat.writes(nbformat.read(A1_NB, as_version=4)))
+    readme = tmp_path / "README.md"
+    readme.write_text("# arcface-viz\n\nNot a notebook.\n")
+    folder = tmp_path / "A1"
+    folder.mkdir()
+    (folder / "A1_arcface_logits.ipynb").write_text(renamed.read_text())
+    empty = tmp_path / "empty"
+    empty.mkdir()
     for argv, message in (
         ([str(tmp_path / "missing.ipynb")], "missing.ipynb: no such file"),
         ([str(broken)], "cannot be read as a notebook"),
+        ([str(readme)], f"{readme}: not a notebook (a Markdown file, not .ipynb); pass the student's .ipynb file"),
+        ([str(folder)], f"{folder}: a folder, not a notebook; pass the .ipynb inside it: "
+                        f"{folder / 'A1_arcface_logits.ipynb'}"),
+        ([str(empty)], f"{empty}: a folder with no .ipynb in it; pass the student's .ipynb file"),
         ([str(renamed)], "cannot tell which assignment"),
         ([str(renamed), "--assignment", "A9"], "assignment='A9': no such assignment"),
         ([str(renamed), "--pass-mark", "60"], "--pass-mark=60.0"),
@@ -272,6 +283,20 @@ def test_cli_exit_code_2_for_a_bad_path(tmp_path, capsys):
 
     assert main(["assignments", "grade", str(tmp_path / "missing.ipynb")]) == 2
     assert "missing.ipynb: no such file; check the path" in capsys.readouterr().err
+
+
+def test_cli_exit_code_3_when_nbgrader_itself_fails(monkeypatch, capsys):
+    # exit code 1 means "below the pass mark"; a grading that crashed must not look like one
+    from arcface_viz.cli import main
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("nbgrader autograde A1 for student failed:\nkernel died")
+
+    monkeypatch.setattr(assignments, "autograde", crash)
+    assert main(["assignments", "grade", str(A1_NB)]) == 3
+    err = capsys.readouterr().err
+    assert "nbgrader autograde A1 for student failed:\nkernel died" in err
+    assert err.rstrip().splitlines()[-1].startswith("grading failed (exit code 3): no score")
 
 
 # ------------------------------------------------------------------------------- the checks, in process

@@ -65,6 +65,24 @@ def test_grade_passes_the_notebook_student_assignment_and_grading_folder():
     assert '--student "student"' in plain and "--assignment" not in plain and "--work-dir" not in plain
 
 
+def test_grade_prints_one_line_of_its_own_not_its_recipe():
+    # PYTHON=true: every command of install and grade succeeds and prints nothing, so what is left is make's own
+    done = subprocess.run(["make", "-B", "grade", "NB=sub/A1_arcface_logits.ipynb", "STUDENT=alice", "PYTHON=true"],
+                          cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == [
+        "make: using PYTHON=true",
+        "make: grading sub/A1_arcface_logits.ipynb (student alice, course notebooks/assignments)",
+    ]
+
+
+def test_test_unit_runs_the_tests_named_by_tests():
+    assert "/opt/myenv/bin/python -m pytest tests/unit -x" in dry_run("test-unit", "PYTEST_ARGS=-x",
+                                                                       VIRTUAL_ENV="/opt/myenv")
+    one = dry_run("test-unit", "TESTS=tests/unit/test_heads.py", "PYTEST_ARGS=-k arcface", VIRTUAL_ENV="/opt/myenv")
+    assert "/opt/myenv/bin/python -m pytest tests/unit/test_heads.py -k arcface" in one
+    assert "pytest tests/unit " not in one  # not the whole folder as well
+
+
 def test_release_regenerates_every_course():
     out = dry_run("release", VIRTUAL_ENV="/opt/myenv")
     assert "for course in notebooks/assignments notebooks/zh/assignments;" in out
