@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 
@@ -34,7 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    _plain_help(parser)
     return parser
+
+
+def _plain_help(parser: argparse.ArgumentParser) -> None:
+    """Drop reStructuredText's ``double backquotes`` from --help: descriptions often come from docstrings."""
+    parser.description = parser.description and re.sub(r"``(.+?)``", r"\1", parser.description)
+    for action in parser._actions:
+        if action.help:
+            action.help = re.sub(r"``(.+?)``", r"\1", action.help)
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                choice.help = choice.help and re.sub(r"``(.+?)``", r"\1", choice.help)
+            for subparser in action.choices.values():
+                _plain_help(subparser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

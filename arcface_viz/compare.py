@@ -79,7 +79,8 @@ def register(subparsers) -> None:
     p.add_argument("--force", action="store_true",
                    help="write into an existing non-empty --out folder; files of an earlier run that this one "
                         "does not rewrite stay there (index.html lists only this run's)")
-    p.add_argument("--size", help="image size HxW or N for real faces (default 48x40); toy faces are 32x32")
+    p.add_argument("--size", help="real faces only: image size HxW or N (default 48x40); toy faces are always "
+                                  "32x32, so --data toy refuses it")
     p.add_argument("--identities", type=int, default=8, help="toy: training identities (default 8)")
     p.add_argument("--test-identities", type=int, help="identities held out for verification (default 4 toy, 10 real)")
     p.add_argument("--scale", type=float, help=f"s of every normalised head, one value for all (default {DEFAULT_S:g})")
@@ -157,14 +158,30 @@ def _settings(args, losses: list[str]) -> dict:
             raise ValueError(message("--margin", args.margin, f"no chosen loss ({', '.join(losses)}) has a single margin m",
                                      f"drop --margin, or add one of {with_m} to --losses"))
         if args.margin is not None:
-            for name in losses:
-                if LOSSES[name].main_margin is not None:
-                    check_margin(name, args.margin, name="--margin")
+            _check_margin_for_every_loss(args.margin, losses)
         s["margins"] = _margins(args.margins, losses)
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from None
+    if args.data == "toy" and args.size is not None:  # else ignored without a word, even when malformed
+        raise UsageError(f"--size={args.size!r}: applies to real faces only (toy faces are 32x32); drop --size, "
+                         "or pass real faces (--data att)")
     s["size"] = (32, 32) if args.data == "toy" else _size(args.size)
     return s
+
+
+def _check_margin_for_every_loss(m: float, losses: list[str]) -> None:
+    """--margin is the m of every chosen margin loss: name each whose range it leaves, and why."""
+    with_m = [name for name in losses if LOSSES[name].main_margin is not None]
+    outside = []
+    for name in with_m:
+        try:
+            check_margin(name, m, name="--margin")
+        except ValueError as error:
+            outside.append(f"{name}: {str(error).split(': ', 1)[1]}")
+    if outside:
+        raise ValueError(f"--margin={m}: applies to every margin loss chosen ({', '.join(with_m)}); outside the "
+                         f"range of {'; and of '.join(outside)}. Give a value every chosen margin loss accepts, "
+                         "or train them in separate runs (--losses)")
 
 
 def _margins(text: str | None, losses: list[str]) -> list[float] | None:

@@ -29,8 +29,18 @@ def parse(*argv: str) -> argparse.Namespace:
         (["--epochs", "0"], "--epochs=0: must be >= 1"),
         (["--seeds", "0"], "--seeds=0: must be >= 1"),
         (["--lr", "-1"], r"--lr=-1.0: must lie in \(0, inf\)"),
-        (["--losses", "softmax,arcface", "--margin", "4"], r"--margin=4.0: must lie in \[0, π\); ArcFace's m is its m2 radians"),
-        (["--losses", "softmax,cosface", "--margin", "-0.1"], r"--margin=-0.1: must lie in \[0, 2\]"),
+        (["--losses", "softmax,arcface", "--margin", "4"],
+         r"--margin=4.0: applies to every margin loss chosen \(arcface\); outside the range of arcface: "
+         r"must lie in \[0, π\); ArcFace's m is its m2 radians"),
+        (["--losses", "softmax,cosface", "--margin", "-0.1"], r"--margin=-0.1: .*cosface: must lie in \[0, 2\]"),
+        # the default losses: --margin is every margin loss's m, and 2.5 is legal for ArcFace (m2 < π), not CosFace
+        (["--margin", "2.5"], r"--margin=2.5: applies to every margin loss chosen \(cosface, arcface\); outside the "
+                              r"range of cosface: must lie in \[0, 2\]; CosFace's m is its m3 \(default 0.35\)\. "
+                              r"Give a value every chosen margin loss accepts, or train them in separate runs"),
+        (["--margin", "5"], r"outside the range of cosface: must lie in \[0, 2\].*; and of arcface: must lie in \[0, π\)"),
+        (["--size", "48x"], r"--size='48x': applies to real faces only \(toy faces are 32x32\); drop --size, or "
+                            r"pass real faces \(--data att\)"),
+        (["--size", "48x40"], r"--size='48x40': applies to real faces only"),
         (["--scale", "1e5"], r"--scale=100000.0: must lie in \[0.001, 10000\]"),
         (["--scale", "nan"], r"--scale=nan: must be a finite number"),
         (["--data", "/no/such/folder"], "not toy, att, olivetti or an existing folder"),
@@ -46,6 +56,16 @@ def parse(*argv: str) -> argparse.Namespace:
 def test_bad_arguments_raise_usage_error(tmp_path, argv, match):
     with pytest.raises(UsageError, match=match):
         compare.run(parse("--out", str(tmp_path / "out"), *argv))
+
+
+def test_help_shows_no_rst_markup():
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    text = sub.choices["compare"].format_help()
+    assert "The compare subcommand: train the same CNN" in text
+    assert "real faces only" in " ".join(text.split())  # --size says where it applies
+    for name, subparser in sub.choices.items():
+        assert "``" not in subparser.format_help(), name
 
 
 def test_too_many_toy_identities_are_refused_before_any_face_is_drawn(tmp_path, monkeypatch):

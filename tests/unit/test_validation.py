@@ -70,9 +70,10 @@ def test_the_command_line_uses_the_same_checks(tmp_path, capsys):
     assert cli.main(["compare", "--scale", "1e5", "--out", str(tmp_path / "a")]) == 2
     assert "--scale=100000.0: must lie in [0.001, 10000]" in capsys.readouterr().err
     assert cli.main(["compare", "--losses", "softmax,arcface", "--margin", "3.5", "--out", str(tmp_path / "b")]) == 2
-    assert "--margin=3.5: must lie in [0, π)" in capsys.readouterr().err
+    assert "--margin=3.5: applies to every margin loss chosen (arcface); outside the range of arcface: must lie in [0, π)" \
+        in capsys.readouterr().err
     assert cli.main(["compare", "--losses", "sphereface", "--margin", "0.5", "--out", str(tmp_path / "s")]) == 2
-    assert "--margin=0.5: must lie in [1, 10]; SphereFace's m is its m1" in capsys.readouterr().err
+    assert "outside the range of sphereface: must lie in [1, 10]; SphereFace's m is its m1" in capsys.readouterr().err
     assert cli.main(["compare", "--epochs", "0", "--out", str(tmp_path / "c")]) == 2
     assert "--epochs=0: must be >= 1" in capsys.readouterr().err
 
