@@ -90,8 +90,8 @@ test-zh: install
 #   make grade NB=path/to/A1_arcface_logits.ipynb [STUDENT=alice] [ASSIGNMENT=A1] [GRADE_DIR=grading]
 # GRADE_DIR keeps the gradebook (git-ignored grading/ is a good place); by default a scratch folder is used.
 # COURSE=notebooks/zh/assignments grades against the Chinese edition of the course.
-# Exit code 0: pass; 1: below the pass mark (a result, which make reports as "Error 1"); 2: bad arguments;
-# 3: nbgrader failed. See notebooks/assignments/README.md.
+# The command exits 0: pass; 1: below the pass mark (a result, which make reports as "Error 1"); 2: bad
+# arguments; 3: nbgrader failed (make itself then exits 2). See notebooks/assignments/README.md.
 STUDENT ?= student
 COURSE ?= notebooks/assignments
 COURSES := notebooks/assignments $(wildcard notebooks/zh/assignments)
