@@ -39,6 +39,8 @@ from arcface_viz.training import accuracy, embed
 
 # Settings that train from scratch on these small problems (8 toy identities in 2-D, 30 AT&T
 # subjects). The heads' s and m are the registry's defaults (arcface_viz.losses) unless --scale/--margin.
+#: Training identities of a toy run (--identities).
+TOY_IDENTITIES = 8
 TOY = {"dim": 2, "epochs": 24, "lr": 5e-3, "batch_size": 64, "warmup": 8, "augment": False, "test_identities": 4}
 #: Most toy identities (training + unseen) one run draws, checked before drawing: a typo such as
 #: --test-identities 500 used to draw 101,600 faces before failing; toy runs are small teaching runs.
@@ -81,7 +83,7 @@ def register(subparsers) -> None:
                         "does not rewrite stay there (index.html lists only this run's)")
     p.add_argument("--size", help="real faces only: image size HxW or N (default 48x40); toy faces are always "
                                   "32x32, so --data toy refuses it")
-    p.add_argument("--identities", type=int, default=8, help="toy: training identities (default 8)")
+    p.add_argument("--identities", type=int, help="toy faces only: training identities (default 8)")
     p.add_argument("--test-identities", type=int, help="identities held out for verification (default 4 toy, 10 real)")
     p.add_argument("--scale", type=float, help=f"s of every normalised head, one value for all (default {DEFAULT_S:g})")
     p.add_argument("--margin", type=float,
@@ -142,10 +144,17 @@ def _settings(args, losses: list[str]) -> dict:
         s["lr"] = check_real("--lr", s["lr"], low=0.0, low_open=True, fix="pass a positive learning rate, e.g. 5e-3")
         seeds = SEEDS["toy" if args.data == "toy" else "real"] if args.seeds is None else args.seeds
         s["seeds"] = check_int("--seeds", seeds, minimum=1, fix="pass how many runs per loss")
-        check_int("--identities", args.identities, minimum=2, fix="a softmax needs at least 2 identities")
-        if args.data == "toy" and args.identities + s["test_identities"] > TOY_MAX_IDENTITIES:
+        if args.data != "toy" and args.identities is not None:  # else ignored without a word
+            raise ValueError(message("--identities", args.identities,
+                                     "applies to toy faces only (real faces train on every identity not held out)",
+                                     "drop --identities, or set --test-identities"))
+        identities = TOY_IDENTITIES if args.identities is None else args.identities
+        check_int("--identities", identities, minimum=2, fix="a softmax needs at least 2 identities")
+        if args.data == "toy":
+            s["identities"] = identities
+        if args.data == "toy" and identities + s["test_identities"] > TOY_MAX_IDENTITIES:
             raise ValueError(message(
-                "--identities + --test-identities", args.identities + s["test_identities"],
+                "--identities + --test-identities", identities + s["test_identities"],
                 f"toy runs draw 200 images per identity; at most {TOY_MAX_IDENTITIES} identities in all",
                 "lower them, or use real faces (--data att)"))
         # one scale for every normalised head: differences between them are then the margin's alone
@@ -250,8 +259,8 @@ def load_data(args, settings: dict) -> tuple[dict, str, str]:
     """
     data = args.data
     if data == "toy":
-        dataset = faces.make_toy_faces(args.identities + settings["test_identities"], 200, 32, seed=0)
-        description = (f"toy faces, {args.identities} training + {settings['test_identities']} unseen identities "
+        dataset = faces.make_toy_faces(settings["identities"] + settings["test_identities"], 200, 32, seed=0)
+        description = (f"toy faces, {settings['identities']} training + {settings['test_identities']} unseen identities "
                        "× 200 images, 32×32")
     else:
         dataset, description = _load_real(data, settings["size"])

@@ -46,6 +46,8 @@ def parse(*argv: str) -> argparse.Namespace:
         (["--data", "/no/such/folder"], "not toy, att, olivetti or an existing folder"),
         (["--data", "att", "--size", "big"], "--size 'big': give HxW"),
         (["--identities", "1"], "--identities=1: must be >= 2"),
+        (["--data", "att", "--identities", "20"], r"--identities=20: applies to toy faces only \(real faces train on "
+                                                  r"every identity not held out\); drop --identities, or set --test-identities"),
         # options no chosen loss uses were dropped without a word
         (["--losses", "softmax,combined", "--margin", "0.9"],
          r"--margin=0.9: no chosen loss \(softmax, combined\) has a single margin m; drop --margin, or add one of"),
