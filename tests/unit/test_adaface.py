@@ -98,6 +98,38 @@ def test_running_statistics_follow_the_paper_s_moving_average():
     assert head(second[:0], LABELS[:0]).shape == (0, C) and head.num_batches_tracked.item() == 3
 
 
+def norm_pair(mean: float, half_gap: float) -> torch.Tensor:
+    """Two float64 embeddings of norms mean ± half_gap (Bessel std half_gap·√2), along the first two axes."""
+    x = torch.zeros(2, D, dtype=torch.float64)
+    x[0, 0], x[1, 1] = mean - half_gap, mean + half_gap
+    return x
+
+
+def test_running_mean_lags_a_shift_of_the_norms_over_a_short_training():
+    # Lesson 8's finding: with the paper's α = 0.01 the statistics remember about 1/α = 100 batches, so
+    # after a shift of the norms a short training's ẑ still measures the old norms. One batch of norms
+    # 3 ± 0.1, then 40 batches of 1 ± 0.1 (lesson 8's "Try it" run: 5 batches x 8 epochs).
+    torch.manual_seed(0)
+    head = AdaFaceHead(D, 2, h=0.333).double()
+    labels = torch.tensor([0, 1])
+    head(norm_pair(3.0, 0.1), labels)
+    for _ in range(40):
+        head(norm_pair(1.0, 0.1), labels)
+    # μ = 1 + 2·0.99^40 = 2.33794 (the first batch still weighs 0.99^40 = 0.669); σ stays 0.1·√2
+    assert head.running_mean.item() == pytest.approx(1.0 + 2.0 * 0.99 ** 40, rel=1e-12)
+    assert head.running_mean.item() == pytest.approx(2.33794, abs=1e-5)
+    assert head.running_std.item() == pytest.approx(0.1 * math.sqrt(2), rel=1e-12)
+    # both faces of the current batch, its shorter and its longer, sit at ẑ = -1 (ArcFace's margin):
+    # 0.333·(1.1 − 2.33794)/(0.141421 + 0.001) = −2.894 before the clip
+    assert head.normalized_norm(torch.tensor([0.9, 1.1], dtype=torch.float64)).tolist() == [-1.0, -1.0]
+    # the batch's own statistics (α = 1) centre it: ẑ = ±0.333·0.1/(0.141421 + 0.001) = ±0.23381
+    own = AdaFaceHead(D, 2, h=0.333, momentum=1.0).double()
+    for mean in (3.0,) + (1.0,) * 40:
+        own(norm_pair(mean, 0.1), labels)
+    torch.testing.assert_close(own.normalized_norm(torch.tensor([0.9, 1.1], dtype=torch.float64)),
+                               torch.tensor([-0.23381, 0.23381], dtype=torch.float64), rtol=0, atol=1e-5)
+
+
 @pytest.mark.parametrize("norm, z_hat", [(1.0, -1.0), (5.0, 0.0), (9.0, 1.0)])
 def test_the_three_limits_arcface_cosface_and_hard_sample_emphasis(norm, z_hat):
     # μ = 5, σ + ε = 3, h = 1: ẑ = (‖z‖ − 5)/3, clipped to −1 at ‖z‖ = 1 and to +1 at ‖z‖ = 9
