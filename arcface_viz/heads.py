@@ -1308,7 +1308,9 @@ class AdaFaceHead(CombinedMarginHead):
     unbiased (Bessel) standard deviation, ε = 1e-3, both as in the paper's code. The margin warm-up
     scales m. The paper writes g_add outside the scale (s·cos(θ + g_angle) − g_add, eq. 18); its code,
     and this head, subtract it before scaling. The norms' clip to [0.001, 100] of the paper's code is
-    left out: our norms need no guard and ẑ is clipped anyway.
+    left out: our norms need no guard and ẑ is clipped anyway. With α = 0.01 the statistics remember
+    about 1/α = 100 batches: a training of fewer steps standardises by norms it saw long ago, and as
+    the norms drift ẑ tells when a sample was seen more than how long its norm is (lesson 8 measures it).
 
     References
     ----------
