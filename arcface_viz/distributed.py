@@ -68,7 +68,8 @@ from arcface_viz.training import (
     reestimate_batchnorm,
 )
 
-__all__ = ["shard_range", "PartialFC", "ShardedMarginHead", "fit", "init_from_env", "spawn", "free_port"]
+__all__ = ["shard_range", "PartialFC", "ShardedMarginHead", "SyncedBatchNorm", "convert_synced_batchnorm",
+           "revert_synced_batchnorm", "fit", "init_from_env", "spawn", "free_port"]
 
 _NO_GROUP = ("torch.distributed is not initialised: start the script with torchrun (e.g. `torchrun --standalone "
              "--nproc_per_node 2 ...`) and call torch.distributed.init_process_group('gloo') (or 'nccl' on GPUs) "
@@ -454,6 +455,13 @@ except ImportError:  # older torch: the autograd-aware collectives of torch.dist
 _OPS = {"sum": dist.ReduceOp.SUM, "max": dist.ReduceOp.MAX, "min": dist.ReduceOp.MIN}
 
 
+def _differentiable_all_reduce(tensor: Tensor, op: str, group) -> Tensor:
+    """All-reduce whose backward all-reduces (sums) the gradients: the gradient of the sum of every process's loss."""
+    if _all_reduce_autograd is not None:
+        return _all_reduce_autograd(tensor, op, group or dist.group.WORLD)
+    return dist_nn.all_reduce(tensor, op=_OPS[op], group=group)
+
+
 class ShardedMarginHead(PartialFC):
     """:class:`PartialFC` with the class centres sharded over the processes of a torch.distributed group.
 
@@ -566,9 +574,7 @@ class ShardedMarginHead(PartialFC):
 
     def _all_reduce(self, tensor: Tensor, op: str, differentiable: bool) -> Tensor:
         if differentiable:  # only sums are differentiated (the normaliser and the target logits)
-            if _all_reduce_autograd is not None:
-                return _all_reduce_autograd(tensor, op, self.group or dist.group.WORLD)
-            return dist_nn.all_reduce(tensor, op=_OPS[op], group=self.group)
+            return _differentiable_all_reduce(tensor, op, self.group)
         out = tensor.detach().clone()
         dist.all_reduce(out, op=_OPS[op], group=self.group)
         return out
@@ -582,6 +588,174 @@ class ShardedMarginHead(PartialFC):
         parts = [torch.empty_like(padded) for _ in range(self.world_size)]
         dist.all_gather(parts, padded, group=self.group)
         return torch.cat([part[:count] for part, count in zip(parts, counts)])
+
+
+# --------------------------------------------------------------------------- BatchNorm over processes
+class SyncedBatchNorm(nn.modules.batchnorm._BatchNorm):
+    """BatchNorm whose training-mode statistics are those of the whole batch, over all processes, on any device.
+
+    ``torch.nn.SyncBatchNorm`` does this on GPUs only (torch 2.13 refuses CPU tensors, and
+    ``DistributedDataParallel`` refuses CPU modules that contain it). This layer computes the same
+    with two autograd-aware all-reduces (SUM) of a process group, so it runs on gloo and CPUs:
+    per channel, the sum of the inputs and their count give the global mean μ; the sum of
+    (x − μ)² gives the global biased variance σ² (two passes, no cancellation). Each process
+    normalises its own rows with μ and σ², so the outputs are the rows one BatchNorm computes on
+    the whole batch. The collectives' backward sums the gradients of μ and σ² over the processes,
+    so the gradients of the inputs, of the weight and of the bias (the latter summed over the
+    processes, as :func:`fit`'s DDP hook does) are those of one process too. The running
+    statistics are updated as BatchNorm does (momentum, or a cumulative average when momentum is
+    None; the unbiased variance), identically on every process. In eval mode, or outside a process
+    group, it is plain BatchNorm with the running statistics.
+
+    Build it with :func:`convert_synced_batchnorm`; :func:`revert_synced_batchnorm` turns it back
+    into the original layer. Every process must call ``forward`` the same number of times (the
+    collectives pair up across processes), as with DistributedDataParallel.
+
+    Parameters
+    ----------
+    num_features : int
+        Channels C of the input (N, C, ...).
+    eps : float, default 1e-5
+        Added to σ² before the square root.
+    momentum : float or None, default 0.1
+        Weight of the new batch in the running statistics; None for a cumulative average.
+    affine : bool, default True
+        Learn a per-channel weight and bias.
+    track_running_stats : bool, default True
+        Keep running statistics for eval mode.
+    group : ProcessGroup, optional
+        The processes that share statistics (default: the whole world).
+    source_class : type, default nn.BatchNorm2d
+        The BatchNorm class this layer replaces (what :func:`revert_synced_batchnorm` builds).
+
+    References
+    ----------
+    S. Ioffe and C. Szegedy, "Batch Normalization", ICML 2015, Algorithm 1 (biased variance in the
+    normalisation, unbiased in the inference statistics); H. Zhang et al., "Context Encoding for
+    Semantic Segmentation", CVPR 2018 (synchronised cross-device BatchNorm).
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, group=None, source_class: type = nn.BatchNorm2d) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
+        self.group = group
+        self.source_class = source_class
+
+    def _check_input_dim(self, input: Tensor) -> None:  # noqa: A002 (torch's name)
+        if input.dim() < 2 or input.shape[1] != self.num_features:
+            raise ValueError(f"input of shape {tuple(input.shape)}: expected (N, {self.num_features}, ...) for "
+                             f"{self.source_class.__name__}({self.num_features})")
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002 (torch's name)
+        """Normalise with the statistics of the whole batch over all processes (training), else as BatchNorm.
+
+        Parameters
+        ----------
+        input : Tensor, shape (n, C, ...)
+            This process's rows, floating point.
+
+        Returns
+        -------
+        Tensor
+            Same shape and dtype as ``input``.
+
+        Raises
+        ------
+        ValueError
+            If the input's shape does not fit the layer, or the whole batch holds one value per
+            channel (no variance to normalise with).
+        """
+        self._check_input_dim(input)
+        use_batch = self.training or not self.track_running_stats
+        if not use_batch or not (dist.is_available() and dist.is_initialized()):
+            return super().forward(input)
+        dims = [0, *range(2, input.dim())]
+        # one all-reduce for the per-channel sums and the count of values per channel (rows × positions)
+        count = input.new_tensor([input.numel() // input.shape[1]])
+        totals = _differentiable_all_reduce(torch.cat([input.sum(dims), count]), "sum", self.group)
+        n = float(totals[-1].detach())
+        if n <= 1:
+            raise ValueError(f"input of shape {tuple(input.shape)}: BatchNorm in training needs more than one value "
+                             "per channel over all processes; use a larger batch")
+        shape = [1, -1] + [1] * (input.dim() - 2)
+        mean = totals[:-1] / n
+        centred = input - mean.view(shape)
+        var = _differentiable_all_reduce(centred.square().sum(dims), "sum", self.group) / n
+        out = centred * torch.rsqrt(var + self.eps).view(shape)
+        if self.affine:
+            out = out * self.weight.view(shape) + self.bias.view(shape)
+        if self.training and self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+                self.running_mean.mul_(1 - factor).add_(factor * mean.detach())
+                self.running_var.mul_(1 - factor).add_(factor * var.detach() * (n / (n - 1)))
+        return out
+
+
+def convert_synced_batchnorm(module: nn.Module, group=None) -> nn.Module:
+    """Replace every BatchNorm layer of ``module`` by a :class:`SyncedBatchNorm` sharing its parameters and buffers.
+
+    The CPU-capable counterpart of ``torch.nn.SyncBatchNorm.convert_sync_batchnorm``: children are
+    replaced in place, and the new layers hold the very same weight, bias and running-statistics
+    tensors, so an optimizer or ``DistributedDataParallel`` built on ``module`` before or after the
+    conversion trains the same tensors.
+
+    Parameters
+    ----------
+    module : nn.Module
+        A model (e.g. :class:`arcface_viz.models.FaceCNN`) or a BatchNorm layer itself.
+    group : ProcessGroup, optional
+        The processes that share statistics (default: the whole world).
+
+    Returns
+    -------
+    nn.Module
+        ``module`` with its BatchNorm layers replaced (a new :class:`SyncedBatchNorm` when
+        ``module`` itself is a BatchNorm layer).
+
+    Examples
+    --------
+    >>> net = convert_synced_batchnorm(nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4)))
+    >>> type(net[1]).__name__
+    'SyncedBatchNorm'
+    >>> type(revert_synced_batchnorm(net)[1]).__name__
+    'BatchNorm2d'
+    """
+    if isinstance(module, nn.modules.batchnorm._BatchNorm) and not isinstance(module, SyncedBatchNorm):
+        return _swap_batchnorm(module, SyncedBatchNorm, group=group, source_class=type(module))
+    for name, child in module.named_children():
+        module.add_module(name, convert_synced_batchnorm(child, group))
+    return module
+
+
+def revert_synced_batchnorm(module: nn.Module) -> nn.Module:
+    """Turn the :class:`SyncedBatchNorm` layers of ``module`` back into the BatchNorm layers they replaced.
+
+    Parameters
+    ----------
+    module : nn.Module
+        A model converted by :func:`convert_synced_batchnorm`.
+
+    Returns
+    -------
+    nn.Module
+        ``module`` with plain BatchNorm layers again, sharing the same parameters and buffers.
+    """
+    if isinstance(module, SyncedBatchNorm):
+        return _swap_batchnorm(module, module.source_class)
+    for name, child in module.named_children():
+        module.add_module(name, revert_synced_batchnorm(child))
+    return module
+
+
+def _swap_batchnorm(layer: nn.modules.batchnorm._BatchNorm, cls: type, **kwargs) -> nn.Module:
+    """A layer of class ``cls`` holding ``layer``'s very parameters and buffers, in its training mode."""
+    new = cls(layer.num_features, layer.eps, layer.momentum, layer.affine, layer.track_running_stats, **kwargs)
+    new._parameters = layer._parameters  # the same tensors: optimizers and DDP keep working on them
+    new._buffers = layer._buffers
+    new.train(layer.training)
+    return new
 
 
 # --------------------------------------------------------------------------- training
@@ -685,8 +859,10 @@ def fit(
     As :func:`arcface_viz.training.fit`, after each epoch the BatchNorm running statistics are
     re-estimated over all training images (by every process: the same weights and images give the
     same statistics) and the eval-mode accuracy is measured, each process predicting its share.
-    Differences from one process: during training BatchNorm normalises each process's chunk of the
-    batch (SyncBatchNorm needs GPUs), and floating-point sums run in another order. A final batch
+    During training the backbone's BatchNorm layers are :class:`SyncedBatchNorm` (converted on
+    entry, reverted on exit, sharing their tensors): each process normalises its chunk with the
+    statistics of the whole batch, as one process does (``torch.nn.SyncBatchNorm`` needs GPUs).
+    What remains different from one process is the order of floating-point sums. A final batch
     with fewer images than processes is skipped.
     """
     images, labels = images_and_labels(train)
@@ -704,6 +880,8 @@ def fit(
     images, labels = images.to(device), labels.to(device)
     if distributed:
         sharded = ShardedMarginHead.from_head(head, sample_rate=sample_rate, seed=seed).to(device)
+        # the batch statistics of the whole batch, as one process computes them (SyncBatchNorm needs GPUs)
+        convert_synced_batchnorm(model)
         # gradients as views of DDP's buckets: no copy between them
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
                                                   gradient_as_bucket_view=True)
@@ -730,54 +908,59 @@ def fit(
     step = 0
     bar = tqdm(range(1, epochs + 1), desc=sharded.describe(), unit="epoch", disable=not progress or rank != 0,
                leave=False)
-    for epoch in bar:
-        net.train()
-        sharded.train()
-        order = torch.randperm(n, generator=generator).to(device)
-        loss_sum, seen = 0.0, 0
-        for first in range(0, n, batch_size):
+    try:
+        for epoch in bar:
+            net.train()
+            sharded.train()
+            order = torch.randperm(n, generator=generator).to(device)
+            loss_sum, seen = 0.0, 0
+            for first in range(0, n, batch_size):
+                if warmup_steps:
+                    sharded.margin_factor = min(1.0, step / warmup_steps)
+                if lr_schedule == "cosine":
+                    for group in opt.param_groups:
+                        group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
+                index = order[first:first + batch_size]
+                x, y = images[index], labels[index]
+                if augment:  # drawn for the whole batch on every process: the generators stay in step
+                    x = augment_batch(x, generator)
+                step += 1
+                if len(index) < world:
+                    continue
+                x, y = x.tensor_split(world)[rank], y.tensor_split(world)[rank]
+                embeddings = net(x)
+                loss = sharded(embeddings, y)
+                opt.zero_grad(set_to_none=True)
+                with warnings.catch_warnings():
+                    # the 1-channel first convolution's gradient may differ from its DDP bucket only in the stride of
+                    # the size-1 channel dimension, which is never used; DDP warns about it anyway
+                    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
+                    loss.backward()
+                opt.step()
+                loss_sum += float(loss.detach()) * len(index)
+                seen += len(index)
+            if not math.isfinite(loss_sum):
+                raise ValueError(f"the loss became {loss_sum / seen} in epoch {epoch}: lower lr, s or the margin, or "
+                                 "use margin_warmup_epochs")
             if warmup_steps:
                 sharded.margin_factor = min(1.0, step / warmup_steps)
-            if lr_schedule == "cosine":
-                for group in opt.param_groups:
-                    group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
-            index = order[first:first + batch_size]
-            x, y = images[index], labels[index]
-            if augment:  # drawn for the whole batch on every process: the generators stay in step
-                x = augment_batch(x, generator)
-            step += 1
-            if len(index) < world:
-                continue
-            x, y = x.tensor_split(world)[rank], y.tensor_split(world)[rank]
-            embeddings = net(x)
-            loss = sharded(embeddings, y)
-            opt.zero_grad(set_to_none=True)
-            with warnings.catch_warnings():
-                # the 1-channel first convolution's gradient may differ from its DDP bucket only in the stride of
-                # the size-1 channel dimension, which is never used; DDP warns about it anyway
-                warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
-                loss.backward()
-            opt.step()
-            loss_sum += float(loss.detach()) * len(index)
-            seen += len(index)
-        if not math.isfinite(loss_sum):
-            raise ValueError(f"the loss became {loss_sum / seen} in epoch {epoch}: lower lr, s or the margin, or use "
-                             "margin_warmup_epochs")
-        if warmup_steps:
-            sharded.margin_factor = min(1.0, step / warmup_steps)
-        history["loss"].append(loss_sum / seen)
-        if reestimate_bn:  # as training.fit; every process holds every image and the same weights
-            reestimate_batchnorm(model, images, seed=seed)
-        history["eval_accuracy_train"].append(_accuracy(model, sharded, images, labels, rank, world))
-        if heldout is not None:
-            history["eval_accuracy_heldout"].append(_accuracy(model, sharded, *heldout, rank, world))
-        history["margin_factor"].append(float(sharded.margin_factor))
-        history["lr"].append(float(opt.param_groups[0]["lr"]))
-        history["seconds"].append(time.perf_counter() - start)
-        result.seconds = history["seconds"][-1]
-        bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", eval_acc=f"{history['eval_accuracy_train'][-1]:.3f}")
-        if callback is not None and callback(epoch, result) is True:
-            break
+            history["loss"].append(loss_sum / seen)
+            if reestimate_bn:  # as training.fit; every process holds every image and the same weights (the synced
+                # layers then average identical statistics: the result is each process's own)
+                reestimate_batchnorm(model, images, seed=seed)
+            history["eval_accuracy_train"].append(_accuracy(model, sharded, images, labels, rank, world))
+            if heldout is not None:
+                history["eval_accuracy_heldout"].append(_accuracy(model, sharded, *heldout, rank, world))
+            history["margin_factor"].append(float(sharded.margin_factor))
+            history["lr"].append(float(opt.param_groups[0]["lr"]))
+            history["seconds"].append(time.perf_counter() - start)
+            result.seconds = history["seconds"][-1]
+            bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", eval_acc=f"{history['eval_accuracy_train'][-1]:.3f}")
+            if callback is not None and callback(epoch, result) is True:
+                break
+    finally:
+        if distributed:  # the caller gets its own BatchNorm layers back, holding the trained tensors
+            revert_synced_batchnorm(model)
     bar.close()
     trained = sharded.full_head()
     with torch.no_grad():
@@ -871,9 +1054,18 @@ def spawn(fn: Callable, world_size: int = 2, args: tuple = (), kwargs: dict | No
     """
     context = torch.multiprocessing.get_context("spawn")
     queue = context.SimpleQueue()
-    torch.multiprocessing.spawn(_entry, args=(fn, world_size, free_port(), queue, args, kwargs or {}),
-                                nprocs=world_size, join=True)
-    results = dict(queue.get() for _ in range(world_size))
+    processes = torch.multiprocessing.spawn(_entry, args=(fn, world_size, free_port(), queue, args, kwargs or {}),
+                                            nprocs=world_size, join=False)
+    results = {}
+    while True:  # read while they run: a result larger than the pipe's buffer blocks its process until read
+        while not queue.empty():
+            rank, data = queue.get()
+            results[rank] = data
+        if processes.join(timeout=0.05):  # raises if one failed
+            break
+    while len(results) < world_size:
+        rank, data = queue.get()
+        results[rank] = data
     # our own child processes wrote these bytes a moment ago
     return [torch.load(io.BytesIO(results[r]), weights_only=False) for r in range(world_size)]
 

@@ -78,14 +78,61 @@ def _worker(rank: int, world_size: int) -> dict:
         errors["too_few"] = str(error)
     out["errors"] = errors
     out["fit"] = _fit_case()
+    out["fit_bn"] = _fit_case(batchnorm=True)
+    out["bn"] = _bn_steps(rank, world_size)
     out["world"] = (dist.get_world_size(), dist.get_backend())
     return out
 
 
-def _fit_case(**kwargs):
-    """A short distributed.fit of a backbone without BatchNorm (whose statistics are per process)."""
+def _bn_net() -> torch.nn.Module:
+    """A small float64 CNN with both kinds of BatchNorm, seeded."""
+    torch.manual_seed(3)
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 4),
+                         nn.BatchNorm1d(4, momentum=None)).double()
+
+
+def _bn_batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Step ``step``'s whole batch (13 rows: the processes get 7 and 6) and a fixed projection of the output."""
+    generator = torch.Generator().manual_seed(10 + step)
+    x = torch.randn(13, 2, 6, 6, generator=generator, dtype=torch.float64) * 2 + 0.5
+    return x, torch.randn(4, generator=generator, dtype=torch.float64)
+
+
+def _bn_steps(rank: int | None = None, world_size: int = 1) -> list[dict]:
+    """Two training-mode forwards and backwards of _bn_net, synced over the processes when rank is given.
+
+    The loss is the whole batch's mean of tanh(output · projection): each process backpropagates its
+    rows' share, so the sum over processes of the parameters' gradients is one process's gradient.
+    """
+    net = _bn_net()
+    if rank is not None:
+        distributed.convert_synced_batchnorm(net)
+    steps = []
+    for step in range(2):
+        x, projection = _bn_batch(step)
+        rows = torch.arange(13).tensor_split(world_size)[rank or 0]
+        mine = x[rows].clone().requires_grad_(True)
+        out = net(mine)
+        loss = torch.tanh(out @ projection).sum() / 13
+        net.zero_grad()
+        loss.backward()
+        steps.append({"rows": (int(rows[0]), int(rows[-1]) + 1), "out": out.detach(), "loss": float(loss.detach()),
+                      "grad_input": mine.grad, "grads": {k: p.grad.clone() for k, p in net.named_parameters()},
+                      "buffers": {k: b.clone() for k, b in net.named_buffers()},
+                      "eval_out": net.eval()(mine.detach()) if step == 1 else None})
+        net.train()
+    steps.append({"types": [type(m).__name__ for m in distributed.revert_synced_batchnorm(net)]})
+    return steps
+
+
+def _fit_case(batchnorm: bool = False, **kwargs):
+    """A short distributed.fit of a backbone, with BatchNorm or without."""
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3))
+    if batchnorm:
+        model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.ReLU(),
+                                    torch.nn.Flatten(), torch.nn.Linear(72, 3))
     head = make_head("arcface", 3, 5, s=8.0, m=0.3)
     generator = torch.Generator().manual_seed(0)
     data = (torch.rand(50, 1, 8, 8, generator=generator), torch.randint(0, 5, (50,), generator=generator))
@@ -93,8 +140,9 @@ def _fit_case(**kwargs):
     # SGD: Adam would hide a gradient off by a constant factor (its steps do not depend on the scale)
     result = fit(model, head, data, epochs=3, batch_size=16, lr=0.05, optimizer="sgd", margin_warmup_epochs=1,
                  augment=True, seed=0, progress=False, lr_schedule="cosine", **kwargs)
-    return {"history": result.history, "head": head.weight.detach(), "model": model[1].weight.detach(),
-            "config": result.config["fit"]}
+    return {"history": result.history, "head": head.weight.detach(), "model": model[-1].weight.detach(),
+            "config": result.config["fit"], "state": {k: v.clone() for k, v in model.state_dict().items()},
+            "types": [type(m).__name__ for m in model]}
 
 
 @pytest.fixture(scope="module")
@@ -289,6 +337,56 @@ def test_fit_on_two_processes_follows_one_process(sharded):
     torch.testing.assert_close(two["head"], one["head"], rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(two["model"], one["model"], rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(sharded[1]["fit"]["head"], two["head"])  # every process ends with the whole head
+
+
+def test_fit_with_batchnorm_on_two_processes_follows_one_process(sharded):
+    """With SyncedBatchNorm the processes normalise with the whole batch's statistics, as training.fit does."""
+    one = _fit_case(batchnorm=True, fit=training.fit)
+    for result in (r["fit_bn"] for r in sharded):
+        assert result["types"] == one["types"]  # the caller's BatchNorm2d is back
+        for key in ("loss", "eval_accuracy_train"):
+            assert result["history"][key] == pytest.approx(one["history"][key], rel=1e-5, abs=1e-6), key
+        for key, value in one["state"].items():
+            # float32, 3 epochs: rounding differences of ~1e-6 grow; per-process statistics miss by ~1e-2
+            torch.testing.assert_close(result["state"][key], value, rtol=1e-3, atol=1e-5, msg=key)
+        torch.testing.assert_close(result["head"], one["head"], rtol=1e-4, atol=1e-6)
+
+
+def test_synced_batchnorm_equals_one_process(sharded):
+    """Output, loss, gradients and running statistics of two synced processes equal one process's (float64)."""
+    one = _bn_steps()
+    exact = dict(rtol=1e-10, atol=1e-12)
+    for step, reference in enumerate(one[:2]):
+        parts = sorted((r["bn"][step] for r in sharded), key=lambda part: part["rows"])
+        assert [p["rows"] for p in parts] == [(0, 7), (7, 13)]
+        torch.testing.assert_close(torch.cat([p["out"] for p in parts]), reference["out"], **exact)
+        torch.testing.assert_close(torch.cat([p["grad_input"] for p in parts]), reference["grad_input"], **exact)
+        assert sum(p["loss"] for p in parts) == pytest.approx(reference["loss"], rel=1e-12)
+        for key, grad in reference["grads"].items():  # DDP sums the processes' shares
+            torch.testing.assert_close(parts[0]["grads"][key] + parts[1]["grads"][key], grad, **exact, msg=key)
+        for part in parts:  # the same running statistics (momentum 0.1 and cumulative) on every process
+            for key, value in reference["buffers"].items():
+                torch.testing.assert_close(part["buffers"][key], value, **exact, msg=key)
+        if step == 1:  # eval mode uses the running statistics, row by row
+            torch.testing.assert_close(torch.cat([p["eval_out"] for p in parts]), reference["eval_out"], **exact)
+    assert reference["buffers"]["1.num_batches_tracked"] == 2
+    assert not torch.allclose(one[1]["buffers"]["1.running_var"], torch.ones(3, dtype=torch.float64))  # the statistics moved
+    assert sharded[0]["bn"][2]["types"] == ["Conv2d", "BatchNorm2d", "ReLU", "Flatten", "Linear", "BatchNorm1d"]
+
+
+def test_synced_batchnorm_without_a_group_is_batchnorm():
+    """Outside a process group the converted layer computes what BatchNorm does, and reverts to it."""
+    plain, synced = _bn_net(), distributed.convert_synced_batchnorm(_bn_net())
+    assert type(synced[1]).__name__ == "SyncedBatchNorm" and synced[1].source_class is torch.nn.BatchNorm2d
+    x, _ = _bn_batch(0)
+    torch.testing.assert_close(synced(x), plain(x))
+    torch.testing.assert_close(synced[5].running_var, plain[5].running_var)
+    with pytest.raises(ValueError, match=r"expected \(N, 3, ...\)"):
+        synced[1](torch.zeros(2, 4, 3, 3, dtype=torch.float64))
+    layer = torch.nn.BatchNorm1d(4)
+    converted = distributed.convert_synced_batchnorm(layer)
+    assert converted.weight is layer.weight and converted.running_mean is layer.running_mean  # shared tensors
+    assert type(distributed.revert_synced_batchnorm(converted)) is torch.nn.BatchNorm1d
 
 
 def test_fit_in_one_process_is_training_fit():
