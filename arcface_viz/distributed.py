@@ -38,7 +38,6 @@ import io
 import math
 import os
 import socket
-import time
 import warnings
 from collections.abc import Callable
 
@@ -48,7 +47,6 @@ import torch.distributed as dist
 import torch.distributed.nn.functional as dist_nn
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from arcface_viz._validation import check_bool, check_choice, check_int, check_labels, check_real
 from arcface_viz.heads import make_head, margin_logits
@@ -57,7 +55,6 @@ from arcface_viz.training import (
     EVAL_BATCH,
     LR_SCHEDULES,
     TrainResult,
-    augment_batch,
     check_fit_args,
     check_label_range,
     eval_mode,
@@ -65,7 +62,7 @@ from arcface_viz.training import (
     forward_in_chunks,
     head_config,
     images_and_labels,
-    reestimate_batchnorm,
+    train_epochs,
 )
 
 __all__ = ["shard_range", "PartialFC", "ShardedMarginHead", "SyncedBatchNorm", "convert_synced_batchnorm",
@@ -888,80 +885,32 @@ def fit(
         net.register_comm_hook(None, _sum_gradients)
     else:
         sharded, net = PartialFC.from_head(head, sample_rate=sample_rate, seed=seed).to(device), model
-    params = list(net.parameters()) + list(sharded.parameters())
-    opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr, momentum=0.9)
-    generator = torch.Generator().manual_seed(seed)
-    n = images.shape[0]
-    steps_per_epoch = math.ceil(n / batch_size)
-    warmup_steps = margin_warmup_epochs * steps_per_epoch
-    total_steps = epochs * steps_per_epoch
-    history: dict[str, list[float]] = {"loss": [], "eval_accuracy_train": [], "margin_factor": [], "lr": [],
-                                       "seconds": []}
-    if heldout is not None:
-        history["eval_accuracy_heldout"] = []
     config = fit_config(model, head, images, labels, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                         margin_warmup_epochs=margin_warmup_epochs, augment=augment, seed=seed,
                         lr_schedule=lr_schedule, reestimate_bn=reestimate_bn, world_size=world,
                         backend=dist.get_backend() if distributed else None, sample_rate=sample_rate)
-    result = TrainResult(model, head, history, 0.0, config)
-    start = time.perf_counter()
-    step = 0
-    bar = tqdm(range(1, epochs + 1), desc=sharded.describe(), unit="epoch", disable=not progress or rank != 0,
-               leave=False)
+    result = TrainResult(model, head, config=config)
+
+    def batch_loss(x: Tensor, y: Tensor) -> Tensor | None:
+        """This process's contiguous chunk of the whole batch; a batch smaller than the world is skipped."""
+        if len(y) < world:
+            return None
+        x, y = x.tensor_split(world)[rank], y.tensor_split(world)[rank]
+        return sharded(net(x), y)
+
     try:
-        for epoch in bar:
-            net.train()
-            sharded.train()
-            order = torch.randperm(n, generator=generator).to(device)
-            loss_sum, seen = 0.0, 0
-            for first in range(0, n, batch_size):
-                if warmup_steps:
-                    sharded.margin_factor = min(1.0, step / warmup_steps)
-                if lr_schedule == "cosine":
-                    for group in opt.param_groups:
-                        group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
-                index = order[first:first + batch_size]
-                x, y = images[index], labels[index]
-                if augment:  # drawn for the whole batch on every process: the generators stay in step
-                    x = augment_batch(x, generator)
-                step += 1
-                if len(index) < world:
-                    continue
-                x, y = x.tensor_split(world)[rank], y.tensor_split(world)[rank]
-                embeddings = net(x)
-                loss = sharded(embeddings, y)
-                opt.zero_grad(set_to_none=True)
-                with warnings.catch_warnings():
-                    # the 1-channel first convolution's gradient may differ from its DDP bucket only in the stride of
-                    # the size-1 channel dimension, which is never used; DDP warns about it anyway
-                    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
-                    loss.backward()
-                opt.step()
-                loss_sum += float(loss.detach()) * len(index)
-                seen += len(index)
-            if not math.isfinite(loss_sum):
-                raise ValueError(f"the loss became {loss_sum / seen} in epoch {epoch}: lower lr, s or the margin, or "
-                                 "use margin_warmup_epochs")
-            if warmup_steps:
-                sharded.margin_factor = min(1.0, step / warmup_steps)
-            history["loss"].append(loss_sum / seen)
-            if reestimate_bn:  # as training.fit; every process holds every image and the same weights (the synced
-                # layers then average identical statistics: the result is each process's own)
-                reestimate_batchnorm(model, images, seed=seed)
-            history["eval_accuracy_train"].append(_accuracy(model, sharded, images, labels, rank, world))
-            if heldout is not None:
-                history["eval_accuracy_heldout"].append(_accuracy(model, sharded, *heldout, rank, world))
-            history["margin_factor"].append(float(sharded.margin_factor))
-            history["lr"].append(float(opt.param_groups[0]["lr"]))
-            history["seconds"].append(time.perf_counter() - start)
-            result.seconds = history["seconds"][-1]
-            bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", eval_acc=f"{history['eval_accuracy_train'][-1]:.3f}")
-            if callback is not None and callback(epoch, result) is True:
-                break
+        with warnings.catch_warnings():
+            # the 1-channel first convolution's gradient may differ from its DDP bucket only in the stride of the
+            # size-1 channel dimension, which is never used; DDP warns about it anyway (in backward)
+            warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
+            # BatchNorm is re-estimated by every process: each holds every image and the same weights (the synced
+            # layers then average identical statistics: the result is each process's own)
+            train_epochs(result, net, sharded, images, labels, heldout, callback=callback,
+                         progress=progress and rank == 0, batch_loss=batch_loss,
+                         eval_accuracy=lambda x, y: _accuracy(model, sharded, x, y, rank, world))
     finally:
         if distributed:  # the caller gets its own BatchNorm layers back, holding the trained tensors
             revert_synced_batchnorm(model)
-    bar.close()
     trained = sharded.full_head()
     with torch.no_grad():
         for target, source in zip(head.parameters(), trained.parameters()):
@@ -969,8 +918,6 @@ def fit(
     head.margin_factor = trained.margin_factor
     model.eval()
     head.eval()
-    result.seconds = time.perf_counter() - start
-    result.config["fit"]["epochs_done"] = result.epochs_done
     return result
 
 

@@ -357,60 +357,125 @@ def fit(
     apply_thread_policy()  # threads from the CPUs free now: kernels sharing a server do not fight
     device = next(model.parameters()).device
     images, labels = images.to(device), labels.to(device)
-    params = list(model.parameters()) + list(head.parameters())
-    opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr, momentum=0.9)
+    result = TrainResult(model, head, config=fit_config(
+        model, head, images, labels, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+        margin_warmup_epochs=margin_warmup_epochs, augment=augment, seed=seed, lr_schedule=lr_schedule,
+        reestimate_bn=reestimate_bn))
+    train_epochs(result, model, head, images, labels, heldout, callback=callback, progress=progress,
+                 batch_loss=lambda x, y: F.cross_entropy(head(model(x), y), y),
+                 # chunks of 128: faster per image than EVAL_BATCH on two CPU cores, and this runs every epoch
+                 eval_accuracy=lambda x, y: accuracy(model, head, (x, y), batch_size=128))
+    model.eval()
+    head.eval()
+    return result
+
+
+def train_epochs(result: TrainResult, net: nn.Module, head: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                 heldout: tuple[torch.Tensor, torch.Tensor] | None, *,
+                 batch_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor | None],
+                 eval_accuracy: Callable[[torch.Tensor, torch.Tensor], float],
+                 callback: Callable[[int, TrainResult], object] | None, progress: bool) -> TrainResult:
+    """The epoch loop of :func:`fit` (and of ``distributed.fit``), run with the settings its config records.
+
+    Per epoch: shuffle with the seed's generator; per step, set the margin warm-up factor and the
+    learning rate, draw the whole batch (and its augmentation), backpropagate ``batch_loss`` and
+    step; then check the loss is finite, re-estimate BatchNorm (when the config says so), measure
+    ``eval_accuracy``, append to the history and call ``callback``. What differs between one
+    process and several (which rows a process trains on, how the loss and gradients are reduced,
+    how accuracy is counted, who shows a bar) comes in through ``net``, ``batch_loss``,
+    ``eval_accuracy`` and ``progress``; the loop is the same.
+
+    Parameters
+    ----------
+    result : TrainResult
+        The run: ``model`` is the backbone whose BatchNorm is re-estimated, ``config["fit"]`` (from
+        :func:`fit_config`) gives epochs, batch_size, lr, optimizer, margin_warmup_epochs, augment,
+        seed, lr_schedule and reestimate_bn. Its history is replaced by the new one.
+    net : nn.Module
+        The backbone as trained: ``result.model`` or its ``DistributedDataParallel`` wrapper.
+    head : nn.Module
+        The head as trained (its ``margin_factor`` is warmed up and recorded).
+    images : torch.Tensor
+        (N, C, H, W) float32 training images, on the backbone's device.
+    labels : torch.Tensor
+        (N,) int64 training labels, on the backbone's device.
+    heldout : tuple(images, labels) or None
+        Checked held-out tensors (see :func:`fit`), or None.
+    batch_loss : callable
+        ``batch_loss(x, y)`` with the whole batch x (B, C, H, W) and y (B,): the scalar tensor this
+        process backpropagates, whose value is the batch's mean loss; or None to skip the batch (the
+        step still counts for the warm-up and the learning rate).
+    eval_accuracy : callable
+        ``eval_accuracy(images, labels)``: eval-mode accuracy in [0, 1] of the current model.
+    callback : callable or None
+        As :func:`fit`.
+    progress : bool
+        Show a ``tqdm.auto`` bar over epochs.
+
+    Returns
+    -------
+    TrainResult
+        ``result``, with its history, ``seconds`` and ``config["fit"]["epochs_done"]`` filled in.
+
+    Raises
+    ------
+    ValueError
+        If the loss became NaN or inf.
+    """
+    settings = result.config["fit"]
+    epochs, batch_size, lr, seed = settings["epochs"], settings["batch_size"], settings["lr"], settings["seed"]
+    params = list(net.parameters()) + list(head.parameters())
+    adam = settings["optimizer"] == "adam"
+    opt = torch.optim.Adam(params, lr=lr) if adam else torch.optim.SGD(params, lr=lr, momentum=0.9)
     generator = torch.Generator().manual_seed(seed)
     n = images.shape[0]
     steps_per_epoch = math.ceil(n / batch_size)
-    warmup_steps = margin_warmup_epochs * steps_per_epoch
+    warmup_steps = settings["margin_warmup_epochs"] * steps_per_epoch
     total_steps = epochs * steps_per_epoch
     history: dict[str, list[float]] = {"loss": [], "eval_accuracy_train": [], "margin_factor": [], "lr": [],
                                        "seconds": []}
     if heldout is not None:
         history["eval_accuracy_heldout"] = []
-    result = TrainResult(model, head, history, 0.0, fit_config(
-        model, head, images, labels, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-        margin_warmup_epochs=margin_warmup_epochs, augment=augment, seed=seed, lr_schedule=lr_schedule,
-        reestimate_bn=reestimate_bn))
+    result.history = history
     start = time.perf_counter()
     step = 0
     bar = tqdm(range(1, epochs + 1), desc=_describe(head), unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
-        model.train()
+        net.train()
         head.train()
-        order = torch.randperm(n, generator=generator).to(device)
-        loss_sum = 0.0
+        order = torch.randperm(n, generator=generator).to(images.device)
+        loss_sum, seen = 0.0, 0
         for first in range(0, n, batch_size):
             if warmup_steps:
                 head.margin_factor = min(1.0, step / warmup_steps)
-            if lr_schedule == "cosine":
+            if settings["lr_schedule"] == "cosine":
                 for group in opt.param_groups:
                     group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
             index = order[first : first + batch_size]
             x, y = images[index], labels[index]
-            if augment:
+            if settings["augment"]:  # drawn for the whole batch on every process: the generators stay in step
                 x = augment_batch(x, generator)
-            embeddings = model(x)
-            logits = head(embeddings, y)
-            loss = F.cross_entropy(logits, y)
+            step += 1
+            loss = batch_loss(x, y)
+            if loss is None:
+                continue
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            step += 1
-            loss_sum += float(loss.detach()) * y.shape[0]
+            loss_sum += float(loss.detach()) * len(index)
+            seen += len(index)
         if not math.isfinite(loss_sum):
             raise ValueError(
-                f"the loss became {loss_sum / n} in epoch {epoch}: lower lr, s or the margin, or use margin_warmup_epochs"
+                f"the loss became {loss_sum / seen} in epoch {epoch}: lower lr, s or the margin, or use margin_warmup_epochs"
             )
         if warmup_steps:
             head.margin_factor = min(1.0, step / warmup_steps)
-        history["loss"].append(loss_sum / n)
-        if reestimate_bn:
-            reestimate_batchnorm(model, images, seed=seed)
-        # chunks of 128: faster per image than EVAL_BATCH on two CPU cores, and this runs every epoch
-        history["eval_accuracy_train"].append(accuracy(model, head, (images, labels), batch_size=128))
+        history["loss"].append(loss_sum / seen)
+        if settings["reestimate_bn"]:
+            reestimate_batchnorm(result.model, images, seed=seed)
+        history["eval_accuracy_train"].append(eval_accuracy(images, labels))
         if heldout is not None:
-            history["eval_accuracy_heldout"].append(accuracy(model, head, heldout, batch_size=128))
+            history["eval_accuracy_heldout"].append(eval_accuracy(*heldout))
         history["margin_factor"].append(float(getattr(head, "margin_factor", 1.0)))
         history["lr"].append(float(opt.param_groups[0]["lr"]))
         history["seconds"].append(time.perf_counter() - start)
@@ -419,8 +484,6 @@ def fit(
         if callback is not None and callback(epoch, result) is True:
             break
     bar.close()
-    model.eval()
-    head.eval()
     result.seconds = time.perf_counter() - start
     result.config["fit"]["epochs_done"] = result.epochs_done
     return result
