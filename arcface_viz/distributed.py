@@ -48,15 +48,13 @@ import torch.distributed.nn.functional as dist_nn
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from arcface_viz._validation import check_bool, check_choice, check_int, check_labels, check_real
+from arcface_viz._validation import check_int, check_labels, check_real
 from arcface_viz.heads import make_head, margin_logits
 from arcface_viz.losses import get_loss
 from arcface_viz.training import (
     EVAL_BATCH,
-    LR_SCHEDULES,
     TrainResult,
     check_fit_args,
-    check_label_range,
     eval_mode,
     fit_config,
     forward_in_chunks,
@@ -863,13 +861,9 @@ def fit(
     with fewer images than processes is skipped.
     """
     images, labels = images_and_labels(train)
-    check_fit_args(model, head, labels, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-                   margin_warmup_epochs=margin_warmup_epochs, seed=seed, callback=callback)
-    check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
-    if heldout is not None:
-        heldout = images_and_labels(heldout)
-        check_label_range(heldout[1], head, "heldout labels")
-    check_bool("reestimate_bn", reestimate_bn)
+    heldout = check_fit_args(model, head, labels, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+                             margin_warmup_epochs=margin_warmup_epochs, seed=seed, callback=callback,
+                             lr_schedule=lr_schedule, heldout=heldout, reestimate_bn=reestimate_bn)
     sample_rate = _check_rate(sample_rate)
     distributed = dist.is_available() and dist.is_initialized()
     world, rank = (dist.get_world_size(), dist.get_rank()) if distributed else (1, 0)

@@ -119,7 +119,8 @@ def images_and_labels(data) -> tuple[torch.Tensor, torch.Tensor]:
 
 def check_fit_args(model: nn.Module, head: nn.Module, labels: torch.Tensor, *, epochs: int, batch_size: int, lr: float,
                    optimizer: str, margin_warmup_epochs: int, seed: int,
-                   callback: Callable[[int, TrainResult], object] | None) -> None:
+                   callback: Callable[[int, TrainResult], object] | None, lr_schedule: str, heldout,
+                   reestimate_bn: bool) -> tuple[torch.Tensor, torch.Tensor] | None:
     """Check :func:`fit`'s arguments before any training starts (also used by ``distributed.fit``).
 
     Parameters
@@ -145,15 +146,26 @@ def check_fit_args(model: nn.Module, head: nn.Module, labels: torch.Tensor, *, e
         Seed, >= 0.
     callback : callable or None
         ``callback(epoch, result)``, or None.
+    lr_schedule : str
+        One of :data:`LR_SCHEDULES`.
+    heldout : FaceDataset or tuple(images, labels) or None
+        Held-out images of the training identities, labels in [0, head.out_features).
+    reestimate_bn : bool
+        True or False.
+
+    Returns
+    -------
+    tuple(images, labels) or None
+        The checked held-out tensors, as :func:`images_and_labels` returns them (None without ``heldout``).
 
     Raises
     ------
     TypeError
-        Model or head not a module, a non-float32 module, a value of the wrong type, a callback
-        that cannot be called.
+        Model or head not a module, a non-float32 module, a value of the wrong type, held-out data
+        of another type, a callback that cannot be called.
     ValueError
-        A value out of range, labels outside the head's classes, or model and head dimensions
-        that differ.
+        A value out of range, an unknown schedule, labels or held-out labels outside the head's
+        classes, or model and head dimensions that differ.
     """
     if not isinstance(model, nn.Module) or not isinstance(head, nn.Module):
         raise TypeError("model and head must be torch.nn.Module instances (e.g. FaceCNN and heads.make_head(...))")
@@ -171,6 +183,12 @@ def check_fit_args(model: nn.Module, head: nn.Module, labels: torch.Tensor, *, e
     dim = getattr(model, "embedding_dim", None)
     if dim is not None and getattr(head, "in_features", dim) != dim:
         raise ValueError(f"model.embedding_dim={dim} but head.in_features={head.in_features}: make them equal")
+    check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
+    if heldout is not None:
+        heldout = images_and_labels(heldout)
+        check_label_range(heldout[1], head, "heldout labels")
+    check_bool("reestimate_bn", reestimate_bn)
+    return heldout
 
 
 def check_label_range(labels: torch.Tensor, head: nn.Module, name: str = "labels") -> None:
@@ -347,13 +365,9 @@ def fit(
     True
     """
     images, labels = images_and_labels(train)
-    check_fit_args(model, head, labels, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-                   margin_warmup_epochs=margin_warmup_epochs, seed=seed, callback=callback)
-    check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
-    if heldout is not None:
-        heldout = images_and_labels(heldout)
-        check_label_range(heldout[1], head, "heldout labels")
-    check_bool("reestimate_bn", reestimate_bn)
+    heldout = check_fit_args(model, head, labels, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+                             margin_warmup_epochs=margin_warmup_epochs, seed=seed, callback=callback,
+                             lr_schedule=lr_schedule, heldout=heldout, reestimate_bn=reestimate_bn)
     apply_thread_policy()  # threads from the CPUs free now: kernels sharing a server do not fight
     device = next(model.parameters()).device
     images, labels = images.to(device), labels.to(device)
