@@ -33,12 +33,13 @@ TEXT: dict[str, dict[str, str]] = {
     "explorer.m3": {"en": "m3 (cos)", "zh": "m3（余弦）"},
     "explorer.theta": {"en": "probe θ (°)", "zh": "探针角 θ（°）"},
     "explorer.n_classes": {"en": "classes C", "zh": "类别数 C"},
-    # --- margin explorer: readout. Both languages start "θ = …°: target logit …" (lesson 4 checks that prefix).
+    # --- margin explorer: readout. Both languages give θ, the target logit and its probability, in this order,
+    # before the first "|" (lesson 4 checks those three numbers, whatever the language).
     "explorer.readout": {
         "en": ("θ = {theta:.1f}°: target logit {logit:.2f}, probability {prob:.3f} | "
                "without margin: logit {plain:.2f}, probability {plain_prob:.3f} | "
                "{described}, C = {n_classes}, other classes at 90°"),
-        "zh": ("θ = {theta:.1f}°: target logit {logit:.2f}，目标类概率 {prob:.3f} | "
+        "zh": ("θ = {theta:.1f}°：目标 logit {logit:.2f}，目标类概率 {prob:.3f} | "
                "不加间隔：logit {plain:.2f}，概率 {plain_prob:.3f} | "
                "{described}，C = {n_classes}，其余类中心都在 90°"),
     },

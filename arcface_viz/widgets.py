@@ -128,10 +128,10 @@ def explorer_readout(loss: str, s: float, m1: float, m2: float, m3: float, theta
     -------
     str
         The line, e.g. ``"θ = 60.0°: target logit 0.38, probability 0.172 | without margin: logit 8.00,
-        probability 0.997 | ArcFace (s=16, m=0.5), C = 8, other classes at 90°"``. The first part up
-        to the first ``|`` always has this form (tests and the browser test parse it). In Chinese the
-        line starts the same way, ``"θ = 60.0°: target logit 0.38，目标类概率 0.172 | ..."``: lesson 4
-        (in both editions) checks the prefix up to the logit.
+        probability 0.998 | ArcFace (s=16, m=0.5), C = 8, other classes at 90°"``; in Chinese
+        ``"θ = 60.0°：目标 logit 0.38，目标类概率 0.172 | 不加间隔：logit 8.00，概率 0.998 | ..."``. In both
+        languages the part before the first ``|`` holds exactly three numbers, θ, the target logit and
+        its probability, in this order: lesson 4 (both editions, the same code) checks them.
 
     Raises
     ------

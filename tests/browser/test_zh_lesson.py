@@ -76,7 +76,7 @@ def test_chinese_lesson_4_renders_its_text_and_a_chinese_explorer(open_notebook)
     assert after["loss"] == "custom"  # a margin slider left the ArcFace preset: the selector says 自定义
     assert readout.inner_text() == explorer_readout(**after, lang="zh")
     # the printed readout of the check cell is the Chinese line too
-    printed = page.locator(".jp-OutputArea-output pre", has_text="target logit").first.inner_text()
+    printed = page.locator(".jp-OutputArea-output pre", has_text=before_text.split("|")[0]).first.inner_text()
     assert printed.strip() == before_text
     nb.screenshot("zh_04_margin_explorer", target=panel)
     assert_not_upscaled(panel)

@@ -84,7 +84,7 @@ def test_every_widget_and_text_function_refuses_an_unknown_language(make):
 def test_zh_explorer_shows_chinese_and_the_same_numbers_and_pictures():
     en, zh = widgets.margin_explorer(), widgets.margin_explorer(lang="zh")
     assert zh.readout.value == html.escape(
-        "θ = 60.0°: target logit 0.38，目标类概率 0.172 | 不加间隔：logit 8.00，概率 0.998 | "
+        "θ = 60.0°：目标 logit 0.38，目标类概率 0.172 | 不加间隔：logit 8.00，概率 0.998 | "
         "ArcFace (s=16, m=0.5)，C = 8，其余类中心都在 90°")
     assert zh.controls["s"].description == "尺度 s" and zh.controls["loss"].description == "损失函数"
     assert zh.controls["n_classes"].description == "类别数 C" and zh.controls["m2"].description == "m2（弧度）"
@@ -96,10 +96,14 @@ def test_zh_explorer_shows_chinese_and_the_same_numbers_and_pictures():
         assert numbers(zh.readout.value) == numbers(en.readout.value), name
         assert zh.settings == en.settings
         assert all(zh.images[k].value == en.images[k].value for k in en.images), f"{name}: same figures"
-    # both editions of lesson 4 check this prefix of the readout (the notebooks' code is identical)
-    assert zh.readout.value.startswith("θ = 75.0°: target logit ")
+    # both editions of lesson 4 (the same code) read θ, the target logit and its probability before the first "|"
+    first = [part.split("|")[0] for part in (en.readout.value, zh.readout.value)]
+    assert numbers(first[0]) == numbers(first[1]) and len(numbers(first[1])) == 3, first
+    # no English word left in the Chinese line: only the loss's name and the symbols logit, s, m, C
+    assert set(re.findall(r"[A-Za-z]+", zh.readout.value)) == {"CosFace", "logit", "s", "m", "C"}, zh.readout.value
     en.controls["m2"].value = zh.controls["m2"].value = 0.2
     assert "自定义 (s=30, m1=1, m2=0.2, m3=0.35)" in zh.readout.value
+    assert set(re.findall(r"[A-Za-z]+", zh.readout.value)) == {"logit", "s", "m", "C"}, zh.readout.value
     assert "Custom (s=30, m1=1, m2=0.2, m3=0.35)" in en.readout.value
 
 
