@@ -1,10 +1,14 @@
-"""Slider response end to end, in Chromium: key press on a slider -> the new figure decoded and painted.
+"""Control response end to end, in Chromium: key press on a control -> the new figure decoded and painted.
 
-Goal: median <= 100 ms per control, for every slider of the margin explorer and lesson 6's threshold slider.
+Goal: median <= 100 ms per control, for every control of the margin explorer (six sliders and the loss
+selector) and of lesson 6's threshold explorer (its one slider).
 
 The script serves a small notebook with Voilà on 127.0.0.1 (the same widget manager and comm path as
-JupyterLab), opens it in Debian's headless Chromium (Playwright, /usr/bin/chromium), focuses each slider
-and presses an arrow key ``--presses`` times. In the page, a keydown listener stamps the press and a
+JupyterLab), opens it in Debian's headless Chromium (Playwright, /usr/bin/chromium), focuses each control
+and presses an arrow key ``--presses`` times: Right/Left on a slider's handle, Down/Up on the loss
+selector (a ``<select>``: each press picks the next or previous loss, as a student does from the
+keyboard; a preset moves the three margin sliders too, "custom" leaves them). Every press changes the
+value. In the page, a keydown listener stamps the press and a
 MutationObserver stamps each panel image whose ``src`` changes, after ``img.decode()`` and two animation
 frames (the frame that shows it). One press's time is the last panel's stamp minus the key press.
 
@@ -122,15 +126,23 @@ def start_voila(folder: Path, home: Path) -> tuple[subprocess.Popen, str]:
             time.sleep(0.5)
 
 
-def press_times(page, handle, presses: int) -> tuple[list[float], list[float], list[tuple[float, float]]]:
+def directions(presses: int, forward_first: bool = True) -> list[int]:
+    """+1 / -1 per press: two forward, two back, ... so that the value stays within two steps of its start
+    (inside a slider's range; among a selector's options when it starts two away from the end it heads to)."""
+    sign = 1 if forward_first else -1
+    return [sign if (i // 2) % 2 == 0 else -sign for i in range(presses)]
+
+
+def press_times(page, handle, presses: int, keys: tuple[str, str] = ("ArrowRight", "ArrowLeft"),
+                forward_first: bool = True) -> tuple[list[float], list[float], list[tuple[float, float]]]:
     """Milliseconds from each key press on ``handle`` to the last figure/label update it caused, to the
     moment that update reached the page (its ``src`` or text set; the rest is decoding and painting), and
-    to the kernel receiving and finishing the change (its clock; not stamped for the bare slider)."""
+    to the kernel receiving and finishing the change (its clock; not stamped for the bare slider).
+    ``keys`` are the keys that step the control forward and back."""
     times, arrivals, kernel = [], [], []
     handle.focus()
-    for i in range(presses):
-        key = "ArrowRight" if (i // 2) % 2 == 0 else "ArrowLeft"  # R R L L ...: stays inside the range
-        page.keyboard.press(key)
+    for step in directions(presses, forward_first):
+        page.keyboard.press(keys[0] if step > 0 else keys[1])
         page.wait_for_function("() => __bench.n > 0", timeout=30_000)
         # Quiet for 300 ms: every panel of this change has been shown.
         page.wait_for_function("() => __bench.n > 0 && performance.now() - __bench.last > 300", timeout=30_000)
@@ -143,6 +155,13 @@ def press_times(page, handle, presses: int) -> tuple[list[float], list[float], l
     return times, arrivals, kernel
 
 
+def next_value(control, step: int):
+    """The value one step forward (+1) or back (-1): a slider's step (clamped), or a selector's next option."""
+    if hasattr(control, "step"):
+        return min(max(control.value + step * control.step, control.min), control.max)
+    return control.options[control.index + step][1]
+
+
 def kernel_side(presses: int) -> dict[str, tuple[float, float, float]]:
     """Per control: median wall and CPU ms of one change made in-process, and KB of the images it sends."""
     from arcface_viz.threshold import threshold_explorer
@@ -152,16 +171,19 @@ def kernel_side(presses: int) -> dict[str, tuple[float, float, float]]:
     exec(SCORES_CODE, scope)
     out = {}
     explorer = margin_explorer()
+    # The browser's order: the sliders (the margin ones leave the preset: "custom"), then the loss selector.
     widgets = [(name, explorer, control) for name, control in explorer.controls.items() if hasattr(control, "step")]
+    widgets.append(("loss", explorer, explorer.controls["loss"]))
     thr = threshold_explorer(scope["genuine"], scope["impostor"])
     widgets.append(("threshold", thr, thr.controls["threshold"]))
     for name, owner, control in widgets:
         ms, cpu, sent = [], [], []
-        for i in range(presses):
+        forward_first = hasattr(control, "step") or control.index + 2 < len(control.options)  # as in the browser
+        for step in directions(presses, forward_first):
             before = {k: v.value for k, v in owner.images.items()}
-            step = control.step if (i // 2) % 2 == 0 else -control.step
+            value = next_value(control, step)
             start, start_cpu = time.perf_counter(), time.process_time()
-            control.value = min(max(control.value + step, control.min), control.max)
+            control.value = value
             ms.append(1000 * (time.perf_counter() - start))
             cpu.append(1000 * (time.process_time() - start_cpu))
             sent.append(sum(len(v.value) for k, v in owner.images.items() if v.value != before[k]) / 1024)
@@ -170,7 +192,7 @@ def kernel_side(presses: int) -> dict[str, tuple[float, float, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Median key-press-to-figure time per slider, in Chromium.")
+    parser = argparse.ArgumentParser(description="Median key-press-to-figure time per control, in Chromium.")
     parser.add_argument("--presses", type=int, default=15)
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
@@ -198,12 +220,19 @@ def main() -> None:
                 for name, text in descriptions.items():
                     label = page.locator(".widget-label", has_text=text)
                     rows.append((name, panel.locator(".widget-slider", has=label).locator(".noUi-handle").first, name))
+                # after the sliders, as in kernel_side: the margin sliders have switched it to "custom"
+                rows.append(("loss", panel.locator(".widget-dropdown select").first, "loss"))
                 rows.append(("threshold", page.locator(".arcface-threshold-explorer .noUi-handle").first, "threshold"))
                 print(f"{'control':12s} {'browser median ms':>18s} {'(min-max)':>14s} {'to kernel':>10s} "
                       f"{'in kernel':>10s} {'back':>5s} {'paint':>6s} {'kernel ms':>10s} {'kernel CPU ms':>14s} "
                       f"{'KB sent':>8s}")
                 for label, handle, key in rows:
-                    times, arrivals, stamps = press_times(page, handle, args.presses)
+                    if label == "loss":  # Down/Up; towards the end of the list with two options to go
+                        index, count = handle.evaluate("s => [s.selectedIndex, s.options.length]")
+                        times, arrivals, stamps = press_times(page, handle, args.presses, ("ArrowDown", "ArrowUp"),
+                                                              forward_first=index + 2 < count)
+                    else:
+                        times, arrivals, stamps = press_times(page, handle, args.presses)
                     arrived = statistics.median(arrivals)
                     if key is None:
                         steps = f"{'':10s} {'':10s} {arrived:5.0f}"  # the bare slider: the whole way, there and back
