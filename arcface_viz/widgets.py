@@ -291,8 +291,9 @@ class MarginExplorer(widgets.VBox):
     error : str or None
         The message shown when the settings could not be drawn.
     figures : dict[str, matplotlib.figure.Figure]
-        ``"logits"``, ``"boundary"``, ``"probability"`` -- the figures behind the images; their
-        artists carry the gids documented in :mod:`arcface_viz.plots.margins`.
+        ``"logits"``, ``"boundary"``, ``"probability"`` -- the figures behind the images (those of the
+        selected loss: each loss keeps its own panels, see :meth:`update`); their artists carry the
+        gids documented in :mod:`arcface_viz.plots.margins`.
     images : dict[str, ipywidgets.Image]
         The JPEG of each figure, same keys.
 
@@ -332,8 +333,11 @@ class MarginExplorer(widgets.VBox):
         self.readout = widgets.HTML(layout=widgets.Layout(margin="4px 0 4px 8px"))
         self.readout.add_class("arcface-readout")
         self.error: str | None = None
-        self._panels = {"logits": BlitPanel((5.6, 4.2)), "boundary": BlitPanel((4.3, 4.2)),
-                        "probability": BlitPanel((5.6, 4.2))}
+        # One set of panels per loss, made the first time the loss is selected: a loss's look (colours,
+        # legend) is the panels' cached background, so coming back to a loss only moves its curves.
+        self._panel_sets: dict[str, dict[str, BlitPanel]] = {}
+        self._built: set[tuple[str, str]] = set()  # (loss, panel) drawn at least once
+        self._panels = self._panels_of(loss)
         self.figures = {name: panel.figure for name, panel in self._panels.items()}
         # An explicit pixel width: the browser never stretches a panel beyond its own pixels (blurry),
         # and max-width lets it shrink on a narrow screen.
@@ -343,7 +347,6 @@ class MarginExplorer(widgets.VBox):
         for image in self.images.values():
             image.add_class("arcface-plot")
         self._syncing = False
-        self._built: set[str] = set()
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         left = widgets.VBox([self.controls[k] for k in ("loss", "s", "m1", "m2", "m3")])
@@ -351,11 +354,28 @@ class MarginExplorer(widgets.VBox):
         panels = widgets.HBox(list(self.images.values()), layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__([widgets.HBox([left, right]), self.readout, panels])
         self.add_class("arcface-margin-explorer")
-        self._panels["logits"].lay_out_with(lambda ax: self._label_logits_in_s(
-            plot_target_logits(None, s, theta_probe_deg=0.0, highlight="arcface", ax=ax,
-                               mark_fallback=False).axes[0]))
-        self._panels["logits"].ax.clear()
-        self.update("loss")
+        self.update("all")
+
+    def _panels_of(self, loss: str) -> dict[str, BlitPanel]:
+        """The panels of ``loss``, made (not drawn) on first use; every set has the first set's axes positions."""
+        if loss in self._panel_sets:
+            return self._panel_sets[loss]
+        panels = {"logits": BlitPanel((5.6, 4.2)), "boundary": BlitPanel((4.3, 4.2)),
+                  "probability": BlitPanel((5.6, 4.2))}
+        first = next(iter(self._panel_sets.values()), None)
+        if first is None:
+            # laid out for the widest tick labels s can give; the other two at their first draw
+            panels["logits"].lay_out_with(lambda ax: self._label_logits_in_s(
+                plot_target_logits(None, self.controls["s"].value, theta_probe_deg=0.0, highlight="arcface", ax=ax,
+                                   mark_fallback=False).axes[0]))
+            panels["logits"].ax.clear()
+        else:  # the axes stay where they were when the loss changes
+            for name, panel in panels.items():
+                position = first[name].ax.get_position()
+                panel.lay_out_with(lambda ax, position=position: (ax.figure.set_layout_engine("none"),
+                                                                  ax.set_position(position)))
+        self._panel_sets[loss] = panels
+        return panels
 
     @property
     def settings(self) -> dict:
@@ -393,21 +413,29 @@ class MarginExplorer(widgets.VBox):
             self._syncing = False
         return True
 
-    def update(self, changed: str = "loss") -> None:
+    def update(self, changed: str = "all") -> None:
         """Recompute the readout and redraw the panels that ``changed`` (a control name) affects.
 
+        Each loss has its own panels (the loss's colours and legend are their cached background). The
+        first time a loss is selected its panels are drawn in full; when it is selected again, only
+        their curves, markers and texts move to the current settings, as for a slider.
         An invalid setting shows ``"Invalid settings: ..."`` (in the widget's ``lang``) in the readout
         instead of raising.
 
         Parameters
         ----------
-        changed : str, default "loss"
-            Name of the control that moved (a key of ``controls``); ``"loss"`` redraws everything.
+        changed : str, default "all"
+            Name of the control that moved (a key of ``controls``; ``"loss"``: the selected loss's
+            panels are shown and brought up to date), or ``"all"``: draw the selected loss's panels
+            from scratch.
         """
         p = self.settings
         try:
             line = explorer_readout(p["loss"], p["s"], p["m1"], p["m2"], p["m3"], p["theta_deg"],
                                     p["n_classes"], lang=self.lang)
+            if changed in ("loss", "all"):
+                self._panels = self._panels_of(p["loss"])
+                self.figures.update({name: panel.figure for name, panel in self._panels.items()})
             for name in self._panels_for(changed):
                 self._draw(name, p, rebuild=self._needs_rebuild(name, changed), changed=changed)
                 self.images[name].value = self._panels[name].render()
@@ -429,8 +457,7 @@ class MarginExplorer(widgets.VBox):
         return ("logits", "boundary", "probability")
 
     def _needs_rebuild(self, name: str, changed: str) -> bool:
-        # A loss change recolours curves and relabels the legend: draw that panel from scratch.
-        return name not in self._built or changed == "loss"
+        return changed == "all" or (self.controls["loss"].value, name) not in self._built
 
     def _label_logits_in_s(self, ax) -> None:
         # The logits panel's y-limits and ticks are fixed fractions of s, so its curves look the same for
@@ -456,10 +483,11 @@ class MarginExplorer(widgets.VBox):
                                   mark_fallback=False).axes[0]),
                               dynamic=("target-logit:highlight", "probe:line", "probe:marker"),
                               overlay=("title", "yaxis"))
-            else:
+            else:  # back to a loss drawn before: s may have changed meanwhile
+                rescale = changed in ("s", "loss")
                 update_target_logits(panel.ax, None, p["s"], theta_probe_deg=probe, highlight=highlight,
-                                     rescale=changed == "s")
-                if changed == "s":
+                                     rescale=rescale)
+                if rescale:
                     self._label_logits_in_s(panel.ax)
         elif name == "boundary":
             if rebuild:
@@ -479,7 +507,7 @@ class MarginExplorer(widgets.VBox):
                                        "probe:marker"), overlay=("title", "bound-note"))
             else:
                 update_probability_vs_angle(panel.ax, p["s"], None, n, loss=p["loss"], theta_probe_deg=probe, **m)
-        self._built.add(name)
+        self._built.add((p["loss"], name))
 
 
 def margin_explorer(loss: str = "arcface", s: float = DEFAULT_S, theta_deg: float = 60.0,

@@ -132,11 +132,41 @@ def test_margin_explorer_panels_equal_a_full_rebuild(control, value):
     widget.controls["theta"].value = 70.0  # one incremental change first
     widget.controls[control].value = value
     incremental = {name: image.value for name, image in widget.images.items()}
-    widget.update("loss")  # draws every panel from scratch
+    widget.update("all")  # draws every panel from scratch
     for name, image in widget.images.items():
         difference = np.abs(_pixels(incremental[name]) - _pixels(image.value))
         # JPEG of the same pixels is the same file; allow the rescaled transform's rounding after an s change
         assert difference.max() <= 8 and difference.mean() < 0.01, (name, difference.max(), difference.mean())
+
+
+def _assert_like_a_full_rebuild(widget) -> None:
+    shown = {name: image.value for name, image in widget.images.items()}
+    widget.update("all")  # draws the selected loss's panels from scratch
+    for name, image in widget.images.items():
+        difference = np.abs(_pixels(shown[name]) - _pixels(image.value))
+        assert difference.max() <= 8 and difference.mean() < 0.01, (name, difference.max(), difference.mean())
+
+
+def test_margin_explorer_back_to_a_loss_moves_its_own_panels_like_a_full_rebuild():
+    widget = margin_explorer()  # ArcFace
+    arcface = dict(widget.figures)
+    widget.controls["loss"].value = "cosface"  # first time: its own panels, drawn in full
+    assert all(widget.figures[name] is not arcface[name] for name in arcface)
+    cosface = dict(widget.figures)
+    for control, value in (("s", 40.5), ("theta", 120.0), ("n_classes", 30)):
+        widget.controls[control].value = value
+    widget.controls["loss"].value = "arcface"  # back: ArcFace's panels, brought up to the new s, θ and C
+    assert all(widget.figures[name] is arcface[name] for name in arcface)
+    assert widget.figures["boundary"].axes[0].get_title().startswith("ArcFace (s=40.5, m=0.5)")
+    _assert_like_a_full_rebuild(widget)
+    widget.controls["m2"].value = 0.3  # custom, first time
+    widget.controls["s"].value = 8.0
+    widget.controls["loss"].value = "cosface"
+    assert all(widget.figures[name] is cosface[name] for name in cosface)
+    _assert_like_a_full_rebuild(widget)
+    widget.controls["m3"].value = 0.1  # custom again, now with CosFace's margins and s = 8
+    assert widget.settings["loss"] == "custom"
+    _assert_like_a_full_rebuild(widget)
 
 
 def test_threshold_explorer_panels_equal_a_fresh_widget():
