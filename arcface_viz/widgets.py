@@ -17,7 +17,8 @@ invalid), ``arcface-plot``, ``arcface-training-lab``, ``arcface-train-button``,
 The explorer's panels are matplotlib figures shown as JPEG in ``ipywidgets.Image`` widgets: plotly's
 FigureWidget needs the ``anywidget`` package with plotly >= 6, which the environment does not have;
 swapping an image does not flicker and stays in the saved widget state. Only the artists a control
-moves are redrawn, over cached pixels (:class:`arcface_viz.blit.BlitPanel`): benchmarks/bench_widgets.py and
+moves are redrawn, over cached pixels (:class:`arcface_viz.blit.BlitPanel`); each loss of the selector keeps
+its own panels, drawn in full the first time it is selected: benchmarks/bench_widgets.py and
 benchmarks/bench_browser_sliders.py measure it.
 The training lab's 3-D sphere is plotly, shown in an ``Output`` widget through JupyterLab's plotly
 mimetype renderer (offline).
