@@ -434,9 +434,11 @@ class MarginExplorer(widgets.VBox):
         try:
             line = explorer_readout(p["loss"], p["s"], p["m1"], p["m2"], p["m3"], p["theta_deg"],
                                     p["n_classes"], lang=self.lang)
-            if changed in ("loss", "all"):
-                self._panels = self._panels_of(p["loss"])
-                self.figures.update({name: panel.figure for name, panel in self._panels.items()})
+            panels = self._panels_of(p["loss"])
+            if panels is not self._panels:  # a new loss (or one the readout refused last time): all three panels
+                self._panels = panels
+                self.figures.update({name: panel.figure for name, panel in panels.items()})
+                changed = "all" if changed == "all" else "loss"
             for name in self._panels_for(changed):
                 self._draw(name, p, rebuild=self._needs_rebuild(name, changed), changed=changed)
                 self.images[name].value = self._panels[name].render()

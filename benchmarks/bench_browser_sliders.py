@@ -9,9 +9,10 @@ and presses an arrow key ``--presses`` times: Right/Left on a slider's handle, D
 selector (a ``<select>``: each press picks the next or previous loss, as a student does from the
 keyboard; a preset moves the three margin sliders too, "custom" leaves them). Every press changes the
 value. The selector's row starts at "custom" (the margin sliders left the preset) and visits Combined for
-the first time: that press draws Combined's panels in full (its maximum); the others reuse panels drawn before. In the page, a keydown listener stamps the press and a
-MutationObserver stamps each panel image whose ``src`` changes, after ``img.decode()`` and two animation
-frames (the frame that shows it). One press's time is the last panel's stamp minus the key press.
+the first time: that press draws Combined's panels in full (its maximum); the others reuse panels drawn
+before. In the page, a keydown listener stamps the press and a MutationObserver stamps each panel image
+whose ``src`` changes, after ``img.decode()`` and two animation frames (the frame that shows it). One
+press's time is the last panel's stamp minus the key press.
 
 To see where the time goes it prints, per control, beside the browser median:
 - where one change spends it, as medians: ``to kernel`` (key press -> the message reaches the widget in the

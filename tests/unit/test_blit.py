@@ -169,6 +169,19 @@ def test_margin_explorer_back_to_a_loss_moves_its_own_panels_like_a_full_rebuild
     _assert_like_a_full_rebuild(widget)
 
 
+def test_margin_explorer_panels_follow_the_loss_after_invalid_settings():
+    widget = margin_explorer()  # ArcFace
+    arcface = dict(widget.figures)
+    widget.controls["m1"].value = 0.8  # custom, but invalid with m2 = 0.5: the readout says so, nothing drawn
+    assert widget.error is not None and widget.settings["loss"] == "custom"
+    widget.controls["m1"].value = 1.0  # valid again: custom's own panels, not ArcFace's
+    assert widget.error is None and all(widget.figures[name] is not arcface[name] for name in arcface)
+    _assert_like_a_full_rebuild(widget)
+    widget.controls["loss"].value = "arcface"
+    assert all(widget.figures[name] is arcface[name] for name in arcface)
+    _assert_like_a_full_rebuild(widget)
+
+
 def test_threshold_explorer_panels_equal_a_fresh_widget():
     rng = np.random.default_rng(0)
     genuine, impostor = rng.normal(0.55, 0.15, 450), rng.normal(0.05, 0.2, 4500)
