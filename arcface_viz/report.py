@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -152,30 +153,84 @@ def write_sweep_figure(out: Path, sweep: list[dict], reference: dict | None = No
     return _save(fig, out / "margin_sweep.png")
 
 
+class Cell(NamedTuple):
+    """One cell of the summary table: mean and std over seeds in the unit shown, and where it goes.
+
+    A plain ``(mean, std)`` pair works wherever a Cell does (no unit, no group).
+    """
+
+    mean: float | None  #: mean over seeds, already in ``unit`` (e.g. percent), None for n/a
+    std: float | None  #: population standard deviation over seeds, None for one seed
+    unit: str = ""  #: "%", "°", "seconds" or ""
+    group: str = ""  #: the table block of its column ("" for one untitled block)
+
+
 def format_value(value) -> str:
-    """A (mean, std) pair as text: "0.951 ± 0.0065", "0.951" (std None) or "n/a" (mean None or NaN).
+    """A (mean, std) pair as text, one decimal: "93.3 ± 1.4", "93.3" (std None) or "n/a".
+
+    The printed table and the page show every rate in percent and every angle in degrees, to one
+    decimal, as the paired differences are shown in percentage points.
 
     Parameters
     ----------
-    value : tuple of (float or None, float or None), or None
-        ``(mean, std)``.
+    value : Cell, tuple of (float or None, float or None), or None
+        ``(mean, std)`` in the unit shown (percent, degrees, seconds).
 
     Returns
     -------
     str
-        The mean to 4 significant digits, ``± std`` to 2, or ``"n/a"``.
+        ``"mean ± std"`` to one decimal each, the mean alone when std is None, or ``"n/a"`` (mean
+        None or not finite).
 
     Examples
     --------
-    >>> format_value((0.95123, 0.00649)), format_value((0.95123, None)), format_value((float("nan"), 0.1))
-    ('0.9512 ± 0.0065', '0.9512', 'n/a')
+    >>> format_value((93.333, 1.449)), format_value((0.049, None)), format_value((float("nan"), 0.1))
+    ('93.3 ± 1.4', '0.0', 'n/a')
     """
     if value is None:
         return "n/a"
-    mean, std = value
+    mean, std = value[0], value[1]
     if mean is None or not np.isfinite(mean):
         return "n/a"
-    return f"{mean:.4g}" if std is None else f"{mean:.4g} ± {std:.2g}"
+    return f"{mean:.1f}" if std is None or not np.isfinite(std) else f"{mean:.1f} ± {std:.1f}"
+
+
+def table_blocks(rows: list[dict]) -> list[tuple[str, list[tuple[str, str]], list[list[str]]]]:
+    """The summary table split into its blocks (column groups), every cell formatted.
+
+    One source for the printed table (:func:`arcface_viz.compare.format_table`) and the page
+    (:func:`write_html`): the same blocks, heads, units and numbers.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One row per loss: ``"loss"`` (its description), then column head to a :class:`Cell` (or a
+        ``(mean, std)`` pair, or a str shown as is). The first row's cells give each column's unit
+        and group.
+
+    Returns
+    -------
+    list of (str, list of (str, str), list of list of str)
+        Per group, in order of first appearance: its title, its ``(head, unit)`` columns and one
+        list of cell texts per row, the loss description first. Empty for no rows.
+
+    Examples
+    --------
+    >>> rows = [{"loss": "ArcFace", "EER": Cell(5.0, 1.04, "%", "unseen")},
+    ...         {"loss": "Softmax", "EER": Cell(12.5, None, "%", "unseen")}]
+    >>> table_blocks(rows)
+    [('unseen', [('EER', '%')], [['ArcFace', '5.0 ± 1.0'], ['Softmax', '12.5']])]
+    """
+    if not rows:
+        return []
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for head, cell in rows[0].items():
+        if head != "loss":
+            groups.setdefault(getattr(cell, "group", ""), []).append((head, getattr(cell, "unit", "")))
+    return [(group, columns, [[row["loss"]] + [row[head] if isinstance(row.get(head), str)
+                                               else format_value(row.get(head)) for head, _ in columns]
+                              for row in rows])
+            for group, columns in groups.items()]
 
 
 def _paired_html(paired: list[dict]) -> str:
@@ -206,6 +261,10 @@ def _paired_html(paired: list[dict]) -> str:
             + "".join(rows) + "</table>" + note)
 
 
+def _head_with_unit(head: str, unit: str) -> str:
+    return f"{head} ({unit})" if unit else head
+
+
 def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: list[dict], credit: str, *,
                definitions=(), paired: list[dict] = ()) -> Path:
     """Write ``out/index.html``: command, tables, column definitions, paired differences, figures.
@@ -220,7 +279,8 @@ def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: l
     figures : list of tuple of str
         ``(caption, file name)`` pairs from :func:`write_figures`.
     table : list of dict
-        One row per loss, column name to a str or a (mean, std) pair (see :func:`format_value`).
+        One row per loss: ``"loss"`` and column head to a :class:`Cell` (see :func:`table_blocks`);
+        each group of columns is a table of its own, each head says its unit.
     credit : str
         Credit line of the faces.
     definitions : sequence of (str, str), optional
@@ -234,11 +294,13 @@ def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: l
         The page written, ``out / "index.html"`` (overwritten if present; the command, captions,
         table cells and credit are HTML-escaped).
     """
-    columns = list(table[0]) if table else []
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(row[c] if isinstance(row[c], str) else format_value(row[c]))}</td>" for c in columns) + "</tr>"
-        for row in table
+    tables = "".join(
+        (f"<h3>{html.escape(group)}</h3>" if group else "")
+        + "<table><tr>" + "".join(f"<th>{html.escape(_head_with_unit(head, unit))}</th>"
+                                  for head, unit in [("loss", "")] + columns) + "</tr>"
+        + "".join("<tr>" + "".join(f"<td>{html.escape(text)}</td>" for text in cells) + "</tr>" for cells in rows)
+        + "</table>"
+        for group, columns, rows in table_blocks(table)
     )
     images = "".join(
         f'<figure><img src="{html.escape(file)}" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
@@ -252,15 +314,17 @@ def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: l
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>arcface-viz compare</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #bbb;padding:4px 8px;text-align:right}} figure{{display:inline-block;margin:8px}}
+td,th{{border:1px solid #bbb;padding:4px 8px;text-align:right}}
+td:first-child,th:first-child{{text-align:left}} figure{{display:inline-block;margin:8px}}
 img{{max-width:520px}} code{{background:#f3f3f3;padding:2px 4px}} .credit{{color:#555;font-size:small}}</style></head>
 <body><h1>Softmax and margin losses, side by side</h1>
 <p><code>{html.escape(report["command"])}</code></p>
-<p>Data: {html.escape(report["data"]["description"])}. Mean ± standard deviation over {report["settings"]["seeds"]} seed(s);
+<p>Data: {html.escape(report["data"]["description"])}. Mean ± standard deviation over {report["settings"]["seeds"]} seed(s),
+one decimal: rates in percent, angles in degrees, time in seconds (report.json keeps rates as fractions);
 verification on identities never seen in training (cosine similarity of unit embeddings).
 {"" if scale is None else f"Every normalised head uses the same scale s = {scale:g}. "}
-TAR@FAR is n/a where there are fewer than 1/FAR impostor pairs. Wall-clock {report["seconds"]:.0f} s.</p>
-<table><tr>{head}</tr>{rows}</table>
+TAR@FAR is n/a where there are fewer than 1/FAR impostor pairs. Whole job: {report["seconds"]:.0f} seconds wall-clock.</p>
+{tables}
 {"<h3>What each column measures</h3><ul>" + legend + "</ul>" if legend else ""}
 {_paired_html(list(paired))}
 <h2>Figures (seed {report["figures_seed"]})</h2>{images}
