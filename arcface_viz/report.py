@@ -106,7 +106,9 @@ def write_figures(out: Path, views: dict, histories: dict, verifications: dict, 
     fig = plots.plot_roc(verifications, title="Verification on identities never seen in training", losses=losses)
     figures.append(("ROC on unseen identities (TAR against FAR)", _save(fig, out / "roc.png")))
     fig = plots.plot_training_history(histories, losses=losses)
-    figures.append(("Training loss and accuracy per epoch", _save(fig, out / "history.png")))
+    figures.append(("Training loss (log scale) and eval-mode accuracy on the training images, per epoch. A margin "
+                    "loss's cross-entropy is taken with its margin (a lower target logit), so it is not comparable "
+                    "with NormFace's or softmax's; it can rise while the margin warm-up raises m", _save(fig, out / "history.png")))
     return figures
 
 
