@@ -408,13 +408,26 @@ class Column(NamedTuple):
 
     ``report.json`` keeps every rate as a fraction; the printed table and ``index.html`` show
     ``factor`` × that value in ``unit`` (percent for rates), one decimal, like the paired table.
+
+    Parameters
+    ----------
+    head : str
+        Short column head; also the column's name in ``DEFINITIONS``.
+    key : str
+        The metric's key in ``report.json`` (``summary``, ``runs[i].metrics``; ``seconds``).
+    unit : str
+        Shown under the head: "%", "°" or "seconds".
+    factor : float
+        Shown value = factor × the ``report.json`` value (100 turns a fraction into percent).
+    group : str
+        The table block the column belongs to.
     """
 
-    head: str  #: short column head; also the column's name in ``DEFINITIONS``
-    key: str  #: the metric's key in ``report.json`` (``summary``, ``runs[i].metrics``; ``seconds``)
-    unit: str  #: shown under the head: "%", "°" or "seconds"
-    factor: float  #: shown value = factor × the ``report.json`` value (100 turns a fraction into %)
-    group: str  #: the table block the column belongs to
+    head: str
+    key: str
+    unit: str
+    factor: float
+    group: str
 
 
 #: Column groups, in the order the table blocks are shown.

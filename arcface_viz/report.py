@@ -19,6 +19,10 @@ from arcface_viz import plots
 from arcface_viz.losses import LOSSES
 
 
+#: Figures of two panels side by side, shown at the page's full width.
+WIDE_FIGURES = ("history.png", "margin_sweep.png")
+
+
 def _save(fig: Figure, path: Path) -> str:
     fig.savefig(path, dpi=100, bbox_inches="tight")
     return path.name
@@ -101,7 +105,8 @@ def write_figures(out: Path, views: dict, histories: dict, verifications: dict, 
         else:
             fig = _pca_figure(emb, labels, view["identities"], view["title"])
         figures.append((f"{view['title']}: {view['what']}", _save(fig, out / f"{stem}.png")))
-    fig = plots.plot_angle_histograms(angle_sets, title="Angle between each embedding and its class centre")
+    fig = plots.plot_angle_histograms(angle_sets, title="Angle between each embedding and its class centre",
+                                      losses=losses)
     figures.append(("Target angle θ_y (degrees) per loss", _save(fig, out / "angles.png")))
     fig = plots.plot_roc(verifications, title="Verification on identities never seen in training", losses=losses)
     figures.append(("ROC on unseen identities (TAR against FAR)", _save(fig, out / "roc.png")))
@@ -159,12 +164,23 @@ class Cell(NamedTuple):
     """One cell of the summary table: mean and std over seeds in the unit shown, and where it goes.
 
     A plain ``(mean, std)`` pair works wherever a Cell does (no unit, no group).
+
+    Parameters
+    ----------
+    mean : float or None
+        Mean over seeds, already in ``unit`` (e.g. percent); None for n/a.
+    std : float or None
+        Population standard deviation over seeds, in ``unit``; None for one seed.
+    unit : str, default ""
+        "%", "°", "seconds" or "".
+    group : str, default ""
+        The table block of its column ("" for one untitled block).
     """
 
-    mean: float | None  #: mean over seeds, already in ``unit`` (e.g. percent), None for n/a
-    std: float | None  #: population standard deviation over seeds, None for one seed
-    unit: str = ""  #: "%", "°", "seconds" or ""
-    group: str = ""  #: the table block of its column ("" for one untitled block)
+    mean: float | None
+    std: float | None
+    unit: str = ""
+    group: str = ""
 
 
 def format_value(value) -> str:
@@ -247,19 +263,22 @@ def _paired_html(paired: list[dict]) -> str:
             interval = "n/a (one seed)" if e["ci95"] is None else \
                 f"[{100 * e['ci95'][0]:+.1f}, {100 * e['ci95'][1]:+.1f}]"
         per_seed = ", ".join(f"{100 * d:+.1f}" for d in e["differences"])
-        rows.append(f"<tr><td>{html.escape(e['label'])}</td><td>{html.escape(e['metric_label'])}</td>"
+        rows.append(f"<tr><td>{html.escape(e['label'])}</td><td class=\"text wrap\">{html.escape(e['metric_label'])}</td>"
                     f"<td>{per_seed}</td><td>{mean}</td><td>{interval}</td><td>{e['n']}</td>"
-                    f"<td>{html.escape(e['verdict'])}</td></tr>")
+                    f"<td class=\"text\">{html.escape(e['verdict'])}</td></tr>")
     losing = sorted({e["label"] for e in paired if e["ci95"] is not None and e["ci95"][1] < 0})
     note = ("<p><b>Where a loss loses:</b> " + html.escape(", ".join(losing)) + " is lower than its baseline on at "
-            "least one metric (interval below 0).</p>") if losing else ""
+            "least one metric (interval below 0). These metrics are measured on identities the network never "
+            "trained on; closed-set accuracy, margin satisfaction and the angles measure the training identities: "
+            "a margin that separates the training identities better need not place new identities better.</p>"
+            ) if losing else ""
     return ("<h2>Paired differences (what normalisation and the margin each add)</h2>"
             "<p>Each seed trains every loss with the same initialisation seed, batch order and split, so "
             "differences are taken seed by seed: a − b in percentage points. NormFace − Softmax is what "
             "normalisation and the scale s give; a margin loss − NormFace is what the margin adds at the same s. "
             "Interval: 95 % confidence interval of the mean difference, Student t over seeds "
-            "(<code>scipy.stats.t</code>).</p><table><tr><th>a − b</th><th>metric</th><th>per seed (points)</th>"
-            "<th>mean (points)</th><th>95 % CI (points)</th><th>seeds</th><th>reading</th></tr>"
+            "(<code>scipy.stats.t</code>).</p><table class=\"paired\"><tr><th>a − b</th><th class=\"text\">metric</th><th>per seed (points)</th>"
+            "<th>mean (points)</th><th>95 % CI (points)</th><th>seeds</th><th class=\"text\">reading</th></tr>"
             + "".join(rows) + "</table>" + note)
 
 
@@ -304,8 +323,9 @@ def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: l
         + "</table>"
         for group, columns, rows in table_blocks(table)
     )
-    images = "".join(
-        f'<figure><img src="{html.escape(file)}" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+    images = "".join(  # the two-panel figures at full width: at half width their labels were too small to read
+        f'<figure class="{"wide" if file in WIDE_FIGURES else "half"}"><img src="{html.escape(file)}" '
+        f'alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
         for caption, file in figures
     )
     extra = "".join(
@@ -317,8 +337,8 @@ def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: l
 <html lang="en"><head><meta charset="utf-8"><title>arcface-viz compare</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #bbb;padding:4px 8px;text-align:right}}
-td:first-child,th:first-child{{text-align:left}} figure{{display:inline-block;margin:8px}}
-img{{max-width:520px}} code{{background:#f3f3f3;padding:2px 4px}} .credit{{color:#555;font-size:small}}</style></head>
+td:first-child,th:first-child,.text{{text-align:left}} .paired td{{white-space:nowrap}} .paired td.wrap{{white-space:normal}} figure{{display:inline-block;margin:8px}}
+img{{max-width:520px}} .wide img{{max-width:1040px}} code{{background:#f3f3f3;padding:2px 4px}} .credit{{color:#555;font-size:small}}</style></head>
 <body><h1>Softmax and margin losses, side by side</h1>
 <p><code>{html.escape(report["command"])}</code></p>
 <p>Data: {html.escape(report["data"]["description"])}. Mean ± standard deviation over {report["settings"]["seeds"]} seed(s),

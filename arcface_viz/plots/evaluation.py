@@ -35,7 +35,8 @@ def _target_angles(value, name: str) -> np.ndarray:
 
 
 def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | None = None,
-                          bin_width_deg: float = 3.0, title: str | None = None, ax: Axes | None = None) -> Figure:
+                          bin_width_deg: float = 3.0, title: str | None = None, ax: Axes | None = None,
+                          losses: Sequence[str] | None = None) -> Figure:
     """Histogram of the target angle θ_y (embedding to its own class centre), in degrees.
 
     The paper (Deng et al., CVPR 2019, Fig. 6) shows this distribution moving from about 90° towards
@@ -56,6 +57,9 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
         The title, e.g. ``head.describe()``.
     ax : matplotlib Axes, optional
         Draw into this Axes (its figure is returned); default a new figure.
+    losses : sequence of str, optional
+        With a mapping whose entries are losses (not training stages): the loss (registry name) of
+        each entry, in order, for its colour (as in :func:`plot_roc`). Default: stages light to dark.
 
     Returns
     -------
@@ -83,11 +87,11 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
         if not angles:
             raise ValueError("angles is an empty mapping: pass e.g. {'epoch 1': stats1, 'epoch 20': stats20}")
         names = list(angles)
-        colors = _stage_colors(names)
-        for name, color in zip(names, colors):
+        styles = series_styles(names, losses) if losses is not None else [(c, "-") for c in _stage_colors(names)]
+        for name, (color, style) in zip(names, styles):
             degrees = np.degrees(_target_angles(angles[name], f"angles[{name!r}]"))
             ax.hist(degrees, bins=bins, histtype="stepfilled", alpha=0.25, color=color)
-            ax.hist(degrees, bins=bins, histtype="step", lw=1.8, color=color,
+            ax.hist(degrees, bins=bins, histtype="step", lw=1.8, color=color, ls=style,
                     label=f"{name}: mean {degrees.mean():.1f}°")
             ax.axvline(degrees.mean(), color=color, ls="--", lw=1.2)
     else:

@@ -432,6 +432,17 @@ def test_training_history_log_axis_has_plain_number_ticks(loss, labels):
     assert "log scale" in loss_ax.get_ylabel() and "training images" in fig.axes[1].get_ylabel()
 
 
+def test_angle_histograms_of_losses_take_the_registry_colours():
+    angles = {"Softmax": np.radians([40.0, 50.0]), "ArcFace (s=16, m=0.5)": np.radians([10.0, 20.0])}
+    fig = plots.plot_angle_histograms(angles, losses=["softmax", "arcface"])
+    ax = fig.axes[0]
+    assert [to_hex(line.get_color()) for line in ax.get_lines()] == [plots.loss_color("softmax"),
+                                                                     plots.loss_color("arcface")]  # the mean lines
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Softmax: mean 45.0°", "ArcFace (s=16, m=0.5): mean 15.0°"]
+    stages = plots.plot_angle_histograms({"epoch 1": angles["Softmax"], "epoch 9": angles["Softmax"]})
+    assert plots.loss_color("softmax") not in {to_hex(line.get_color()) for line in stages.axes[0].get_lines()}
+
+
 def test_package_reexports_every_figure_and_offline_renderer():
     for name in ("plot_circle_embeddings", "plot_sphere_embeddings", "plot_target_logits", "plot_decision_boundaries",
                  "plot_probability_vs_angle", "plot_angle_histograms", "plot_roc", "plot_training_history",

@@ -128,7 +128,10 @@ def test_page_shows_the_printed_numbers_with_units_in_the_heads(tmp_path):
     document = {"command": "python -m arcface_viz compare --data att --out x", "data": {"description": "AT&T"},
                 "settings": {"seeds": 3}, "scale": {"s": 16.0}, "seconds": 61.0, "figures_seed": 0,
                 "versions": {"torch": "2"}}
-    page = report.write_html(tmp_path, document, [], rows, "credit", definitions=compare.DEFINITIONS).read_text()
+    paired = compare.paired_analysis(_runs(REAL), list(REAL))
+    figures = [("ROC", "roc.png"), ("history", "history.png")]
+    page = report.write_html(tmp_path, document, figures, rows, "credit", definitions=compare.DEFINITIONS,
+                             paired=paired).read_text()
     heads = re.findall(r"<th>(.*?)</th>", page)
     assert heads == ["loss", "10-fold acc (%)", "TAR@FAR=1e-2 (%)", "TAR@FAR=1e-3 (%)", "EER (%)", "rank-1 unseen (%)",
                      "loss", "margin satisfied (%)", "mean θ to centre (°)", "min centre angle (°)",
@@ -142,3 +145,7 @@ def test_page_shows_the_printed_numbers_with_units_in_the_heads(tmp_path):
     for name, text in compare.DEFINITIONS:
         assert f"<li><b>{name}</b>: " in page and text.split(";")[0].replace("'", "&#x27;") in page
     assert "fraction)" not in page and "61 seconds" in page
+    # the two-panel history figure at full width, the one-panel ROC at half
+    assert '<figure class="half"><img src="roc.png"' in page and '<figure class="wide"><img src="history.png"' in page
+    # paired table: the same points as printed (ArcFace − NormFace, 10-fold: +0.8 [-0.3, +2.0])
+    assert "<td>+0.8</td><td>[-0.3, +2.0]</td><td>3</td>" in page
