@@ -441,7 +441,7 @@ SUMMARY_COLUMNS = (
     Column("rank-1 unseen", "rank1_unseen", "%", 100.0, UNSEEN),
     Column("closed-set acc", "closed_set_accuracy", "%", 100.0, TRAINING),
     Column("margin satisfied", "margin_satisfied", "%", 100.0, TRAINING),
-    Column("mean θ to centre", "mean_angle_to_center_deg", "°", 1.0, TRAINING),
+    Column("mean θ_y", "mean_angle_to_center_deg", "°", 1.0, TRAINING),
     Column("min centre angle", "min_center_angle_deg", "°", 1.0, TRAINING),
     Column("training time", "seconds", "seconds", 1.0, TRAINING),
 )
@@ -462,7 +462,8 @@ DEFINITIONS = (
     ("margin satisfied", "percent of training-identity images whose margined target logit s·(cos(m1·θ+m2) − m3) "
                          "beats every other logit, at the loss's own margins (for losses without a margin: "
                          "nearest-centre accuracy); ArcFace Table 1 decision condition"),
-    ("mean θ to centre", "mean angle in degrees between an embedding of a training identity and its class centre W"),
+    ("mean θ_y", "mean target angle θ_y in degrees: between an embedding of a training identity and its own class "
+                 "centre W"),
     ("min centre angle", "smallest angle in degrees between two class centres W"),
     ("training time", "wall-clock seconds of one training run, evaluation included"),
     ("units", "the tables show mean ± standard deviation over seeds, one decimal: rates and accuracies in percent, "
@@ -711,7 +712,8 @@ def format_table(rows: list[dict], *, legend: bool = True) -> str:
 
     Each block has a title, short column heads with their units on the line below, and numbers
     formatted as on the page (:func:`arcface_viz.report.table_blocks`): rates in percent and angles
-    in degrees, to one decimal. For the default four losses a block is under 110 characters wide.
+    in degrees, to one decimal. For the default four losses a block is under 110 characters wide; for
+    every loss of the registry (descriptions up to 37 characters), under 120.
 
     Parameters
     ----------

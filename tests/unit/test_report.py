@@ -59,7 +59,7 @@ def test_rows_are_percent_and_degrees_of_the_summary():
     assert softmax["10-fold acc"].std == pytest.approx(2.0548, abs=1e-4)
     assert softmax["10-fold acc"][2:] == ("%", compare.UNSEEN)
     # angles stay in degrees: mean(50.1, 51.0, 51.6) = 50.9
-    assert softmax["mean θ to centre"] == pytest.approx(Cell(50.9, 0.61644, "°", compare.TRAINING), abs=1e-4)
+    assert softmax["mean θ_y"] == pytest.approx(Cell(50.9, 0.61644, "°", compare.TRAINING), abs=1e-4)
     assert softmax["training time"].unit == "seconds" and softmax["training time"].mean == pytest.approx(18.0333, abs=1e-4)
 
 
@@ -77,10 +77,10 @@ def test_printed_table_exact_rows_and_width_for_the_four_real_face_losses():
     # hand-computed from REAL: softmax 92.3 ± 2.1, 61.7 ± 1.2, 23.7 ± 2.6, 7.6 ± 0.4, 93.3 ± 2.4
     assert lines[4] == "Softmax                  92.3 ± 2.1    61.7 ± 1.2    23.7 ± 2.6  7.6 ± 0.4     93.3 ± 2.4"
     training = lines[lines.index("Training identities, and time per run"):]
-    assert training[1] == "loss                    margin satisfied  mean θ to centre  min centre angle  training time"
+    assert training[1] == "loss                    margin satisfied    mean θ_y  min centre angle  training time"
     assert training[2].split() == ["%", "°", "°", "seconds"]
     # NormFace satisfies every margin: 100.0 ± 0.0; angles mean(34.4, 34.0, 35.1) = 34.5, std 0.4546
-    assert training[5] == "NormFace (s=16)              100.0 ± 0.0        34.5 ± 0.5        58.8 ± 0.6     18.0 ± 1.3"
+    assert training[5] == "NormFace (s=16)              100.0 ± 0.0  34.5 ± 0.5        58.8 ± 0.6     18.0 ± 1.3"
     assert text.endswith(compare.TABLE_LEGEND) and "report.json keeps fractions" in compare.TABLE_LEGEND
     assert "fraction" not in "\n".join(lines[:-2])  # no unit mixing in the table itself
 
@@ -91,6 +91,17 @@ def test_toy_table_adds_closed_set_accuracy_and_still_fits():
     text = compare.format_table(rows)
     assert max(len(line) for line in text.splitlines()) <= 110
     assert "closed-set acc" in text and " 99.0 ± 0.8 " in text  # 0.99 ± 0.008165
+
+
+def test_every_registered_loss_on_toy_faces_fits_120_columns():
+    from arcface_viz import experiment
+    from arcface_viz.losses import LOSS_NAMES
+
+    metrics = {**REAL["softmax"][1], "closed_set_accuracy": [0.98, 0.99, 1.0]}
+    per_loss = {name: (experiment.build(name, 2, 8)[1].describe(), metrics) for name in LOSS_NAMES}
+    assert max(len(head) for head, _ in per_loss.values()) == 37  # "Combined (s=16, m1=1, m2=0.3, m3=0.2)"
+    text = compare.format_table(compare.table_rows(compare.summarise(_runs(per_loss), list(per_loss))))
+    assert max(len(line) for line in text.splitlines()) <= 120
 
 
 def test_paired_lines_fit_and_name_metrics_by_the_table_heads():
@@ -134,7 +145,7 @@ def test_page_shows_the_printed_numbers_with_units_in_the_heads(tmp_path):
                              paired=paired).read_text()
     heads = re.findall(r"<th>(.*?)</th>", page.split("<h2>Paired")[0])
     assert heads == ["loss", "10-fold acc (%)", "TAR@FAR=1e-2 (%)", "TAR@FAR=1e-3 (%)", "EER (%)", "rank-1 unseen (%)",
-                     "loss", "margin satisfied (%)", "mean θ to centre (°)", "min centre angle (°)",
+                     "loss", "margin satisfied (%)", "mean θ_y (°)", "min centre angle (°)",
                      "training time (seconds)"]
     assert "<h3>Unseen identities: verification and identification</h3>" in page
     # the same cells as the terminal's: the printed softmax row, cell by cell
