@@ -111,9 +111,10 @@ def write_figures(out: Path, views: dict, histories: dict, verifications: dict, 
     fig = plots.plot_roc(verifications, title="Verification on identities never seen in training", losses=losses)
     figures.append(("ROC on unseen identities (TAR against FAR)", _save(fig, out / "roc.png")))
     fig = plots.plot_training_history(histories, losses=losses)
-    figures.append(("Training loss (log scale) and eval-mode accuracy on the training images, per epoch. A margin "
-                    "loss's cross-entropy is taken with its margin (a lower target logit), so it is not comparable "
-                    "with NormFace's or softmax's; it can rise while the margin warm-up raises m", _save(fig, out / "history.png")))
+    caption = ("Training loss (log scale) and eval-mode accuracy on the training images, per epoch. A margin loss's "
+               "cross-entropy is taken with its margin (a lower target logit), so it is not comparable with NormFace's "
+               "or softmax's; it can rise while the margin warm-up raises m")
+    figures.append((caption, _save(fig, out / "history.png")))
     return figures
 
 
@@ -202,8 +203,8 @@ def format_value(value) -> str:
 
     Examples
     --------
-    >>> format_value((93.333, 1.449)), format_value((0.049, None)), format_value((float("nan"), 0.1))
-    ('93.3 ± 1.4', '0.0', 'n/a')
+    >>> format_value((93.333, 1.449)), format_value((12.5, None)), format_value((float("nan"), 0.1))
+    ('93.3 ± 1.4', '12.5', 'n/a')
     """
     if value is None:
         return "n/a"
@@ -337,8 +338,10 @@ def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: l
 <html lang="en"><head><meta charset="utf-8"><title>arcface-viz compare</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #bbb;padding:4px 8px;text-align:right}}
-td:first-child,th:first-child,.text{{text-align:left}} .paired td{{white-space:nowrap}} .paired td.wrap{{white-space:normal}} figure{{display:inline-block;margin:8px}}
-img{{max-width:520px}} .wide img{{max-width:1040px}} code{{background:#f3f3f3;padding:2px 4px}} .credit{{color:#555;font-size:small}}</style></head>
+td:first-child,th:first-child,.text{{text-align:left}}
+.paired td{{white-space:nowrap}} .paired td.wrap{{white-space:normal}} figure{{display:inline-block;margin:8px}}
+img{{max-width:520px}} .wide img{{max-width:1040px}}
+code{{background:#f3f3f3;padding:2px 4px}} .credit{{color:#555;font-size:small}}</style></head>
 <body><h1>Softmax and margin losses, side by side</h1>
 <p><code>{html.escape(report["command"])}</code></p>
 <p>Data: {html.escape(report["data"]["description"])}. Mean ± standard deviation over {report["settings"]["seeds"]} seed(s),
