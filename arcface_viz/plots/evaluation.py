@@ -12,6 +12,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ._common import degree_axis, figure_and_axes, plain_log_axis
 from .._validation import check_angles, check_array, check_label_array, check_real, message
+from ..losses import LOSSES
 from .colors import identity_colors, series_styles
 
 _FARS = (1e-3, 1e-2, 1e-1)
@@ -59,7 +60,9 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
         Draw into this Axes (its figure is returned); default a new figure.
     losses : sequence of str, optional
         With a mapping whose entries are losses (not training stages): the loss (registry name) of
-        each entry, in order, for its colour (as in :func:`plot_roc`). Default: stages light to dark.
+        each entry, in order, for its colour (as in :func:`plot_roc`). Without it, a mapping keyed by
+        loss names or labels only ("softmax", "ArcFace") takes their colours too; other keys are
+        stages, drawn light to dark.
 
     Returns
     -------
@@ -87,7 +90,11 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
         if not angles:
             raise ValueError("angles is an empty mapping: pass e.g. {'epoch 1': stats1, 'epoch 20': stats20}")
         names = list(angles)
-        styles = series_styles(names, losses) if losses is not None else [(c, "-") for c in _stage_colors(names)]
+        known = {key for key in LOSSES} | {loss.label.lower() for loss in LOSSES.values()}
+        if losses is not None or all(name.lower() in known for name in names):  # losses: their registry colours
+            styles = series_styles(names, losses)
+        else:  # training stages: light to dark
+            styles = [(color, "-") for color in _stage_colors(names)]
         for name, (color, style) in zip(names, styles):
             degrees = np.degrees(_target_angles(angles[name], f"angles[{name!r}]"))
             ax.hist(degrees, bins=bins, histtype="stepfilled", alpha=0.25, color=color)

@@ -439,6 +439,9 @@ def test_angle_histograms_of_losses_take_the_registry_colours():
     assert [to_hex(line.get_color()) for line in ax.get_lines()] == [plots.loss_color("softmax"),
                                                                      plots.loss_color("arcface")]  # the mean lines
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Softmax: mean 45.0°", "ArcFace (s=16, m=0.5): mean 15.0°"]
+    by_name = plots.plot_angle_histograms({"softmax": angles["Softmax"], "ArcFace": angles["ArcFace (s=16, m=0.5)"]})
+    assert [to_hex(line.get_color()) for line in by_name.axes[0].get_lines()] == [plots.loss_color("softmax"),
+                                                                                plots.loss_color("arcface")]
     stages = plots.plot_angle_histograms({"epoch 1": angles["Softmax"], "epoch 9": angles["Softmax"]})
     assert plots.loss_color("softmax") not in {to_hex(line.get_color()) for line in stages.axes[0].get_lines()}
 
