@@ -24,6 +24,7 @@ import platform
 import shlex
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import sklearn
@@ -402,35 +403,73 @@ def train_one(name: str, kwargs: dict, settings: dict, train, seed: int, progres
 
 
 # --------------------------------------------------------------------------- summary
+class Column(NamedTuple):
+    """One column of the summary table: which metric, and how the table shows it.
+
+    ``report.json`` keeps every rate as a fraction; the printed table and ``index.html`` show
+    ``factor`` × that value in ``unit`` (percent for rates), one decimal, like the paired table.
+
+    Parameters
+    ----------
+    head : str
+        Short column head; also the column's name in ``DEFINITIONS``.
+    key : str
+        The metric's key in ``report.json`` (``summary``, ``runs[i].metrics``; ``seconds``).
+    unit : str
+        Shown under the head: "%", "°" or "seconds".
+    factor : float
+        Shown value = factor × the ``report.json`` value (100 turns a fraction into percent).
+    group : str
+        The table block the column belongs to.
+    """
+
+    head: str
+    key: str
+    unit: str
+    factor: float
+    group: str
+
+
+#: Column groups, in the order the table blocks are shown.
+UNSEEN = "Unseen identities: verification and identification"
+TRAINING = "Training identities, and time per run"
 SUMMARY_COLUMNS = (
-    ("closed-set acc (fraction)", "closed_set_accuracy"),
-    ("10-fold acc (fraction)", "verification_accuracy"),
-    ("TAR@FAR=1e-2 (fraction)", "tar_at_far_1e-2"),
-    ("TAR@FAR=1e-3 (fraction)", "tar_at_far_1e-3"),
-    ("EER (fraction)", "eer"),
-    ("rank-1 unseen (fraction)", "rank1_unseen"),
-    ("mean θ to centre (°)", "mean_angle_to_center_deg"),
-    ("min centre angle (°)", "min_center_angle_deg"),
-    ("margin satisfied (fraction)", "margin_satisfied"),
-    ("training time (seconds)", "seconds"),
+    Column("10-fold acc", "verification_accuracy", "%", 100.0, UNSEEN),
+    Column("TAR@FAR=1e-2", "tar_at_far_1e-2", "%", 100.0, UNSEEN),
+    Column("TAR@FAR=1e-3", "tar_at_far_1e-3", "%", 100.0, UNSEEN),
+    Column("EER", "eer", "%", 100.0, UNSEEN),
+    Column("rank-1 unseen", "rank1_unseen", "%", 100.0, UNSEEN),
+    Column("closed-set acc", "closed_set_accuracy", "%", 100.0, TRAINING),
+    Column("margin satisfied", "margin_satisfied", "%", 100.0, TRAINING),
+    Column("mean θ_y", "mean_angle_to_center_deg", "°", 1.0, TRAINING),
+    Column("min centre angle", "min_center_angle_deg", "°", 1.0, TRAINING),
+    Column("training time", "seconds", "seconds", 1.0, TRAINING),
 )
-#: One line per metric for the page and the printed report: what each column measures.
+#: One line per column (named by its head) for the page and report.json: what each column measures.
 DEFINITIONS = (
-    ("closed-set acc", "share of held-out images of the training identities given their own identity by the "
-                       "head (toy faces only)"),
     ("10-fold acc", "face verification on identities never seen in training: same person or not, by the cosine "
-                    "of two unit embeddings; threshold chosen on 9 folds, accuracy on the 10th (LFW protocol)"),
-    ("TAR@FAR", "true accept rate (genuine pairs accepted) at the threshold that accepts that fraction of "
-                "impostor pairs, on all pairs of the unseen identities"),
-    ("EER", "equal error rate: where false accepts equal false rejects (lower is better)"),
-    ("rank-1 unseen", "one gallery image per unseen identity; share of the other images whose nearest gallery "
+                    "of two unit embeddings; threshold chosen on 9 folds, accuracy on the 10th (LFW protocol); "
+                    "percent of balanced pairs"),
+    ("TAR@FAR=1e-2", "true accept rate (percent of genuine pairs accepted) at the threshold that accepts 1 % of "
+                     "impostor pairs, on all pairs of the unseen identities"),
+    ("TAR@FAR=1e-3", "the same at 0.1 % of impostor pairs; n/a with fewer than 1,000 impostor pairs, and rough "
+                     "with few unseen identities"),
+    ("EER", "equal error rate: percent of pairs misjudged where false accepts equal false rejects (lower is better)"),
+    ("rank-1 unseen", "one gallery image per unseen identity; percent of the other images whose nearest gallery "
                       "embedding (cosine) is their own identity"),
-    ("mean θ to centre", "mean angle between an embedding of a training identity and its class centre W"),
-    ("min centre angle", "smallest angle between two class centres"),
-    ("margin satisfied", "share of training-identity images whose margined target logit s·(cos(m1·θ+m2) − m3) "
+    ("closed-set acc", "percent of held-out images of the training identities given their own identity by the "
+                       "head (toy faces only)"),
+    ("margin satisfied", "percent of training-identity images whose margined target logit s·(cos(m1·θ+m2) − m3) "
                          "beats every other logit, at the loss's own margins (for losses without a margin: "
                          "nearest-centre accuracy); ArcFace Table 1 decision condition"),
+    ("mean θ_y", "mean target angle θ_y in degrees: between an embedding of a training identity and its own class "
+                 "centre W"),
+    ("min centre angle", "smallest angle in degrees between two class centres W"),
     ("training time", "wall-clock seconds of one training run, evaluation included"),
+    ("units", "the tables show mean ± standard deviation over seeds, one decimal: rates and accuracies in percent, "
+              "angles in degrees, time in seconds; paired differences in percentage points. report.json keeps "
+              "rates and accuracies as fractions (0 to 1), angles in degrees (keys ending _deg) and times in "
+              "seconds"),
 )
 
 
@@ -550,30 +589,51 @@ def paired_analysis(runs: list[dict], losses: list[str]) -> list[dict]:
 
 
 def format_paired(entries: list[dict]) -> str:
-    """The paired analysis as aligned text lines (differences in percentage points).
+    """The paired analysis as an aligned text table (differences in percentage points).
+
+    Metrics are named by their summary-table column heads (``SUMMARY_COLUMNS``); a pair's label is
+    written on its first line only. For the default losses the lines are under 110 characters.
 
     Parameters
     ----------
     entries : list of dict
-        From :func:`paired_analysis`.
+        From :func:`paired_analysis` (``mean`` and ``ci95`` as differences of fractions).
 
     Returns
     -------
     str
-        A heading line that names the method, then one line per entry; "" for no entries.
+        A heading line that names the method, column heads, then one line per entry; "" for no
+        entries.
+
+    Examples
+    --------
+    >>> entry = {"label": "ArcFace − NormFace", "metric": "verification_accuracy", "mean": 0.009,
+    ...          "ci95": [-0.003, 0.021], "n": 5, "verdict": "no clear difference (interval includes 0)"}
+    >>> print(format_paired([entry, {**entry, "metric": "rank1_unseen", "mean": -0.0133, "ci95": None, "n": 1,
+    ...                              "verdict": "one seed: no interval"}]))
+    Paired differences a − b by seed, percentage points: mean [95 % CI, Student t over seeds (scipy.stats.t)]
+      a − b               metric         mean [95 % CI]     seeds  reading
+      ArcFace − NormFace  10-fold acc    +0.9 [-0.3, +2.1]      5  no clear difference (interval includes 0)
+                          rank-1 unseen  -1.3                   1  one seed: no interval
     """
     if not entries:
         return ""
-    lines = ["Paired differences, a − b per seed, in percentage points: mean [95 % CI, Student t over seeds "
-             "(scipy.stats.t)]"]
-    for e in entries:
+    heads = {column.key: column.head for column in SUMMARY_COLUMNS}
+    rows = [("a − b", "metric", "mean [95 % CI]", "seeds", "reading")]
+    for i, e in enumerate(entries):
         if e["mean"] is None:
             text = "n/a"
         elif e["ci95"] is None:
             text = f"{100 * e['mean']:+.1f}"
         else:
             text = f"{100 * e['mean']:+.1f} [{100 * e['ci95'][0]:+.1f}, {100 * e['ci95'][1]:+.1f}]"
-        lines.append(f"  {e['label']:24s} {e['metric_label']:45s} {text:22s} n={e['n']}  {e['verdict']}")
+        label = "" if i and entries[i - 1]["label"] == e["label"] else e["label"]
+        rows.append((label, heads.get(e["metric"], e.get("metric_label", e["metric"])), text, str(e["n"]), e["verdict"]))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["Paired differences a − b by seed, percentage points: mean [95 % CI, Student t over seeds "
+             "(scipy.stats.t)]"]
+    for r in rows:
+        lines.append(f"  {r[0]:{widths[0]}}  {r[1]:{widths[1]}}  {r[2]:{widths[2]}}  {r[3]:>{widths[3]}}  {r[4]}")
     return "\n".join(lines)
 
 
@@ -608,59 +668,103 @@ def sweep_summary(runs: list[dict]) -> list[dict]:
 
 
 def table_rows(summary: dict) -> list[dict]:
-    """One row per loss: its description, then (mean, std) per column of ``SUMMARY_COLUMNS`` it has.
+    """One row per loss: its description, then a cell per column of ``SUMMARY_COLUMNS`` it has.
 
     Parameters
     ----------
     summary : dict
-        From :func:`summarise`.
+        From :func:`summarise` (rates as fractions, angles in degrees, times in seconds).
 
     Returns
     -------
     list of dict
-        Rows with key ``"loss"`` and one ``(mean, std)`` pair per column title.
+        Rows with key ``"loss"`` (the head's description, which names its s and m) and, per column
+        head, a :class:`arcface_viz.report.Cell`: mean and std over seeds times the column's
+        ``factor`` (rates in percent), its unit and its group.
+
+    Examples
+    --------
+    >>> table_rows({"arcface": {"head": "ArcFace (s=16, m=0.5)", "eer": {"mean": 0.05, "std": 0.0125}}})
+    [{'loss': 'ArcFace (s=16, m=0.5)', 'EER': Cell(mean=5.0, std=1.25, unit='%', group='Unseen identities: verification and identification')}]
     """
+    def scaled(value: float | None, factor: float) -> float | None:
+        return None if value is None else factor * value
+
     rows = []
-    for name, entry in summary.items():
+    for entry in summary.values():
         row = {"loss": entry["head"]}
-        for title, key in SUMMARY_COLUMNS:
-            if key in entry:
-                row[title] = (entry[key]["mean"], entry[key]["std"])
+        for column in SUMMARY_COLUMNS:
+            if column.key in entry:
+                row[column.head] = report.Cell(scaled(entry[column.key]["mean"], column.factor),
+                                               scaled(entry[column.key]["std"], column.factor),
+                                               column.unit, column.group)
         rows.append(row)
     return rows
 
 
-def format_table(rows: list[dict]) -> str:
-    """The rows of :func:`table_rows` as an aligned plain-text table.
+#: Under the printed table: the units, and where each column is defined.
+TABLE_LEGEND = ("Mean ± std over seeds, one decimal: % of pairs or images, ° degrees (report.json keeps fractions).\n"
+                "What each column measures: index.html, under the table; report.json, \"definitions\".")
+
+
+def format_table(rows: list[dict], *, legend: bool = True) -> str:
+    """The rows of :func:`table_rows` as aligned plain-text tables, one per column group.
+
+    Each block has a title, short column heads with their units on the line below, and numbers
+    formatted as on the page (:func:`arcface_viz.report.table_blocks`): rates in percent and angles
+    in degrees, to one decimal. For the default four losses a block is under 110 characters wide; for
+    every loss of the registry (descriptions up to 37 characters), under 120.
 
     Parameters
     ----------
     rows : list of dict
         From :func:`table_rows`.
+    legend : bool, default True
+        End with :data:`TABLE_LEGEND` (units, and where the columns are defined).
 
     Returns
     -------
     str
-        Header, rule and one line per row; empty for no rows.
+        The blocks, separated by a blank line; empty for no rows.
 
     Examples
     --------
-    >>> print(format_table([{"loss": "ArcFace", "EER": (0.05, 0.01)}, {"loss": "Softmax", "EER": (0.125, None)}]))
-    loss             EER
-    -------  -----------
-    ArcFace  0.05 ± 0.01
-    Softmax        0.125
+    >>> from arcface_viz.report import Cell
+    >>> rows = [{"loss": "ArcFace (s=16, m=0.5)", "EER": Cell(5.0, 1.04, "%", UNSEEN),
+    ...          "training time": Cell(17.54, 0.23, "seconds", TRAINING)},
+    ...         {"loss": "Softmax", "EER": Cell(12.5, None, "%", UNSEEN),
+    ...          "training time": Cell(18.37, 2.7, "seconds", TRAINING)}]
+    >>> print(format_table(rows, legend=False))
+    Unseen identities: verification and identification
+    loss                         EER
+                                   %
+    ---------------------  ---------
+    ArcFace (s=16, m=0.5)  5.0 ± 1.0
+    Softmax                     12.5
+    <BLANKLINE>
+    Training identities, and time per run
+    loss                   training time
+                                 seconds
+    ---------------------  -------------
+    ArcFace (s=16, m=0.5)     17.5 ± 0.2
+    Softmax                   18.4 ± 2.7
     """
-    if not rows:
+    blocks = report.table_blocks(rows)
+    if not blocks:
         return ""
-    columns = list(rows[0])
-    cells = [[row["loss"]] + [report.format_value(row[c]) for c in columns[1:]] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    text = []
+    for group, columns, cells in blocks:
+        heads = ["loss"] + [head for head, _ in columns]
+        units = [""] + [unit for _, unit in columns]
+        widths = [max(len(h), len(u), *(len(r[i]) for r in cells)) for i, (h, u) in enumerate(zip(heads, units))]
 
-    def line(values: list[str]) -> str:  # loss names left-aligned, numbers right-aligned
-        return "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths)))
+        def line(values: list[str]) -> str:  # loss names left-aligned, numbers and units right-aligned
+            return "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths))).rstrip()
 
-    return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
+        lines = [group] if group else []
+        lines += [line(heads), line(units), line(["-" * w for w in widths])] + [line(r) for r in cells]
+        text.append("\n".join(lines))
+    return "\n\n".join(text) + (f"\n{TABLE_LEGEND}" if legend else "")
 
 
 # --------------------------------------------------------------------------- the command
@@ -803,10 +907,11 @@ def _main_m(head, name: str) -> float:
 
 
 def _fmt(entry: dict) -> str:
+    """A :func:`sweep_summary` metric in percent, as the tables show it: "94.0 % (95 % CI ± 2.0)"."""
     if entry["mean"] is None:
         return "n/a"
     half = entry["ci95_half_width"]
-    return f"{entry['mean']:.3f}" + ("" if half is None else f" ± {half:.3f}")
+    return f"{100 * entry['mean']:.1f} %" + ("" if half is None else f" (95 % CI ± {100 * half:.1f})")
 
 
 def command_line(args, world_size: int = 1) -> str:

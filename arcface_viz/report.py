@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -16,6 +17,10 @@ from sklearn.decomposition import PCA
 
 from arcface_viz import plots
 from arcface_viz.losses import LOSSES
+
+
+#: Figures of two panels side by side, shown at the page's full width.
+WIDE_FIGURES = ("history.png", "margin_sweep.png")
 
 
 def _save(fig: Figure, path: Path) -> str:
@@ -100,12 +105,16 @@ def write_figures(out: Path, views: dict, histories: dict, verifications: dict, 
         else:
             fig = _pca_figure(emb, labels, view["identities"], view["title"])
         figures.append((f"{view['title']}: {view['what']}", _save(fig, out / f"{stem}.png")))
-    fig = plots.plot_angle_histograms(angle_sets, title="Angle between each embedding and its class centre")
+    fig = plots.plot_angle_histograms(angle_sets, title="Angle between each embedding and its class centre",
+                                      losses=losses)
     figures.append(("Target angle θ_y (degrees) per loss", _save(fig, out / "angles.png")))
     fig = plots.plot_roc(verifications, title="Verification on identities never seen in training", losses=losses)
     figures.append(("ROC on unseen identities (TAR against FAR)", _save(fig, out / "roc.png")))
     fig = plots.plot_training_history(histories, losses=losses)
-    figures.append(("Training loss and accuracy per epoch", _save(fig, out / "history.png")))
+    caption = ("Training loss (log scale) and eval-mode accuracy on the training images, per epoch. A margin loss's "
+               "cross-entropy is taken with its margin (a lower target logit), so it is not comparable with NormFace's "
+               "or softmax's; it can rise while the margin warm-up raises m")
+    figures.append((caption, _save(fig, out / "history.png")))
     return figures
 
 
@@ -152,30 +161,95 @@ def write_sweep_figure(out: Path, sweep: list[dict], reference: dict | None = No
     return _save(fig, out / "margin_sweep.png")
 
 
-def format_value(value) -> str:
-    """A (mean, std) pair as text: "0.951 ± 0.0065", "0.951" (std None) or "n/a" (mean None or NaN).
+class Cell(NamedTuple):
+    """One cell of the summary table: mean and std over seeds in the unit shown, and where it goes.
+
+    A plain ``(mean, std)`` pair works wherever a Cell does (no unit, no group).
 
     Parameters
     ----------
-    value : tuple of (float or None, float or None), or None
-        ``(mean, std)``.
+    mean : float or None
+        Mean over seeds, already in ``unit`` (e.g. percent); None for n/a.
+    std : float or None
+        Population standard deviation over seeds, in ``unit``; None for one seed.
+    unit : str, default ""
+        "%", "°", "seconds" or "".
+    group : str, default ""
+        The table block of its column ("" for one untitled block).
+    """
+
+    mean: float | None
+    std: float | None
+    unit: str = ""
+    group: str = ""
+
+
+def format_value(value) -> str:
+    """A (mean, std) pair as text, one decimal: "93.3 ± 1.4", "93.3" (std None) or "n/a".
+
+    The printed table and the page show every rate in percent and every angle in degrees, to one
+    decimal, as the paired differences are shown in percentage points.
+
+    Parameters
+    ----------
+    value : Cell, tuple of (float or None, float or None), or None
+        ``(mean, std)`` in the unit shown (percent, degrees, seconds).
 
     Returns
     -------
     str
-        The mean to 4 significant digits, ``± std`` to 2, or ``"n/a"``.
+        ``"mean ± std"`` to one decimal each, the mean alone when std is None, or ``"n/a"`` (mean
+        None or not finite).
 
     Examples
     --------
-    >>> format_value((0.95123, 0.00649)), format_value((0.95123, None)), format_value((float("nan"), 0.1))
-    ('0.9512 ± 0.0065', '0.9512', 'n/a')
+    >>> format_value((93.333, 1.449)), format_value((12.5, None)), format_value((float("nan"), 0.1))
+    ('93.3 ± 1.4', '12.5', 'n/a')
     """
     if value is None:
         return "n/a"
-    mean, std = value
+    mean, std = value[0], value[1]
     if mean is None or not np.isfinite(mean):
         return "n/a"
-    return f"{mean:.4g}" if std is None else f"{mean:.4g} ± {std:.2g}"
+    return f"{mean:.1f}" if std is None or not np.isfinite(std) else f"{mean:.1f} ± {std:.1f}"
+
+
+def table_blocks(rows: list[dict]) -> list[tuple[str, list[tuple[str, str]], list[list[str]]]]:
+    """The summary table split into its blocks (column groups), every cell formatted.
+
+    One source for the printed table (:func:`arcface_viz.compare.format_table`) and the page
+    (:func:`write_html`): the same blocks, heads, units and numbers.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One row per loss: ``"loss"`` (its description), then column head to a :class:`Cell` (or a
+        ``(mean, std)`` pair, or a str shown as is). The first row's cells give each column's unit
+        and group.
+
+    Returns
+    -------
+    list of (str, list of (str, str), list of list of str)
+        Per group, in order of first appearance: its title, its ``(head, unit)`` columns and one
+        list of cell texts per row, the loss description first. Empty for no rows.
+
+    Examples
+    --------
+    >>> rows = [{"loss": "ArcFace", "EER": Cell(5.0, 1.04, "%", "unseen")},
+    ...         {"loss": "Softmax", "EER": Cell(12.5, None, "%", "unseen")}]
+    >>> table_blocks(rows)
+    [('unseen', [('EER', '%')], [['ArcFace', '5.0 ± 1.0'], ['Softmax', '12.5']])]
+    """
+    if not rows:
+        return []
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for head, cell in rows[0].items():
+        if head != "loss":
+            groups.setdefault(getattr(cell, "group", ""), []).append((head, getattr(cell, "unit", "")))
+    return [(group, columns, [[row["loss"]] + [row[head] if isinstance(row.get(head), str)
+                                               else format_value(row.get(head)) for head, _ in columns]
+                              for row in rows])
+            for group, columns in groups.items()]
 
 
 def _paired_html(paired: list[dict]) -> str:
@@ -190,20 +264,27 @@ def _paired_html(paired: list[dict]) -> str:
             interval = "n/a (one seed)" if e["ci95"] is None else \
                 f"[{100 * e['ci95'][0]:+.1f}, {100 * e['ci95'][1]:+.1f}]"
         per_seed = ", ".join(f"{100 * d:+.1f}" for d in e["differences"])
-        rows.append(f"<tr><td>{html.escape(e['label'])}</td><td>{html.escape(e['metric_label'])}</td>"
+        rows.append(f"<tr><td>{html.escape(e['label'])}</td><td class=\"text wrap\">{html.escape(e['metric_label'])}</td>"
                     f"<td>{per_seed}</td><td>{mean}</td><td>{interval}</td><td>{e['n']}</td>"
-                    f"<td>{html.escape(e['verdict'])}</td></tr>")
+                    f"<td class=\"text\">{html.escape(e['verdict'])}</td></tr>")
     losing = sorted({e["label"] for e in paired if e["ci95"] is not None and e["ci95"][1] < 0})
     note = ("<p><b>Where a loss loses:</b> " + html.escape(", ".join(losing)) + " is lower than its baseline on at "
-            "least one metric (interval below 0).</p>") if losing else ""
+            "least one metric (interval below 0). These metrics are measured on identities the network never "
+            "trained on; closed-set accuracy, margin satisfaction and the angles measure the training identities: "
+            "a margin that separates the training identities better need not place new identities better.</p>"
+            ) if losing else ""
     return ("<h2>Paired differences (what normalisation and the margin each add)</h2>"
             "<p>Each seed trains every loss with the same initialisation seed, batch order and split, so "
             "differences are taken seed by seed: a − b in percentage points. NormFace − Softmax is what "
             "normalisation and the scale s give; a margin loss − NormFace is what the margin adds at the same s. "
             "Interval: 95 % confidence interval of the mean difference, Student t over seeds "
-            "(<code>scipy.stats.t</code>).</p><table><tr><th>a − b</th><th>metric</th><th>per seed (points)</th>"
-            "<th>mean (points)</th><th>95 % CI (points)</th><th>seeds</th><th>reading</th></tr>"
+            "(<code>scipy.stats.t</code>).</p><table class=\"paired\"><tr><th>a − b</th><th class=\"text\">metric</th><th>per seed (points)</th>"
+            "<th>mean (points)</th><th>95 % CI (points)</th><th>seeds</th><th class=\"text\">reading</th></tr>"
             + "".join(rows) + "</table>" + note)
+
+
+def _head_with_unit(head: str, unit: str) -> str:
+    return f"{head} ({unit})" if unit else head
 
 
 def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: list[dict], credit: str, *,
@@ -220,7 +301,8 @@ def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: l
     figures : list of tuple of str
         ``(caption, file name)`` pairs from :func:`write_figures`.
     table : list of dict
-        One row per loss, column name to a str or a (mean, std) pair (see :func:`format_value`).
+        One row per loss: ``"loss"`` and column head to a :class:`Cell` (see :func:`table_blocks`);
+        each group of columns is a table of its own, each head says its unit.
     credit : str
         Credit line of the faces.
     definitions : sequence of (str, str), optional
@@ -234,14 +316,17 @@ def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: l
         The page written, ``out / "index.html"`` (overwritten if present; the command, captions,
         table cells and credit are HTML-escaped).
     """
-    columns = list(table[0]) if table else []
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(row[c] if isinstance(row[c], str) else format_value(row[c]))}</td>" for c in columns) + "</tr>"
-        for row in table
+    tables = "".join(
+        (f"<h3>{html.escape(group)}</h3>" if group else "")
+        + "<table><tr>" + "".join(f"<th>{html.escape(_head_with_unit(head, unit))}</th>"
+                                  for head, unit in [("loss", "")] + columns) + "</tr>"
+        + "".join("<tr>" + "".join(f"<td>{html.escape(text)}</td>" for text in cells) + "</tr>" for cells in rows)
+        + "</table>"
+        for group, columns, rows in table_blocks(table)
     )
-    images = "".join(
-        f'<figure><img src="{html.escape(file)}" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+    images = "".join(  # the two-panel figures at full width: at half width their labels were too small to read
+        f'<figure class="{"wide" if file in WIDE_FIGURES else "half"}"><img src="{html.escape(file)}" '
+        f'alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
         for caption, file in figures
     )
     extra = "".join(
@@ -252,15 +337,19 @@ def write_html(out: Path, report: dict, figures: list[tuple[str, str]], table: l
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>arcface-viz compare</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #bbb;padding:4px 8px;text-align:right}} figure{{display:inline-block;margin:8px}}
-img{{max-width:520px}} code{{background:#f3f3f3;padding:2px 4px}} .credit{{color:#555;font-size:small}}</style></head>
+td,th{{border:1px solid #bbb;padding:4px 8px;text-align:right}}
+td:first-child,th:first-child,.text{{text-align:left}}
+.paired td{{white-space:nowrap}} .paired td.wrap{{white-space:normal}} figure{{display:inline-block;margin:8px}}
+img{{max-width:520px}} .wide img{{max-width:1040px}}
+code{{background:#f3f3f3;padding:2px 4px}} .credit{{color:#555;font-size:small}}</style></head>
 <body><h1>Softmax and margin losses, side by side</h1>
 <p><code>{html.escape(report["command"])}</code></p>
-<p>Data: {html.escape(report["data"]["description"])}. Mean ± standard deviation over {report["settings"]["seeds"]} seed(s);
+<p>Data: {html.escape(report["data"]["description"])}. Mean ± standard deviation over {report["settings"]["seeds"]} seed(s),
+one decimal: rates in percent, angles in degrees, time in seconds (report.json keeps rates as fractions);
 verification on identities never seen in training (cosine similarity of unit embeddings).
 {"" if scale is None else f"Every normalised head uses the same scale s = {scale:g}. "}
-TAR@FAR is n/a where there are fewer than 1/FAR impostor pairs. Wall-clock {report["seconds"]:.0f} s.</p>
-<table><tr>{head}</tr>{rows}</table>
+TAR@FAR is n/a where there are fewer than 1/FAR impostor pairs. Whole job: {report["seconds"]:.0f} seconds wall-clock.</p>
+{tables}
 {"<h3>What each column measures</h3><ul>" + legend + "</ul>" if legend else ""}
 {_paired_html(list(paired))}
 <h2>Figures (seed {report["figures_seed"]})</h2>{images}

@@ -10,8 +10,9 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ._common import degree_axis, figure_and_axes
+from ._common import degree_axis, figure_and_axes, plain_log_axis
 from .._validation import check_angles, check_array, check_label_array, check_real, message
+from ..losses import LOSSES
 from .colors import identity_colors, series_styles
 
 _FARS = (1e-3, 1e-2, 1e-1)
@@ -35,7 +36,8 @@ def _target_angles(value, name: str) -> np.ndarray:
 
 
 def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | None = None,
-                          bin_width_deg: float = 3.0, title: str | None = None, ax: Axes | None = None) -> Figure:
+                          bin_width_deg: float = 3.0, title: str | None = None, ax: Axes | None = None,
+                          losses: Sequence[str] | None = None) -> Figure:
     """Histogram of the target angle θ_y (embedding to its own class centre), in degrees.
 
     The paper (Deng et al., CVPR 2019, Fig. 6) shows this distribution moving from about 90° towards
@@ -56,6 +58,11 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
         The title, e.g. ``head.describe()``.
     ax : matplotlib Axes, optional
         Draw into this Axes (its figure is returned); default a new figure.
+    losses : sequence of str, optional
+        With a mapping whose entries are losses (not training stages): the loss (registry name) of
+        each entry, in order, for its colour (as in :func:`plot_roc`). Without it, a mapping keyed by
+        loss names or labels only ("softmax", "ArcFace") takes their colours too; other keys are
+        stages, drawn light to dark.
 
     Returns
     -------
@@ -83,11 +90,15 @@ def plot_angle_histograms(angles, labels=None, *, identities: Sequence[str] | No
         if not angles:
             raise ValueError("angles is an empty mapping: pass e.g. {'epoch 1': stats1, 'epoch 20': stats20}")
         names = list(angles)
-        colors = _stage_colors(names)
-        for name, color in zip(names, colors):
+        known = {key for key in LOSSES} | {loss.label.lower() for loss in LOSSES.values()}
+        if losses is not None or all(name.lower() in known for name in names):  # losses: their registry colours
+            styles = series_styles(names, losses)
+        else:  # training stages: light to dark
+            styles = [(color, "-") for color in _stage_colors(names)]
+        for name, (color, style) in zip(names, styles):
             degrees = np.degrees(_target_angles(angles[name], f"angles[{name!r}]"))
             ax.hist(degrees, bins=bins, histtype="stepfilled", alpha=0.25, color=color)
-            ax.hist(degrees, bins=bins, histtype="step", lw=1.8, color=color,
+            ax.hist(degrees, bins=bins, histtype="step", lw=1.8, color=color, ls=style,
                     label=f"{name}: mean {degrees.mean():.1f}°")
             ax.axvline(degrees.mean(), color=color, ls="--", lw=1.2)
     else:
@@ -242,7 +253,8 @@ def plot_training_history(history, *, title: str | None = None, losses: Sequence
     Returns
     -------
     matplotlib.figure.Figure
-        Two axes: loss (log scale) and accuracy (%) against epoch (1-based).
+        Two axes: loss (log scale labelled with plain numbers, when every loss is positive) and
+        accuracy (%) against epoch (1-based).
     """
     if hasattr(history, "history") or (isinstance(history, Mapping) and "loss" in history):
         runs = {"": _history_of(history, "history")}
@@ -270,17 +282,24 @@ def plot_training_history(history, *, title: str | None = None, losses: Sequence
                 label = ", ".join(filter(None, (name, what if "eval_accuracy_heldout" in run else ""))) or None
                 acc_ax.plot(np.arange(1, len(accuracy) + 1), accuracy, marker=marker, ms=4, mfc=face, ls=style,
                             color=color, label=label)
-    if np.all([np.all(np.asarray(r["loss"]) > 0) for r in runs.values()]):
+    every_loss = np.concatenate([np.asarray(r["loss"], dtype=float) for r in runs.values()])
+    if np.all(every_loss > 0):  # ticks as plain numbers (0.1, 0.2, 0.5, 1), not 10^k
         loss_ax.set_yscale("log")
+        plain_log_axis(loss_ax.yaxis, float(every_loss.min()), float(every_loss.max()))
+        loss_ax.set_ylabel("nats (log scale)")
+    else:
+        loss_ax.set_ylabel("nats")
+    loss_ax.set_title("training loss (cross-entropy)", fontsize="medium")
     loss_ax.set_xlabel("epoch")
-    loss_ax.set_ylabel("training loss (cross-entropy, nats)")
     acc_ax.set_xlabel("epoch")
-    acc_ax.set_ylabel("accuracy, eval mode (%)")
+    heldout = any("eval_accuracy_heldout" in r for r in runs.values())
+    acc_ax.set_ylabel("% of images" if heldout else "% of training images")
+    acc_ax.set_title("accuracy, model in eval mode", fontsize="medium")
     acc_ax.set_ylim(0, 101)
-    for axis in (loss_ax, acc_ax):
+    for axis, where in ((loss_ax, "best"), (acc_ax, "lower right")):  # accuracy rises: its lower right is empty
         axis.grid(alpha=0.3, which="both")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if len(runs) > 1 or (axis is acc_ax and any("eval_accuracy_heldout" in r for r in runs.values())):
-            axis.legend(fontsize="small")
+        if len(runs) > 1 or (axis is acc_ax and heldout):
+            axis.legend(fontsize="small", loc=where)
     fig.suptitle(title or "Training history")
     return fig

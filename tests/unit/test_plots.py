@@ -416,6 +416,36 @@ def test_training_history_plots_accuracy_in_percent():
         plots.plot_training_history([1, 2])
 
 
+@pytest.mark.parametrize("loss, labels", [
+    ([4.2, 2.5, 0.8], ["1", "2", "3"]),  # inside one decade: 1, 2, 3, 5 x 10^k (matplotlib wrote 4x10^0)
+    ([6.0, 0.5, 0.013], ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1", "2", "5"]),  # 1, 2, 5 x 10^k
+    ([50.0, 1e-4], ["0.0001", "0.001", "0.01", "0.1", "1", "10"]),  # beyond 3 decades: powers of ten
+])
+def test_training_history_log_axis_has_plain_number_ticks(loss, labels):
+    fig = plots.plot_training_history({"loss": loss, "eval_accuracy_train": [0.5] * len(loss)})
+    fig.draw_without_rendering()
+    loss_ax = fig.axes[0]
+    low, high = loss_ax.get_ylim()
+    shown = [t.get_text() for t, v in zip(loss_ax.get_yticklabels(), loss_ax.get_yticks()) if low <= v <= high]
+    assert loss_ax.get_yscale() == "log" and shown == labels
+    assert not any(t.get_text() for t in loss_ax.get_yticklabels(minor=True))  # no 10^k or 4x10^0 minor labels
+    assert "log scale" in loss_ax.get_ylabel() and "training images" in fig.axes[1].get_ylabel()
+
+
+def test_angle_histograms_of_losses_take_the_registry_colours():
+    angles = {"Softmax": np.radians([40.0, 50.0]), "ArcFace (s=16, m=0.5)": np.radians([10.0, 20.0])}
+    fig = plots.plot_angle_histograms(angles, losses=["softmax", "arcface"])
+    ax = fig.axes[0]
+    assert [to_hex(line.get_color()) for line in ax.get_lines()] == [plots.loss_color("softmax"),
+                                                                     plots.loss_color("arcface")]  # the mean lines
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Softmax: mean 45.0°", "ArcFace (s=16, m=0.5): mean 15.0°"]
+    by_name = plots.plot_angle_histograms({"softmax": angles["Softmax"], "ArcFace": angles["ArcFace (s=16, m=0.5)"]})
+    assert [to_hex(line.get_color()) for line in by_name.axes[0].get_lines()] == [plots.loss_color("softmax"),
+                                                                                plots.loss_color("arcface")]
+    stages = plots.plot_angle_histograms({"epoch 1": angles["Softmax"], "epoch 9": angles["Softmax"]})
+    assert plots.loss_color("softmax") not in {to_hex(line.get_color()) for line in stages.axes[0].get_lines()}
+
+
 def test_package_reexports_every_figure_and_offline_renderer():
     for name in ("plot_circle_embeddings", "plot_sphere_embeddings", "plot_target_logits", "plot_decision_boundaries",
                  "plot_probability_vs_angle", "plot_angle_histograms", "plot_roc", "plot_training_history",
