@@ -847,7 +847,8 @@ def fit(
     Raises
     ------
     ValueError, TypeError
-        As :func:`arcface_viz.training.fit`, and for a bad ``sample_rate``.
+        As :func:`arcface_viz.training.fit`, for a bad ``sample_rate``, and when ``batch_size`` or
+        the number of training images is below the number of processes (every batch would be skipped).
 
     Notes
     -----
@@ -867,6 +868,10 @@ def fit(
     sample_rate = _check_rate(sample_rate)
     distributed = dist.is_available() and dist.is_initialized()
     world, rank = (dist.get_world_size(), dist.get_rank()) if distributed else (1, 0)
+    if min(batch_size, len(labels)) < world:  # every batch would be skipped: nothing would train
+        raise ValueError(f"batch_size={batch_size} with {len(labels)} training images for {world} processes: each "
+                         f"process needs at least one image of every batch; pass batch_size >= {world} and at least "
+                         f"{world} images, or start fewer processes")
     device = next(model.parameters()).device
     images, labels = images.to(device), labels.to(device)
     if distributed:

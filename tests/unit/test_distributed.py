@@ -76,6 +76,10 @@ def _worker(rank: int, world_size: int) -> dict:
         ShardedMarginHead("arcface", 4, 1)
     except ValueError as error:
         errors["too_few"] = str(error)
+    try:  # a batch of one image cannot be split over two processes: every batch would be skipped
+        _fit_case(batch_size=1)
+    except ValueError as error:
+        errors["small_batch"] = str(error)
     out["errors"] = errors
     out["fit"] = _fit_case()
     out["fit_bn"] = _fit_case(batchnorm=True)
@@ -138,7 +142,8 @@ def _fit_case(batchnorm: bool = False, **kwargs):
     data = (torch.rand(50, 1, 8, 8, generator=generator), torch.randint(0, 5, (50,), generator=generator))
     fit = kwargs.pop("fit", distributed.fit)
     # SGD: Adam would hide a gradient off by a constant factor (its steps do not depend on the scale)
-    result = fit(model, head, data, epochs=3, batch_size=16, lr=0.05, optimizer="sgd", margin_warmup_epochs=1,
+    kwargs.setdefault("batch_size", 16)
+    result = fit(model, head, data, epochs=3, lr=0.05, optimizer="sgd", margin_warmup_epochs=1,
                  augment=True, seed=0, progress=False, lr_schedule="cosine", **kwargs)
     return {"history": result.history, "head": head.weight.detach(), "model": model[-1].weight.detach(),
             "config": result.config["fit"], "state": {k: v.clone() for k, v in model.state_dict().items()},
@@ -202,6 +207,8 @@ def test_collective_errors(sharded):
         assert "mismatched shards" in errors["mismatch"] and "rank(s) [1]" in errors["mismatch"]
         assert "weight of shape (9, 4)" in errors["shape"] and "expected (" in errors["shape"]
         assert "n_classes=1 < world_size=2" in errors["too_few"]
+        assert "batch_size=1 with 50 training images for 2 processes" in errors["small_batch"]
+        assert "pass batch_size >= 2" in errors["small_batch"]
 
 
 def test_missing_process_group():
