@@ -1,7 +1,7 @@
 """The ``compare`` subcommand: train the same CNN with several losses and compare the embeddings.
 
 ``python -m arcface_viz compare --data toy|att|olivetti|PATH --losses softmax,normface,cosface,arcface
---seeds N --margins 0,0.1,0.2 --out DIR [--force]``
+--seeds N --margins 0,0.1,0.2 --jobs N --out DIR [--force]``
 
 Every loss is trained on the same identity-disjoint split; each seed changes the initialisation and
 the batch order, not the split. Every normalised head uses one scale s (``losses.DEFAULT_S`` unless
@@ -12,17 +12,21 @@ of the unseen identities (one gallery image each), angle statistics and margin s
 training identities, and -- for toy faces -- closed-set accuracy on held-out images of the training
 identities. Differences between losses are paired by seed, with a 95 % confidence interval (Student t
 over seeds, ``scipy.stats``). ``--margins`` adds a sweep of the margin m of every margin loss.
-Writes ``DIR/report.json``, PNG figures and ``DIR/index.html``; prints the tables.
+``--jobs N`` trains N runs at once in worker processes of one torch thread each, so every run's numbers
+equal a one-thread run's. Writes ``DIR/report.json``, PNG figures and ``DIR/index.html``; prints the tables.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import platform
 import shlex
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,7 +36,7 @@ import torch
 from scipy import stats
 
 import arcface_viz
-from arcface_viz import distributed, experiment, faces, metrics, report, robustness
+from arcface_viz import distributed, experiment, faces, metrics, report, robustness, runtime
 from arcface_viz._validation import check_int, check_margin, check_real, check_scale, message
 from arcface_viz.cli import UsageError
 from arcface_viz.losses import DEFAULT_S, LOSS_NAMES, LOSSES
@@ -99,7 +103,14 @@ def register(subparsers) -> None:
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="random shifts and brightness (default: on for real faces, off for toy)")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the identity split (default 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--jobs", type=_jobs_arg, metavar="N",
+                   help="train N runs (loss × seed, and the --margins sweep) at once, each in its own process with "
+                        "one torch thread, so every run's numbers equal a one-thread run's; prints one line per "
+                        "finished run instead of progress bars. Default: the CPUs this process may use that are free "
+                        "now (CPU affinity and cgroup quota, less the cores other tasks keep busy: "
+                        "arcface_viz.runtime.free_cpus), at most one per run; 1 under torchrun and with --sweep. "
+                        "--jobs 1 trains one run after another in this process")
+    p.add_argument("--quiet", action="store_true", help="no progress bars and no per-run lines")
     p.add_argument("--sweep", help="toy faces: instead, the robustness study -- verification of unseen people while "
                    f"one factor ({', '.join(robustness.SWEEP_FACTORS)}, a comma-separated list, or all) goes from none "
                    "to strong, and the feature norm vs blur, noise and occlusion (arcface_viz.robustness)")
@@ -107,6 +118,31 @@ def register(subparsers) -> None:
 
 
 # --------------------------------------------------------------------------- arguments
+def _jobs_arg(text: str) -> int:
+    """--jobs as argparse's ``type``: a whole number >= 1, else argparse's usage error (exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1; give how many runs train at once, "
+                                         "e.g. --jobs 2, or --jobs 1 for one after another in this process")
+    return value
+
+
+def _jobs(requested: int | None, n_runs: int, world: int, sweep: bool) -> int:
+    """How many runs train at once: --jobs, or the free CPUs; at most one per run; 1 where it cannot apply."""
+    if requested is not None and requested > 1 and world > 1:
+        raise UsageError(f"--jobs={requested}: under torchrun ({world} processes) the processes train each run "
+                         "together; drop --jobs (or pass --jobs 1), or run without torchrun to train runs side by side")
+    if requested is not None and requested > 1 and sweep:
+        raise UsageError(f"--jobs={requested}: the --sweep robustness study trains its models one after another in "
+                         "this process; drop --jobs (or pass --jobs 1)")
+    if world > 1 or sweep:
+        return 1
+    return min(runtime.free_cpus() if requested is None else requested, n_runs)
+
+
 def _losses(text: str) -> list[str]:
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in LOSS_NAMES]
@@ -368,6 +404,85 @@ def evaluate(result, splits: dict, pairs: np.ndarray, roc_pairs: np.ndarray) -> 
     details = {"10fold": folds.to_dict(), "roc": roc.to_dict(), "angles": angles.to_dict(),
                "margin_satisfaction": satisfied.to_dict()}
     return {"metrics": values, "details": details, "objects": (folds, roc, angles, closed_emb, test_emb)}
+
+
+def _one_run(name: str, kwargs: dict, seed: int, settings: dict, data: tuple, *, progress: bool, keep: bool = False,
+             evaluate_it: bool = True) -> tuple[dict | None, tuple | None]:
+    """Train and evaluate one (loss, seed): its report.json record and, when ``keep``, (result, figure objects).
+
+    ``data`` is (splits, pairs, roc_pairs). Without ``evaluate_it`` (torchrun ranks other than 0, which only
+    help to train) it returns (None, None).
+    """
+    splits, pairs, roc_pairs = data
+    result = train_one(name, kwargs, settings, splits["train"], seed, progress=progress)
+    if not evaluate_it:
+        return None, None
+    evaluated = evaluate(result, splits, pairs, roc_pairs)
+    head = result.head
+    record = {
+        "loss": name, "seed": seed, "head": head.describe(), "head_kwargs": kwargs,
+        "s": head.s, "m1": head.m1, "m2": head.m2, "m3": head.m3, "m": _main_m(head, name) if LOSSES[name].main_margin else None,
+        "seconds": result.seconds, "epochs": result.epochs_done, "history": result.history,
+        "metrics": evaluated["metrics"], "details": evaluated["details"], "config": result.config,
+    }
+    return record, ((result, evaluated["objects"]) if keep else None)
+
+
+def _run_line(record: dict) -> str:
+    """The line printed when a run has finished: head, seed, seconds and its metrics (angles left out)."""
+    return f"{record['head']} seed {record['seed']}: {record['seconds']:.1f} s, " + ", ".join(
+        f"{k}={v:.3f}" for k, v in record["metrics"].items() if v is not None and "deg" not in k)
+
+
+_WORKER: dict = {}  # in a worker process of --jobs: the settings and data every run shares
+
+
+def _worker_start(settings: dict, data: tuple) -> None:
+    """Runs once in each worker: one torch thread (runs bit-identical to one-thread runs), the shared data.
+
+    The data arrive as tensors, once per worker: pickling AT&T's (3 MB) takes ~0.01 s, loading and resizing
+    them again ~0.2 s, and the worker trains exactly the split the parent drew.
+    """
+    runtime.pin_threads(1)
+    _WORKER.update(settings=settings, data=data)
+
+
+def _worker_run(name: str, kwargs: dict, seed: int, keep: bool) -> tuple[dict, tuple | None]:
+    """One run in a worker process, without a progress bar (several bars would interleave)."""
+    return _one_run(name, kwargs, seed, _WORKER["settings"], _WORKER["data"], progress=False, keep=keep)
+
+
+def _train_all(tasks: list[tuple], keep: list[bool], settings: dict, data: tuple, jobs: int, *, rank: int,
+               quiet: bool) -> list[tuple[dict | None, tuple | None]]:
+    """Every (name, head kwargs, seed) of ``tasks``, ``jobs`` at a time; the outcomes in the order of ``tasks``.
+
+    ``jobs`` = 1 trains in this process with progress bars. More start worker processes with the "spawn"
+    method: a forked child inherits torch's OpenMP thread pool in whatever state the parent left it and
+    can hang in it, which spawn (a fresh interpreter) avoids. A run that fails raises its own exception
+    here, with its message, and the runs not started yet are cancelled.
+    """
+    if jobs == 1:
+        outcomes = []
+        for (name, kwargs, seed), k in zip(tasks, keep):
+            outcomes.append(_one_run(name, kwargs, seed, settings, data, progress=not quiet, keep=k,
+                                     evaluate_it=not rank))
+            if not quiet and outcomes[-1][0] is not None:
+                print(_run_line(outcomes[-1][0]), flush=True)
+        return outcomes
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start,
+                               initargs=(settings, data))
+    try:
+        futures = [pool.submit(_worker_run, name, kwargs, seed, k) for (name, kwargs, seed), k in zip(tasks, keep)]
+        for future in as_completed(futures):  # a failed run raises here at once, not after the runs before it
+            record = future.result()[0]
+            if not quiet:
+                print(_run_line(record), flush=True)
+        return [future.result() for future in futures]
+    except BrokenProcessPool:
+        raise RuntimeError(f"--jobs {jobs}: a worker process died without an error message (killed, or out of "
+                           "memory?); run again with --jobs 1 to see the failing run in this process") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def train_one(name: str, kwargs: dict, settings: dict, train, seed: int, progress: bool):
@@ -802,6 +917,19 @@ def run(args) -> int:
 def _run(args, start: float, rank: int, world: int) -> int:
     losses = _losses(args.losses)
     settings = _settings(args, losses)
+    # the runs, in report order: every loss × seed, then the --margins sweep's (name, m, seed) not trained already
+    tasks = [(name, experiment.head_kwargs(name, settings["s"], args.margin), seed)
+             for name in losses for seed in range(settings["seeds"])]
+    n_main, sweep_index = len(tasks), []  # sweep_index: per sweep run, its task
+    for name in [n for n in losses if LOSSES[n].main_margin is not None] if settings["margins"] else []:
+        for m in settings["margins"]:
+            for seed in range(settings["seeds"]):
+                if m == (LOSSES[name].default_m if args.margin is None else args.margin):  # a main run
+                    sweep_index.append(losses.index(name) * settings["seeds"] + seed)
+                else:
+                    sweep_index.append(len(tasks))
+                    tasks.append((name, experiment.head_kwargs(name, settings["s"], m), seed))
+    jobs = _jobs(args.jobs, len(tasks), world, bool(args.sweep))
     if args.sweep:
         return robustness.run_command(args, losses, settings)
     _check_out(args.out, args.force)
@@ -810,46 +938,14 @@ def _run(args, start: float, rank: int, world: int) -> int:
     test = splits["test"]
     pairs = experiment.balanced_pairs(test, seed=args.split_seed)
     roc_pairs = experiment.all_pairs(test.labels.numpy(), seed=args.split_seed)
-    runs, figure_inputs = [], {}
-
-    def one_run(name: str, kwargs: dict, seed: int) -> tuple[dict | None, object, dict | None]:
-        result = train_one(name, kwargs, settings, splits["train"], seed, progress=not args.quiet)
-        if rank:  # evaluation and the report are rank 0's
-            return None, result, None
-        evaluated = evaluate(result, splits, pairs, roc_pairs)
-        head = result.head
-        record = {
-            "loss": name, "seed": seed, "head": head.describe(), "head_kwargs": kwargs,
-            "s": head.s, "m1": head.m1, "m2": head.m2, "m3": head.m3, "m": _main_m(head, name) if LOSSES[name].main_margin else None,
-            "seconds": result.seconds, "epochs": result.epochs_done, "history": result.history,
-            "metrics": evaluated["metrics"], "details": evaluated["details"], "config": result.config,
-        }
-        if not args.quiet:
-            print(f"{head.describe()} seed {seed}: {result.seconds:.1f} s, " + ", ".join(
-                f"{k}={v:.3f}" for k, v in evaluated["metrics"].items() if v is not None and "deg" not in k), flush=True)
-        return record, result, evaluated
-
-    for name in losses:
-        kwargs = experiment.head_kwargs(name, settings["s"], args.margin)
-        for seed in range(settings["seeds"]):
-            record, result, evaluated = one_run(name, kwargs, seed)
-            if rank:  # the other processes only help to train
-                continue
-            runs.append(record)
-            if seed == 0:
-                figure_inputs[name] = (result, evaluated["objects"])
-    sweep_runs = []
-    for name in [n for n in losses if LOSSES[n].main_margin is not None] if settings["margins"] else []:
-        for m in settings["margins"]:
-            for seed in range(settings["seeds"]):
-                if m == (LOSSES[name].default_m if args.margin is None else args.margin):  # trained above
-                    sweep_runs += [r for r in runs if r["loss"] == name and r["seed"] == seed]
-                    continue
-                record = one_run(name, experiment.head_kwargs(name, settings["s"], m), seed)[0]
-                if not rank:
-                    sweep_runs.append(record)
-    if rank:
+    keep = [i < n_main and task[2] == 0 for i, task in enumerate(tasks)]  # seed 0 of each loss draws the figures
+    outcomes = _train_all(tasks, keep, settings, (splits, pairs, roc_pairs), jobs, rank=rank, quiet=args.quiet)
+    if rank:  # the other processes only help to train
         return 0
+    runs = [record for record, _ in outcomes[:n_main]]
+    figure_inputs = {task[0]: kept for task, (_, kept) in zip(tasks, outcomes) if kept is not None}
+    sweep_runs = [outcomes[i][0] for i in sweep_index]
+    threads = 1 if jobs > 1 else torch.get_num_threads()
     summary = summarise(runs, losses)
     paired = paired_analysis(runs, losses)
     sweep = sweep_summary(sweep_runs) if sweep_runs else []
@@ -861,7 +957,8 @@ def _run(args, start: float, rank: int, world: int) -> int:
         "command": command_line(args, world),
         "args": {k: v for k, v in vars(args).items() if k != "func"},
         "settings": {**settings, "size": list(settings["size"]), "lr_schedule": "cosine", "world_size": world,
-                     "backend": torch.distributed.get_backend() if world > 1 else None},
+                     "backend": torch.distributed.get_backend() if world > 1 else None,
+                     "jobs": jobs, "threads_per_job": threads},
         "scale": {"s": settings["s"], "note": "one s for every normalised head (softmax has none)"},
         "data": {"description": description, "credit": credit,
                  "n_train": len(splits["train"]), "n_test": len(test),
@@ -870,7 +967,7 @@ def _run(args, start: float, rank: int, world: int) -> int:
                  "n_pairs_10fold": len(pairs), "n_pairs_roc": len(roc_pairs)},
         "versions": {"arcface_viz": arcface_viz.__version__, "torch": torch.__version__, "numpy": np.__version__,
                      "scikit-learn": sklearn.__version__, "python": platform.python_version(),
-                     "threads": torch.get_num_threads()},
+                     "threads": threads},
         "summary": summary,
         "paired": paired,
         "sweep": sweep,
@@ -887,6 +984,8 @@ def _run(args, start: float, rank: int, world: int) -> int:
     print(format_table(rows))
     if world > 1:
         print(f"trained on {world} processes ({document['settings']['backend']})")
+    if jobs > 1:
+        print(f"trained {len(tasks)} runs, {jobs} at once in worker processes of one torch thread each")
     print(f"\nOne scale for every normalised head: s = {settings['s']:g}.")
     if paired:
         print(format_paired(paired))

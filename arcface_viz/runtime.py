@@ -11,6 +11,9 @@ the thread count from
    CPU quota (``cpu.max`` of the process's cgroup and its parents) -- capped by the cores other processes
    leave idle at that moment (runnable tasks in ``/proc/loadavg``), at least 1.
 
+The same count of free CPUs (:func:`free_cpus`) is ``compare --jobs``'s default number of worker processes,
+each pinned to one thread (:func:`pin_threads`).
+
 :func:`apply_thread_policy` runs when :mod:`arcface_viz.training` starts the first fit of a process (a kernel
 usually imports the package long before it trains, when the machine may be quieter or busier), and decides
 once: later fits keep that count, so seeded runs in one session repeat exactly.
@@ -145,10 +148,55 @@ def choose_threads(environ: dict | os._Environ | None = None, cpus: int | None =
         return int(setting)
     if environ.get("OMP_NUM_THREADS", "").strip():
         return None
+    return free_cpus(cpus, machine_cores, others)
+
+
+def free_cpus(cpus: int | None = None, machine_cores: int | None = None, others: int | None = None) -> int:
+    """CPUs this process may use that are free now: usable CPUs capped by the cores other tasks leave idle.
+
+    The thread count of :func:`choose_threads` when nothing overrides it, and ``compare --jobs``'s default.
+
+    Parameters
+    ----------
+    cpus : int, optional
+        Usable CPUs (default :func:`usable_cpus`).
+    machine_cores : int, optional
+        Cores of the whole machine, which the other tasks share (default ``os.cpu_count()``).
+    others : int, optional
+        Runnable tasks besides this one (default :func:`other_runnable_tasks`).
+
+    Returns
+    -------
+    int
+        ``min(cpus, machine_cores - others)``, at least 1.
+
+    Examples
+    --------
+    >>> free_cpus(cpus=2, machine_cores=2, others=0), free_cpus(cpus=2, machine_cores=2, others=1)
+    (2, 1)
+    >>> free_cpus(cpus=4, machine_cores=64, others=70)  # a busy host: still one
+    1
+    """
     cpus = usable_cpus() if cpus is None else cpus
     machine_cores = (os.cpu_count() or cpus) if machine_cores is None else machine_cores
     others = other_runnable_tasks() if others is None else others
     return max(1, min(cpus, machine_cores - others))
+
+
+def pin_threads(threads: int) -> None:
+    """Use exactly ``threads`` torch threads in this process from now on; the thread policy keeps them.
+
+    For worker processes that train next to each other (``compare --jobs``): one thread each, so every run
+    sums its floats in the same order as a one-thread run and its numbers are bit-identical to it.
+
+    Parameters
+    ----------
+    threads : int
+        Threads, >= 1.
+    """
+    global _decided
+    _decided = True  # apply_thread_policy (called by every fit) changes nothing after this
+    torch.set_num_threads(threads)
 
 
 def apply_thread_policy() -> int:

@@ -36,6 +36,7 @@ MODULES = [
     "arcface_viz.widgets",
     "arcface_viz.i18n",
     "arcface_viz.blit",
+    "arcface_viz.runtime",
 ]
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
