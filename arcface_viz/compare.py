@@ -449,7 +449,11 @@ def _worker_start(settings: dict, data: tuple) -> None:
 
 def _worker_run(name: str, kwargs: dict, seed: int, keep: bool) -> tuple[dict, tuple | None]:
     """One run in a worker process, without a progress bar (several bars would interleave)."""
-    return _one_run(name, kwargs, seed, _WORKER["settings"], _WORKER["data"], progress=False, keep=keep)
+    try:
+        return _one_run(name, kwargs, seed, _WORKER["settings"], _WORKER["data"], progress=False, keep=keep)
+    except Exception as error:  # the parent re-raises it with its message; say which run it was
+        error.add_note(f"in the run of {name} {kwargs} seed {seed} (a compare --jobs worker process)")
+        raise
 
 
 def _train_all(tasks: list[tuple], keep: list[bool], settings: dict, data: tuple, jobs: int, *, rank: int,
