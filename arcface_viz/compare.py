@@ -892,6 +892,9 @@ def run(args) -> int:
 
     Started by torchrun (``WORLD_SIZE`` > 1) every process trains (see
     :func:`arcface_viz.distributed.fit`) and process 0 alone evaluates, prints and writes the report.
+    Otherwise ``--jobs`` runs (default: the free CPUs, :func:`arcface_viz.runtime.free_cpus`) train and
+    are evaluated at once in spawned worker processes of one torch thread each; the report lists them in
+    the same order as one after another.
 
     Parameters
     ----------
@@ -906,7 +909,8 @@ def run(args) -> int:
     Raises
     ------
     UsageError
-        A bad option value or output folder (the CLI prints it and exits with 2).
+        A bad option value or output folder (the CLI prints it and exits with 2), or ``--jobs`` > 1
+        under torchrun or with ``--sweep``.
     """
     start = time.perf_counter()
     joined = not torch.distributed.is_initialized()
