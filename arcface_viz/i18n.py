@@ -13,10 +13,11 @@ impostor pairs).
 from __future__ import annotations
 
 import string
+from urllib.parse import parse_qs
 
 from ._validation import message
 
-__all__ = ["LANGS", "TEXT", "check_lang", "text", "fields"]
+__all__ = ["LANGS", "TEXT", "check_lang", "lang_from_query", "text", "fields"]
 
 #: The languages every entry of :data:`TEXT` has: English (the default) and Simplified Chinese.
 LANGS = ("en", "zh")
@@ -130,6 +131,53 @@ def check_lang(lang: object) -> str:
     if lang not in LANGS:
         raise ValueError(message("lang", lang, f"must be one of {options}", fix))
     return lang
+
+
+def lang_from_query(query_string: str | None) -> str:
+    """The language a page address asks for with ``?lang=``: how the Voilà apps pick theirs.
+
+    Voilà passes the query string of the request (the part after ``?``, not decoded) to the app's kernel
+    as the environment variable ``QUERY_STRING``; ``apps/*.ipynb`` hand it to this function, so
+    ``http://127.0.0.1:8866/voila/render/margin_explorer.ipynb?lang=zh`` shows the Chinese labels.
+
+    Parameters
+    ----------
+    query_string : str or None
+        A URL query string such as ``"lang=zh"`` or ``"lang=zh&x=1"`` (no leading ``?``); ``None`` or ``""``
+        when the address has none (or the notebook runs outside Voilà).
+
+    Returns
+    -------
+    str
+        ``"en"`` or ``"zh"``; ``"en"`` (the default) when the query has no ``lang``.
+
+    Raises
+    ------
+    ValueError
+        ``lang`` is not ``en`` or ``zh`` (exactly these, lower case), is empty, or is given twice with
+        different values; the message says which address to open instead.
+
+    Examples
+    --------
+    >>> lang_from_query("lang=zh")
+    'zh'
+    >>> lang_from_query(None)
+    'en'
+    >>> lang_from_query("lang=fr")
+    Traceback (most recent call last):
+    ...
+    ValueError: lang='fr': must be one of 'en', 'zh'; open the page with ?lang=zh (简体中文) or ?lang=en (English, the default)
+    """
+    values = parse_qs(query_string or "", keep_blank_values=True).get("lang", [])
+    if not values:
+        return "en"
+    options = ", ".join(repr(code) for code in LANGS)
+    fix = "open the page with ?lang=zh (简体中文) or ?lang=en (English, the default)"
+    if len(set(values)) > 1:
+        raise ValueError(message("lang", values, "given more than once with different values", fix))
+    if values[0] not in LANGS:
+        raise ValueError(message("lang", values[0], f"must be one of {options}", fix))
+    return values[0]
 
 
 def text(key: str, lang: str = "en", **fields: object) -> str:

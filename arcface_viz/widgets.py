@@ -43,7 +43,7 @@ from matplotlib.ticker import FuncFormatter
 from . import explorer, heads
 from .blit import PANEL_DPI, BlitPanel
 from ._validation import check_degrees, check_fraction, check_int, check_loss, check_real, message
-from .i18n import check_lang, text
+from .i18n import check_lang, lang_from_query, text
 from .losses import DEFAULT_S, EXPLORER_SLIDERS, INTERACTIVE_LOSSES, LOSSES, MARGIN_NAMES
 from .plots import plot_circle_embeddings, plot_decision_boundaries, plot_probability_vs_angle, plot_target_logits
 from .plots import plot_sphere_embeddings
@@ -544,6 +544,35 @@ def margin_explorer(loss: str = "arcface", s: float = DEFAULT_S, theta_deg: floa
         ``lang`` not "en"/"zh".
     """
     return MarginExplorer(loss, s, theta_deg, n_classes, lang=lang)
+
+
+def in_page_language(build, query_string: str | None, *args, **kwargs) -> widgets.Widget:
+    """``build(*args, lang=..., **kwargs)`` in the language the page address asks for (the Voilà apps).
+
+    Parameters
+    ----------
+    build : callable
+        :func:`margin_explorer` or :func:`training_lab` (any function taking ``lang=``).
+    query_string : str or None
+        The page's query string, e.g. ``os.environ.get("QUERY_STRING")`` in a Voilà app: ``lang=zh`` gives the
+        Chinese labels (:func:`arcface_viz.i18n.lang_from_query`).
+    *args, **kwargs
+        Passed on to ``build``.
+
+    Returns
+    -------
+    ipywidgets.Widget
+        What ``build`` returns; when the address asks for an unknown language, that app in English below a note
+        (CSS class ``arcface-error``) that names the value and the address to open, since Voilà hides
+        tracebacks from the page.
+    """
+    try:
+        lang = lang_from_query(query_string)
+    except ValueError as error:
+        note = widgets.HTML(html.escape(f"{error}. Showing English."))
+        note.add_class("arcface-error")
+        return widgets.VBox([note, build(*args, lang="en", **kwargs)])
+    return build(*args, lang=lang, **kwargs)
 
 
 # ----------------------------------------------------------------------------- training lab

@@ -184,3 +184,42 @@ def test_zh_threshold_explorer_same_point_chinese_text():
         assert zh.readout.value.startswith(f"阈值 {value:.2f}：通过率 TAR ")
         assert numbers(zh.readout.value) == numbers(en.readout.value)
         assert all(zh.images[k].value == en.images[k].value for k in en.images), "figures stay English"
+
+
+# ----------------------------------------------------------------------------- the Voilà apps: ?lang= in the address
+@pytest.mark.parametrize("query, lang", [(None, "en"), ("", "en"), ("lang=zh", "zh"), ("lang=en", "en"),
+                                         ("theme=dark&lang=zh", "zh"), ("lang=zh&lang=zh", "zh"),
+                                         ("voila-template=lab", "en"), ("lang=%7A%68", "zh")])
+def test_the_page_address_picks_the_language(query, lang):
+    assert i18n.lang_from_query(query) == lang
+
+
+@pytest.mark.parametrize("query, shown", [("lang=fr", "'fr'"), ("lang=ZH", "'ZH'"), ("lang=zh-CN", "'zh-CN'"),
+                                          ("lang=", "''"), ("lang=zh&lang=en", "['zh', 'en']")])
+def test_an_unknown_language_in_the_address_says_which_address_to_open(query, shown):
+    with pytest.raises(ValueError) as caught:
+        i18n.lang_from_query(query)
+    assert str(caught.value).startswith(f"lang={shown}: ")
+    assert str(caught.value).endswith("; open the page with ?lang=zh (简体中文) or ?lang=en (English, the default)")
+
+
+def test_an_app_takes_its_language_from_the_address():
+    zh = widgets.in_page_language(widgets.margin_explorer, "lang=zh", s=30.0)
+    assert isinstance(zh, widgets.MarginExplorer)
+    assert zh.controls["s"].description == "尺度 s" and zh.controls["s"].value == 30.0
+    en = widgets.in_page_language(widgets.margin_explorer, None)
+    assert en.controls["s"].description == "scale s"
+
+
+def test_an_app_asked_for_an_unknown_language_shows_english_under_a_note():
+    page = widgets.in_page_language(widgets.margin_explorer, "lang=fr")
+    note, app = page.children
+    assert "arcface-error" in note._dom_classes
+    assert note.value == html.escape("lang='fr': must be one of 'en', 'zh'; open the page with ?lang=zh (简体中文) "
+                                     "or ?lang=en (English, the default). Showing English.")
+    assert isinstance(app, widgets.MarginExplorer) and app.controls["s"].description == "scale s"
+
+
+def test_the_training_lab_app_passes_its_faces_on(tiny_faces):
+    lab = widgets.in_page_language(widgets.training_lab, "lang=zh", tiny_faces)
+    assert lab.controls["train"].description == "开始训练"
