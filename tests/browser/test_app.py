@@ -96,3 +96,20 @@ def test_training_lab_app_trains_on_click(voila, chromium, artifacts):
         assert not errors, errors
     finally:
         page.close()
+
+
+def test_an_app_opened_with_lang_zh_shows_chinese_labels(voila, chromium, artifacts):
+    page, errors = _open(chromium, voila + "/voila/render/training_lab.ipynb?lang=zh")
+    try:
+        lab = page.locator(".arcface-training-lab").first
+        lab.wait_for(timeout=180_000)
+        assert lab.locator(".arcface-train-button").inner_text().strip() == "开始训练"
+        assert lab.locator(".widget-label", has_text="间隔 m").count() == 1
+        assert lab.locator(".arcface-status .widget-html-content").inner_text().startswith("就绪")
+        assert not page.locator(".arcface-error").count(), "lang=zh is a known language: no note"
+        english = page.locator("a", has_text="English").first
+        assert english.get_attribute("href") == "?lang=en", "the page links the English version"
+        page.screenshot(path=str(artifacts / "voila-training-lab-zh.png"))
+        assert not errors, errors
+    finally:
+        page.close()
