@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import re
 import subprocess
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -69,3 +73,31 @@ def test_an_updated_lesson_replaces_a_copy_the_student_never_changed(tmp_path):
     assert (copy / "01.ipynb").read_text() == "lesson one, fixed"
     assert not (copy / "01.updated.ipynb").exists()
     assert lesson_copy.sync(src, copy) == []  # and the manifest now records the new version
+
+
+def _relative_links(path):
+    """The relative link and image targets of a markdown file or of a notebook's markdown cells (no URLs, no anchors)."""
+    if path.suffix == ".ipynb":
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    else:
+        text = path.read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\)", text)
+    return [t.split("#")[0] for t in targets if not re.match(r"[a-z][a-z0-9+.-]*:", t) and t.split("#")[0]]
+
+
+def test_every_link_in_the_copied_lessons_opens_in_the_copy_too():
+    # make lab's JupyterLab has my-lessons/ as its root: a link out of notebooks/ (to ../README.md, say) works on
+    # GitHub but not there, and a link to a file lesson_copy leaves out (a solution) does not open either. The one
+    # exception: notebooks/README.md points teachers to TEACHING.md and says it is left out of students' copies.
+    source = ROOT / "notebooks"
+    copied = set(lesson_copy.lesson_files(source))
+    broken = []
+    for rel in copied:
+        for target in _relative_links(source / rel):
+            if (rel, target) == (Path("README.md"), "TEACHING.md"):
+                continue
+            resolved = os.path.normpath(rel.parent / target)
+            if resolved.startswith("..") or Path(resolved) not in copied and not (source / resolved).is_dir():
+                broken.append(f"{rel}: {target}")
+    assert not broken, f"links that do not open in make lab's copy: {broken}"
