@@ -113,3 +113,15 @@ def test_an_app_opened_with_lang_zh_shows_chinese_labels(voila, chromium, artifa
         assert not errors, errors
     finally:
         page.close()
+
+
+def test_an_app_opened_with_an_unknown_lang_is_english_under_a_note(voila, chromium):
+    page, errors = _open(chromium, voila + "/voila/render/margin_explorer.ipynb?lang=fr")
+    try:
+        page.locator(".arcface-margin-explorer").first.wait_for(timeout=180_000)
+        note = page.locator(".arcface-error").first.inner_text()
+        assert note.startswith("lang='fr': must be one of 'en', 'zh'; open the page with ?lang=zh"), note
+        assert page.locator(".arcface-margin-explorer .widget-label", has_text="scale s").count() == 1
+        assert not errors, errors
+    finally:
+        page.close()
