@@ -429,9 +429,15 @@ def _one_run(name: str, kwargs: dict, seed: int, settings: dict, data: tuple, *,
 
 
 def _run_line(record: dict) -> str:
-    """The line printed when a run has finished: head, seed, seconds and its metrics (angles left out)."""
-    return f"{record['head']} seed {record['seed']}: {record['seconds']:.1f} s, " + ", ".join(
-        f"{k}={v:.3f}" for k, v in record["metrics"].items() if v is not None and "deg" not in k)
+    """The line printed when a run has finished: head, seed, seconds and its rates in %, as the table names them.
+
+    >>> _run_line({"head": "NormFace (s=16)", "seed": 0, "seconds": 17.2,
+    ...            "metrics": {"verification_accuracy": 0.931, "eer": 0.059, "mean_angle_to_center_deg": 34.0}})
+    'NormFace (s=16) seed 0: 17.2 s; 10-fold acc 93.1 %, EER 5.9 %'
+    """
+    rates = [f"{column.head} {column.factor * record['metrics'][column.key]:.1f} %" for column in SUMMARY_COLUMNS
+             if column.unit == "%" and record["metrics"].get(column.key) is not None]
+    return f"{record['head']} seed {record['seed']}: {record['seconds']:.1f} s; " + ", ".join(rates)
 
 
 _WORKER: dict = {}  # in a worker process of --jobs: the settings and data every run shares
@@ -998,7 +1004,7 @@ def _run(args, start: float, rank: int, world: int) -> int:
     if paired:
         print(format_paired(paired))
     if sweep:
-        print("Margin sweep (mean over seeds, 10-fold acc / TAR@FAR=1e-2):")
+        print("Margin sweep, mean over seeds: 10-fold acc / TAR@FAR=1e-2")
         for row in sweep:
             print(f"  {LOSSES[row['loss']].label:10s} m={row['m']:<5g} {_fmt(row['verification_accuracy'])} / "
                   f"{_fmt(row['tar_at_far_1e-2'])}")
