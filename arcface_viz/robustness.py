@@ -454,8 +454,7 @@ def run_command(args, losses: list[str], settings: dict) -> int:
     except ValueError as error:
         raise UsageError(f"{error} (or all, or a comma-separated list)") from None
     out = _out_dir(args.out, args.force)
-    setup = {key: settings[key] for key in STUDY if key in settings}
-    setup["identities"] = args.identities
+    setup = {key: settings[key] for key in STUDY if key in settings}  # with --identities or its default
     setup["size"] = settings["size"][0]
     models = train_models(losses, range(args.seeds or 1), s=args.scale, progress=not args.quiet, **setup)
     sweeps = [nuisance_sweep(models, factor) for factor in factors]

@@ -151,3 +151,17 @@ def test_compare_sweep_bad_arguments(tmp_path, argv, match):
     with pytest.raises(UsageError, match=match):
         compare.run(parse(*argv, "--out", str(tmp_path / "x")))
     assert not (tmp_path / "x").exists()
+
+
+def test_compare_sweep_without_identities_trains_the_default_identities(tmp_path, monkeypatch):
+    # `compare --sweep blur` alone (no --identities) crashed with TypeError: identities=None
+    seen = {}
+
+    def stop(losses, seeds, **setup):
+        seen.update(setup)
+        raise KeyboardInterrupt  # stop before any training: the setup is what is tested
+
+    monkeypatch.setattr(robustness, "train_models", stop)
+    with pytest.raises(KeyboardInterrupt):
+        compare.run(parse("--sweep", "blur", "--out", str(tmp_path / "sweep"), "--quiet"))
+    assert seen["identities"] == robustness.STUDY["identities"] == 8
