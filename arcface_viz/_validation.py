@@ -44,6 +44,7 @@ __all__ = [
     "check_array",
     "check_label_array",
     "check_index_pairs",
+    "check_roc",
     "check_pixels",
     "check_cosines",
     "check_float32_module",
@@ -808,6 +809,59 @@ def check_index_pairs(pairs: object, n: int) -> np.ndarray:
         bad = int(array.min() if array.min() < 0 else array.max())
         raise ValueError(message("pair index", bad, f"pair indices must lie in [0, {n})", "index the embeddings given"))
     return array.astype(np.int64)
+
+
+def check_roc(fpr: object, tpr: object) -> tuple[np.ndarray, np.ndarray]:
+    """A full ROC as two float64 (K,) arrays: rates in [0, 1], non-decreasing, from (0, 0) to (1, 1).
+
+    Parameters
+    ----------
+    fpr, tpr : array_like or torch.Tensor, shape (K,)
+        False and true positive rates ordered by decreasing threshold, as
+        ``sklearn.metrics.roc_curve(..., drop_intermediate=False)`` returns them.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(fpr, tpr)`` as float64 arrays.
+
+    Raises
+    ------
+    TypeError
+        If either is not numeric.
+    ValueError
+        If either is not 1-D, has NaN/inf, fewer than 2 points or another length than the other; a
+        rate lies outside [0, 1] (percentages); the rates decrease; or the curve does not run from
+        (0, 0) to (1, 1) (a cut or reversed ROC).
+
+    Examples
+    --------
+    >>> check_roc([0.0, 50.0, 100.0], [0.0, 100.0, 100.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: fpr.max=100.0: rates lie in [0, 1]; divide percentages by 100
+    """
+    fix = "pass fpr, tpr from the same roc_curve(is_same, scores, drop_intermediate=False)"
+    rates = {name: check_array(name, values, ndim=1) for name, values in (("fpr", fpr), ("tpr", tpr))}
+    f, t = rates["fpr"], rates["tpr"]
+    if f.size < 2:
+        raise ValueError(message("fpr.shape", f.shape, "a ROC has at least 2 points, (0, 0) and (1, 1)", fix))
+    if t.shape != f.shape:
+        raise ValueError(message("tpr.shape", t.shape, f"fpr has {f.size} points", fix))
+    for name, r in rates.items():
+        if r.min() < 0.0 or r.max() > 1.0:
+            which, bad = ("max", r.max()) if r.max() > 1.0 else ("min", r.min())
+            raise ValueError(message(f"{name}.{which}", bad, "rates lie in [0, 1]", "divide percentages by 100"))
+        drops = np.flatnonzero(np.diff(r) < 0)
+        if drops.size:
+            i = int(drops[0]) + 1
+            raise ValueError(message(f"{name}[{i}]", r[i], f"below {name}[{i - 1}]={r[i - 1]:g}: the rates of a ROC "
+                                     "are non-decreasing (ordered by decreasing threshold)", fix))
+    for end, target in ((0, 0.0), (-1, 1.0)):
+        if f[end] != target or t[end] != target:
+            raise ValueError(message(f"fpr[{end}]", f[end], f"with tpr[{end}]={t[end]:g}: a full ROC must start at "
+                                     "(0, 0) and end at (1, 1)", fix))
+    return f, t
 
 
 def check_pixels(name: str, images: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,8 @@ from sklearn.metrics import auc as sk_auc
 from sklearn.metrics import roc_curve
 from sklearn.model_selection import StratifiedKFold
 
-from ._validation import check_array, check_index_pairs, check_int, check_label_array, check_probability, message
+from ._validation import (check_array, check_index_pairs, check_int, check_label_array, check_probability, check_roc,
+                          message)
 from .heads import margin_logits
 
 FARS = (1e-1, 1e-2, 1e-3)
@@ -345,6 +346,13 @@ def equal_error_rate(fpr: np.ndarray, tpr: np.ndarray) -> tuple[float, int]:
     index : int
         First ROC point with FAR >= FRR (its threshold is the nearest operating point).
 
+    Raises
+    ------
+    TypeError, ValueError
+        If ``fpr`` and ``tpr`` are not one full ROC (see :func:`arcface_viz._validation.check_roc`):
+        different lengths, NaN, rates outside [0, 1] (percentages), decreasing, or not from (0, 0)
+        to (1, 1).
+
     Examples
     --------
     FAR − FRR runs −1, −0.5, 0.5, 1 along this ROC: it crosses 0 halfway between points 1 and 2,
@@ -353,6 +361,7 @@ def equal_error_rate(fpr: np.ndarray, tpr: np.ndarray) -> tuple[float, int]:
     >>> equal_error_rate(np.array([0.0, 0.0, 0.5, 1.0]), np.array([0.0, 0.5, 1.0, 1.0]))
     (0.25, 2)
     """
+    fpr, tpr = check_roc(fpr, tpr)
     diff = fpr - (1.0 - tpr)  # non-decreasing from -1 at (0, 0) to +1 at (1, 1)
     i = int(np.argmax(diff >= 0))
     if diff[i] == 0 or i == 0:
@@ -383,9 +392,12 @@ def tar_at_far(fpr: np.ndarray, tpr: np.ndarray, far: float, n_impostors: int) -
     Raises
     ------
     TypeError, ValueError
-        If ``far`` is not a probability strictly between 0 and 1.
+        If ``far`` is not a probability strictly between 0 and 1, ``n_impostors`` is not an int >= 1,
+        or ``fpr`` and ``tpr`` are not one full ROC (as in :func:`equal_error_rate`).
     """
     far = check_probability("far", far)
+    fpr, tpr = check_roc(fpr, tpr)
+    n_impostors = check_int("n_impostors", n_impostors, minimum=1, fix="pass the number of impostor pairs behind fpr")
     if n_impostors < math.ceil(1.0 / far - 1e-9):
         warnings.warn(
             f"TAR@FAR={far:g} needs at least {math.ceil(1 / far - 1e-9)} impostor pairs, have {n_impostors}; "

@@ -85,6 +85,41 @@ def test_eer_on_roc_point():
     assert metrics.equal_error_rate(fpr, tpr)[0] == pytest.approx(0.5)
 
 
+_FPR, _TPR = np.array([0.0, 0.0, 0.5, 1.0]), np.array([0.0, 0.5, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("fpr, tpr, error, match", [
+    # before: IndexError / numpy broadcast error
+    (_FPR, _TPR[:3], ValueError, r"tpr\.shape=\(3,\): fpr has 4 points.*same roc_curve"),
+    # before: "zero-size array to reduction" / "argmax of an empty sequence"
+    (np.array([]), np.array([]), ValueError, r"fpr\.shape=\(0,\): .*at least 2 points.*roc_curve"),
+    # before: a NaN EER, or NaN ignored by TAR@FAR
+    (np.array([0.0, np.nan, 1.0]), np.array([0.0, 0.5, 1.0]), ValueError, r"fpr='NaN/inf'"),
+    # before: EER 0.0, a silent wrong answer for rates in percent
+    (_FPR * 100, _TPR * 100, ValueError, r"fpr\.max=100\.0: .*\[0, 1\].*divide percentages by 100"),
+    # before: TAR@FAR "zero-size array": no operating point at FPR 0
+    (np.array([0.6, 1.0]), np.array([0.5, 1.0]), ValueError, r"fpr\[0\]=0\.6: .*start at \(0, 0\).*drop_intermediate=False"),
+    (np.array([0.0, 0.5, 0.4, 1.0]), _TPR, ValueError, r"fpr\[2\]=0\.4: below fpr\[1\]=0\.5.*non-decreasing.*roc_curve"),
+    ([0.0, 0.0, 0.5, 1.0], [0.0, 0.5, 1.0, 1.0], None, None),  # lists are fine (before: TypeError list - float)
+])
+def test_eer_and_tar_refuse_a_malformed_roc(fpr, tpr, error, match):
+    if error is None:
+        assert metrics.equal_error_rate(fpr, tpr) == (0.25, 2)
+        assert metrics.tar_at_far(fpr, tpr, 0.5, 2) == 1.0
+        return
+    with pytest.raises(error, match=match):
+        metrics.equal_error_rate(fpr, tpr)
+    with pytest.raises(error, match=match):
+        metrics.tar_at_far(fpr, tpr, 0.5, 1000)
+
+
+@pytest.mark.parametrize("n_impostors, error", [(-1, ValueError), (0, ValueError), (2.5, TypeError)])
+def test_tar_at_far_refuses_an_impossible_impostor_count(n_impostors, error):
+    # before: -1 gave NaN with a warning "have -1"; 2.5 was used as a count
+    with pytest.raises(error, match=r"n_impostors=.*impostor pairs behind fpr"):
+        metrics.tar_at_far(_FPR, _TPR, 0.5, n_impostors)
+
+
 GENUINE = [0.99, 0.9, 0.8, 0.45]
 IMPOSTOR = [0.95, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0, -0.1, -0.2, -0.3]
 
