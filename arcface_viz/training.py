@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import pickle
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -847,24 +848,46 @@ def load(path) -> TrainResult:
     FileNotFoundError
         If the checkpoint or its JSON config is missing.
     ValueError
-        If the config names an unknown model class or head.
+        If the config names an unknown model class or head, or a file is damaged (not JSON, keys
+        missing, a truncated .pt) or the weights do not fit the config (files of different runs).
     """
     weights, sidecar = _paths(path)
     for p in (weights, sidecar):
         if not p.is_file():
             raise FileNotFoundError(f"{p} not found: save(result, {weights}) writes both files")
-    document = json.loads(sidecar.read_text())
-    config = document["config"]
-    model_config = dict(config["model"])
-    if model_config.pop("class") != "FaceCNN":
-        raise ValueError(f"{sidecar}: unknown model class {config['model']['class']!r}")
-    model = FaceCNN(**model_config)
-    h = config["head"]
-    head = make_head(h["name"], h["in_features"], h["out_features"], **h["kwargs"])
-    head.margin_factor = h["margin_factor"]
-    state = torch.load(weights, map_location="cpu", weights_only=True)
-    model.load_state_dict(state["model"])
-    head.load_state_dict(state["head"])
+    try:
+        document = json.loads(sidecar.read_text())
+        config = document["config"]
+        model_config = dict(config["model"])
+        model_class = model_config.pop("class")
+    except (ValueError, KeyError, TypeError) as error:
+        raise _unreadable(sidecar, error) from error
+    if model_class != "FaceCNN":
+        raise ValueError(f"{sidecar}: unknown model class {model_class!r}")
+    try:
+        model = FaceCNN(**model_config)
+        h = config["head"]
+        head = make_head(h["name"], h["in_features"], h["out_features"], **h["kwargs"])
+        head.margin_factor = h["margin_factor"]
+        history, seconds = document["history"], float(document["seconds"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise _unreadable(sidecar, error) from error
+    try:  # a damaged zip, a pickle weights_only refuses, or weights that do not fit the config's shapes
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        head.load_state_dict(state["head"])
+    except (RuntimeError, pickle.UnpicklingError, EOFError, KeyError, TypeError) as error:
+        raise _unreadable(weights, error) from error
     model.eval()
     head.eval()
-    return TrainResult(model, head, document["history"], float(document["seconds"]), config)
+    return TrainResult(model, head, history, seconds, config)
+
+
+def _unreadable(path: Path, error: Exception) -> ValueError:
+    """The error of a checkpoint file that exists but cannot be used, naming the whole path and the cause."""
+    text = str(error).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = " ".join(lines[:2]) if lines and lines[0].endswith(":") else (lines[0] if lines else "")  # state_dict errors
+    cause = type(error).__name__ + (f": {first.split('. ')[0][:160]}" if first else "")
+    return ValueError(f"path={str(path)!r}: cannot be read as a checkpoint ({cause}); the file is damaged or .pt and "
+                      ".json come from different runs: save the run again with training.save")

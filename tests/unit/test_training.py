@@ -248,3 +248,32 @@ def test_save_load_roundtrip(tmp_path, monkeypatch):
     save(result, path, overwrite=True)
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "missing.pt")
+
+
+@pytest.fixture(scope="module")
+def saved_pair(tmp_path_factory):
+    """Two good checkpoints (3-D and 2-D embeddings) whose files the corruption tests copy."""
+    folder = tmp_path_factory.mktemp("good")
+    three = save(train("cosface", epochs=1), folder / "three.pt")
+    model, head = build("arcface", dim=2)
+    two = save(fit(model, head, blobs(), epochs=1, batch_size=32, progress=False), folder / "two.pt")
+    return three, two
+
+
+@pytest.mark.parametrize("damage, what", [
+    (lambda w, j, other: w.write_bytes(b"garbage"), "three.pt"),  # before: UnpicklingError about weights_only
+    (lambda w, j, other: w.write_bytes(w.read_bytes()[:100]), "three.pt"),  # before: RuntimeError from miniz
+    (lambda w, j, other: j.write_text("{not json"), "three.json"),  # before: JSONDecodeError, no file named
+    (lambda w, j, other: j.write_text("{}"), "three.json"),  # before: KeyError: 'config'
+    (lambda w, j, other: w.write_bytes(other.read_bytes()), "three.pt"),  # weights of another run: size mismatch
+])
+def test_load_names_the_damaged_checkpoint_and_the_fix(saved_pair, tmp_path, damage, what):
+    three, two = saved_pair
+    weights, sidecar = tmp_path / "three.pt", tmp_path / "three.json"
+    weights.write_bytes(three.read_bytes())
+    sidecar.write_bytes(three.with_suffix(".json").read_bytes())
+    load(weights)  # the copy loads before the damage
+    damage(weights, sidecar, two)
+    with pytest.raises(ValueError, match=rf"^path='.*{what}': cannot be read as a checkpoint .*; the file is damaged "
+                                         r"or .pt and .json come from different runs: save the run again"):
+        load(weights)
