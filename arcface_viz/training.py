@@ -643,6 +643,8 @@ def _images(data) -> torch.Tensor:
     if images.ndim != 4:
         raise ValueError(message("images.shape", tuple(images.shape), "expected (N, C, H, W)",
                                  "pass a FaceDataset or a float tensor (N, C, H, W)"))
+    if images.shape[0] == 0:  # else torch.cat of no chunks fails far from the cause
+        raise ValueError(message("images.shape", tuple(images.shape), "no images", "pass at least one image"))
     return check_pixels("images", images)
 
 
@@ -720,6 +722,8 @@ def embed(model: nn.Module, dataset_or_images, batch_size: int = EVAL_BATCH, nor
     ------
     TypeError
         If the input is neither a dataset nor a 4-D tensor.
+    ValueError
+        If there are no images, or a pixel lies outside [0, 1].
     """
     images = _images(dataset_or_images)
     check_int("batch_size", batch_size, minimum=1, fix="pass images per chunk, e.g. 256")

@@ -277,3 +277,12 @@ def test_load_names_the_damaged_checkpoint_and_the_fix(saved_pair, tmp_path, dam
     with pytest.raises(ValueError, match=rf"^path='.*{what}': cannot be read as a checkpoint .*; the file is damaged "
                                          r"or .pt and .json come from different runs: save the run again"):
         load(weights)
+
+
+@pytest.mark.parametrize("call", [lambda r, x: embed(r.model, x), lambda r, x: training.predict(r.model, r.head, x)])
+def test_embed_and_predict_refuse_no_images(call):
+    # before: RuntimeError "torch.cat(): expected a non-empty list of Tensors"
+    result = train("arcface", epochs=1)
+    images, _ = blobs()
+    with pytest.raises(ValueError, match=r"^images\.shape=\(0, 1, 16, 16\): no images; pass at least one image"):
+        call(result, images[:0])
