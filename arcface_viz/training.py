@@ -777,8 +777,15 @@ def accuracy(model: nn.Module, head: nn.Module, dataset, batch_size: int = EVAL_
     -------
     float
         Accuracy in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        No images, or a label outside the head's classes [0, C-1] (unseen identities: use
+        :func:`arcface_viz.metrics.verification`).
     """
     images, labels = images_and_labels(dataset)
+    check_labels(labels, len(labels), head.out_features, labels.device)  # an unknown class would count as wrong
     return float((predict(model, head, images, batch_size) == labels.cpu()).float().mean())
 
 

@@ -279,6 +279,14 @@ def test_load_names_the_damaged_checkpoint_and_the_fix(saved_pair, tmp_path, dam
         load(weights)
 
 
+def test_accuracy_refuses_labels_outside_the_head_s_classes():
+    # before: 0.0 without a word -- e.g. unseen identities 4..7 scored against a 4-class head
+    result = train("arcface", epochs=1)
+    images, labels = blobs()
+    with pytest.raises(ValueError, match=r"^label=7: outside \[0, 3\] for 4 classes; relabel to 0\.\.C-1"):
+        accuracy(result.model, result.head, (images, labels + 4))
+
+
 @pytest.mark.parametrize("call", [lambda r, x: embed(r.model, x), lambda r, x: training.predict(r.model, r.head, x)])
 def test_embed_and_predict_refuse_no_images(call):
     # before: RuntimeError "torch.cat(): expected a non-empty list of Tensors"
