@@ -354,7 +354,8 @@ def fit(
         epochs/batch_size < 1, lr <= 0, unknown optimizer or schedule, labels outside the head's classes,
         model and head dimensions that differ, or a loss that became NaN/inf.
     TypeError
-        Model/head not modules, data of an unknown type, callback not callable.
+        Model/head not modules, data of an unknown type, callback not callable, ``augment``,
+        ``progress`` or ``reestimate_bn`` not a bool.
 
     Examples
     --------
@@ -369,6 +370,8 @@ def fit(
     heldout = check_fit_args(model, head, labels, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                              margin_warmup_epochs=margin_warmup_epochs, seed=seed, callback=callback,
                              lr_schedule=lr_schedule, heldout=heldout, reestimate_bn=reestimate_bn)
+    for switch, value in (("augment", augment), ("progress", progress)):
+        check_bool(switch, value)  # augment="no" would otherwise augment: a non-empty str is true
     apply_thread_policy()  # threads from the CPUs free now: kernels sharing a server do not fight
     device = next(model.parameters()).device
     images, labels = images.to(device), labels.to(device)

@@ -294,3 +294,12 @@ def test_embed_and_predict_refuse_no_images(call):
     images, _ = blobs()
     with pytest.raises(ValueError, match=r"^images\.shape=\(0, 1, 16, 16\): no images; pass at least one image"):
         call(result, images[:0])
+
+
+@pytest.mark.parametrize("option", ["augment", "progress"])
+@pytest.mark.parametrize("value", ["no", "False", 0])
+def test_fit_refuses_truthy_stand_ins_for_its_switches(option, value):
+    # before: augment="no" trained WITH augmentation (a non-empty string is true); 0 passed as False
+    model, head = build()
+    with pytest.raises(TypeError, match=rf"^{option}={value!r}: expected True or False, got .*; pass True or False"):
+        fit(model, head, blobs(), epochs=1, **{"progress": False, option: value})
