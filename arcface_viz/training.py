@@ -166,7 +166,7 @@ def check_fit_args(model: nn.Module, head: nn.Module, labels: torch.Tensor, *, e
         of another type, a callback that cannot be called.
     ValueError
         A value out of range, an unknown schedule, labels or held-out labels outside the head's
-        classes, or model and head dimensions that differ.
+        classes, a head of one class, or model and head dimensions that differ.
     """
     if not isinstance(model, nn.Module) or not isinstance(head, nn.Module):
         raise TypeError("model and head must be torch.nn.Module instances (e.g. FaceCNN and heads.make_head(...))")
@@ -181,6 +181,8 @@ def check_fit_args(model: nn.Module, head: nn.Module, labels: torch.Tensor, *, e
     if callback is not None:
         check_callable("callback", callback, "pass a function called as callback(epoch, result)")
     check_label_range(labels, head, "labels")
+    check_int("head.out_features", head.out_features, minimum=2, fix="a softmax over one class is always 1 (loss 0, "
+              "nothing to learn); train on at least 2 identities")
     dim = getattr(model, "embedding_dim", None)
     if dim is not None and getattr(head, "in_features", dim) != dim:
         raise ValueError(f"model.embedding_dim={dim} but head.in_features={head.in_features}: make them equal")
@@ -352,7 +354,7 @@ def fit(
     ------
     ValueError
         epochs/batch_size < 1, lr <= 0, unknown optimizer or schedule, labels outside the head's classes,
-        model and head dimensions that differ, or a loss that became NaN/inf.
+        a head of one class, model and head dimensions that differ, or a loss that became NaN/inf.
     TypeError
         Model/head not modules, data of an unknown type, callback not callable, ``augment``,
         ``progress`` or ``reestimate_bn`` not a bool.

@@ -303,3 +303,12 @@ def test_fit_refuses_truthy_stand_ins_for_its_switches(option, value):
     model, head = build()
     with pytest.raises(TypeError, match=rf"^{option}={value!r}: expected True or False, got .*; pass True or False"):
         fit(model, head, blobs(), epochs=1, **{"progress": False, option: value})
+
+
+def test_fit_refuses_a_head_with_one_class():
+    # before: loss 0.0 and train accuracy 1.0 every epoch, nothing learned and nothing said
+    images, labels = blobs()
+    model, head = FaceCNN(3, width=8), make_head("arcface", 3, 1)
+    with pytest.raises(ValueError, match=r"^head\.out_features=1: must be >= 2; a softmax over one class is always 1 "
+                                         r"\(loss 0, nothing to learn\); train on at least 2 identities"):
+        fit(model, head, (images, labels * 0), epochs=1, progress=False)
