@@ -292,7 +292,8 @@ def load_data(args, settings: dict) -> tuple[dict, str, str]:
     Raises
     ------
     UsageError
-        Too many test identities for the data, or real faces that cannot be found.
+        Too many test identities for the data, too few images of the unseen identities for the
+        10-fold verification, or real faces that cannot be found.
     """
     data = args.data
     if data == "toy":
@@ -306,6 +307,13 @@ def load_data(args, settings: dict) -> tuple[dict, str, str]:
         raise UsageError(f"--test-identities {settings['test_identities']} leaves fewer than 2 of the "
                          f"{n_ids} identities for training; lower it")
     train, test = faces.split_identities(dataset, settings["test_identities"], seed=args.split_seed)
+    genuine = int(sum(c * (c - 1) // 2 for c in np.bincount(test.labels.numpy())))
+    folds = metrics.verification.__kwdefaults__["n_folds"]
+    if genuine < folds:  # else make_pairs or verification fails with a traceback, the latter after all training
+        raise UsageError(f"--test-identities={settings['test_identities']}: the {test.n_identities} unseen identities "
+                         f"give {genuine} genuine pairs (two images of one identity); the {folds}-fold verification "
+                         f"needs at least {folds}: raise --test-identities, or add images so that unseen identities "
+                         "have 2 or more")
     splits = {"train": train, "test": test}
     if data == "toy":
         splits["train"], splits["heldout"] = faces.split_images(train, 0.2, seed=args.split_seed)

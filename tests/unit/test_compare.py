@@ -271,3 +271,21 @@ def test_force_help_says_old_files_stay(capsys):
     with pytest.raises(SystemExit):
         cli.main(["compare", "--help"])
     assert "does not rewrite stay there" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("per_identity, genuine", [(1, 0), (2, 4)])
+def test_a_folder_with_too_few_images_per_unseen_identity_is_refused_before_training(tmp_path, per_identity, genuine):
+    # before: 1 image each: ValueError n_pairs=0 traceback (exit 1); 2 each: 4 genuine pairs, a traceback from
+    # metrics.verification after every model had trained -- both after --out had been created
+    from PIL import Image
+    root = tmp_path / "faces"
+    for identity in range(12):
+        (root / f"id{identity}").mkdir(parents=True)
+        for k in range(per_identity):
+            Image.fromarray(np.full((12, 10), 20 * identity + k, np.uint8)).save(root / f"id{identity}" / f"{k}.png")
+    with pytest.raises(UsageError, match=rf"^--test-identities=4: the 4 unseen identities give {genuine} genuine pairs "
+                                         r"\(two images of one identity\); the 10-fold verification needs at least 10: "
+                                         r"raise --test-identities, or add images so that unseen identities have 2 or more"):
+        compare.run(parse("--out", str(tmp_path / "out"), "--data", str(root), "--test-identities", "4",
+                          "--epochs", "1", "--seeds", "1", "--quiet"))
+    assert not (tmp_path / "out").exists()
