@@ -401,7 +401,8 @@ def find_real_faces(kind: str = "att", *, warn: bool = True) -> Path | None:
         ``att_faces/`` needed.
     warn : bool, default True
         Warn, saying where it looked and how to get the faces, when none has them. It says nothing
-        about what the caller does next.
+        about what the caller does next. Whatever ``warn``, a warning says when ``$ARCFACE_VIZ_DATA``
+        is set but the faces come from another folder (e.g. it names ``att_faces/`` itself).
 
     Returns
     -------
@@ -417,8 +418,14 @@ def find_real_faces(kind: str = "att", *, warn: bool = True) -> Path | None:
         raise ValueError(f"kind={kind!r}: choose 'att' (AT&T/ORL folders) or 'olivetti' (scikit-learn's cache)")
     marker = REAL_FACE_MARKERS[kind]
     looked = data_folders()
+    chosen = os.environ.get("ARCFACE_VIZ_DATA")
     for candidate in looked:
         if (candidate / marker).is_dir() if kind == "att" else (candidate / marker).is_file():
+            if chosen and candidate != looked[0]:  # the user's own setting is passed over: say so, always
+                hint = (" Set it to the folder that holds att_faces/, not att_faces/ itself."
+                        if looked[0].name == "att_faces" else "")
+                warnings.warn(f"ARCFACE_VIZ_DATA={chosen!r}: holds no {marker.as_posix()}{'/' if kind == 'att' else ''}; "
+                              f"using {candidate} instead.{hint}", stacklevel=2)
             return candidate
     if warn:
         warnings.warn(f"Real faces ({kind}) not found. {_HOW_TO_GET[kind]} (Looked for {marker.as_posix()}"

@@ -463,3 +463,21 @@ def test_plot_face_grid_layout_names_and_credit():
     assert sum(len(ax.images) for ax in few.axes) == 10
     with pytest.raises(ValueError, match="per_identity"):
         plot_face_grid(data, per_identity=0)
+
+
+@pytest.mark.parametrize("warn", [True, False])
+def test_find_real_faces_says_when_it_passes_over_arcface_viz_data(tmp_path, monkeypatch, warn):
+    # before: ARCFACE_VIZ_DATA naming att_faces/ itself (or a folder without the faces) was passed over silently
+    # and the faces came from another folder
+    monkeypatch.setattr(real, "PROJECT_ROOT", tmp_path / "project")
+    (tmp_path / "shared" / "data" / "att_faces").mkdir(parents=True)
+    (tmp_path / "mine" / "att_faces" / "s1").mkdir(parents=True)
+    monkeypatch.setenv("ARCFACE_VIZ_DATA", str(tmp_path / "mine" / "att_faces"))
+    with pytest.warns(UserWarning, match=r"^ARCFACE_VIZ_DATA='.*mine/att_faces': holds no att_faces/; using "
+                                         r".*shared/data instead\. Set it to the folder that holds att_faces/, "
+                                         r"not att_faces/ itself"):
+        assert find_real_faces(warn=warn) == tmp_path / "shared" / "data"
+    monkeypatch.setenv("ARCFACE_VIZ_DATA", str(tmp_path / "mine"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert find_real_faces(warn=warn) == tmp_path / "mine"
