@@ -1357,11 +1357,13 @@ class AdaFaceHead(CombinedMarginHead):
         ------
         TypeError
             If ``norms`` is not a floating tensor.
+        ValueError
+            If a norm is NaN, infinite or negative.
         """
         if not isinstance(norms, Tensor) or not norms.is_floating_point():
             raise TypeError(f"norms of type {getattr(norms, 'dtype', type(norms).__name__)}: pass a floating tensor "
                             "of feature norms, e.g. embeddings.norm(dim=1)")
-        norms = norms.detach()
+        norms = _check_norms(norms.detach())
         mean, std = self.running_mean.to(norms), self.running_std.to(norms)
         return ((norms - mean) * self.h / (std + self.EPS)).clamp_(-1.0, 1.0)
 
@@ -1410,7 +1412,7 @@ class AdaFaceHead(CombinedMarginHead):
 
     def _margin_logits(self, x: Tensor, w: Tensor, labels: Tensor, m1: float, m2: float, m3: float) -> Tensor:
         norms = torch.linalg.vector_norm(x.detach(), dim=1, keepdim=True)  # ‖z‖ before normalisation, (B, 1)
-        self._update_statistics(norms)
+        self._update_statistics(_check_norms(norms))  # an inf norm would poison the running statistics for good
         z_hat = self.normalized_norm(norms)
         m = m3  # the warm-up-scaled m (m3 is the margin of a sample of average norm)
         return _NormalizedMarginLinear.apply(x, w, labels, self.s, 1.0, -m * z_hat, m * z_hat + m, False)
@@ -1427,6 +1429,19 @@ class AdaFaceHead(CombinedMarginHead):
 
 
 assert set(_HEADS) == set(LOSS_NAMES), "every registered loss needs its head class, and no head its own name"
+
+
+def _check_norms(norms: Tensor) -> Tensor:
+    """Feature norms that are finite and >= 0 (float32 overflows to inf once ‖z‖ > 3.4e38)."""
+    if norms.numel():
+        low, high = (float(v) for v in torch.aminmax(norms))
+        fix = "pass embeddings.norm(dim=1) of finite embeddings; check the backbone (learning rate, input scaling)"
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(message("norms", "NaN/inf", f"feature norms must be finite (the largest float is "
+                                     f"{torch.finfo(norms.dtype).max:.3g})", fix))
+        if low < 0:
+            raise ValueError(message("norms.min", low, "a feature norm ‖z‖ is >= 0", fix))
+    return norms
 
 
 def head_class(name: str) -> type[_Head]:

@@ -239,6 +239,28 @@ def test_bad_norms_raise():
         AdaFaceHead(D, C).normalized_norm([1.0, 2.0])
 
 
+@pytest.mark.parametrize("norms, pattern", [
+    (torch.tensor([1.0, float("nan")]), r"^norms='NaN/inf': feature norms must be finite"),  # before: ẑ = NaN
+    (torch.tensor([1.0, -2.0]), r"^norms\.min=-2\.0: a feature norm ‖z‖ is >= 0"),  # before: ẑ = -0.33 (or -1)
+])
+def test_normalized_norm_refuses_nan_and_negative_norms(norms, pattern):
+    with pytest.raises(ValueError, match=pattern + r".*pass embeddings\.norm\(dim=1\)"):
+        AdaFaceHead(D, C).normalized_norm(norms)
+
+
+def test_embeddings_whose_norm_overflows_are_refused_before_the_statistics_change():
+    # before: ‖z‖ of 1e30-sized float32 embeddings is inf; NaN logits, and inf running statistics made every
+    # later batch NaN too
+    head = AdaFaceHead(D, C)
+    head(torch.ones(4, D), torch.arange(4) % C)
+    before = (head.running_mean.clone(), head.running_std.clone(), int(head.num_batches_tracked))
+    with pytest.raises(ValueError, match=r"^norms='NaN/inf': feature norms must be finite \(the largest float is "
+                                         r"3\.4e\+38\); .*check the backbone"):
+        head(torch.full((4, D), 1e30), torch.arange(4) % C)
+    assert (head.running_mean, head.running_std, int(head.num_batches_tracked)) == before
+    assert torch.isfinite(head.loss(torch.ones(4, D), torch.arange(4) % C))
+
+
 def test_adding_adaface_took_only_its_entry_and_its_class():
     # the class registered itself by its name; the recipe, checkpoints and describe read the registry
     assert heads.head_class("adaface") is AdaFaceHead
