@@ -574,9 +574,16 @@ class _Head(nn.Module):
                 f"embeddings on {embeddings.device} but head weights on {weight.device}: "
                 f"call head.to({str(embeddings.device)!r}) or move the embeddings"
             )
-        if embeddings.numel() and not all(math.isfinite(v) for v in torch.aminmax(embeddings.detach())):
+        if embeddings.numel():
             # one reduction (NaN propagates to min and max) is ~10x cheaper than isfinite().all()
-            raise ValueError("embeddings contain NaN or inf: check the backbone (learning rate, input scaling)")
+            low, high = (float(v) for v in torch.aminmax(embeddings.detach()))
+            if not (math.isfinite(low) and math.isfinite(high)):
+                raise ValueError("embeddings contain NaN or inf: check the backbone (learning rate, input scaling)")
+            dtype = self._compute_dtype(embeddings)
+            if LOSSES[self.name].normalized and max(-low, high) > math.sqrt(torch.finfo(dtype).max / self.in_features):
+                # ‖z‖² would be inf and F.normalize a zero vector: cos θ = 0 for every class, without a word
+                raise ValueError(message("embeddings.max", float(f"{max(-low, high):.6g}"), f"the squared norm overflows {dtype}",
+                                         "check the backbone (learning rate, input scaling)"))
         check_labels(labels, embeddings.shape[0], self.out_features, embeddings.device)
 
     def _compute_dtype(self, embeddings: Tensor) -> torch.dtype:
@@ -1412,7 +1419,7 @@ class AdaFaceHead(CombinedMarginHead):
 
     def _margin_logits(self, x: Tensor, w: Tensor, labels: Tensor, m1: float, m2: float, m3: float) -> Tensor:
         norms = torch.linalg.vector_norm(x.detach(), dim=1, keepdim=True)  # ‖z‖ before normalisation, (B, 1)
-        self._update_statistics(_check_norms(norms))  # an inf norm would poison the running statistics for good
+        self._update_statistics(norms)  # finite: _check_inputs refused entries whose squared norm overflows
         z_hat = self.normalized_norm(norms)
         m = m3  # the warm-up-scaled m (m3 is the margin of a sample of average norm)
         return _NormalizedMarginLinear.apply(x, w, labels, self.s, 1.0, -m * z_hat, m * z_hat + m, False)
@@ -1432,13 +1439,12 @@ assert set(_HEADS) == set(LOSS_NAMES), "every registered loss needs its head cla
 
 
 def _check_norms(norms: Tensor) -> Tensor:
-    """Feature norms that are finite and >= 0 (float32 overflows to inf once ‖z‖ > 3.4e38)."""
+    """Feature norms that are finite and >= 0."""
     if norms.numel():
         low, high = (float(v) for v in torch.aminmax(norms))
-        fix = "pass embeddings.norm(dim=1) of finite embeddings; check the backbone (learning rate, input scaling)"
+        fix = "pass embeddings.norm(dim=1) of finite embeddings"
         if not (math.isfinite(low) and math.isfinite(high)):
-            raise ValueError(message("norms", "NaN/inf", f"feature norms must be finite (the largest float is "
-                                     f"{torch.finfo(norms.dtype).max:.3g})", fix))
+            raise ValueError(message("norms", "NaN/inf", "feature norms must be finite", fix))
         if low < 0:
             raise ValueError(message("norms.min", low, "a feature norm ‖z‖ is >= 0", fix))
     return norms

@@ -713,3 +713,15 @@ def test_margin_logits_refuses_cosines_beyond_one_but_not_rounding_of_real_embed
             overshoot = float((cos.float().abs() - 1).max())
             logits = heads.margin_logits(cos, torch.arange(256), s=16.0, m2=0.5)
             assert torch.isfinite(logits).all(), (dim, dtype, overshoot)
+
+
+@pytest.mark.parametrize("name", [n for n in HEAD_NAMES if n != "softmax"])  # softmax does not normalise
+def test_embeddings_whose_norm_overflows_are_refused(name):
+    # before: ‖z‖² of float32 entries of 1e20 overflows to inf, F.normalize returns a zero vector and the
+    # normalised heads silently trained on cos θ = 0 (softmax: loss 2e29); AdaFace returned NaN
+    head = make_head(name, 3, 4)
+    labels = torch.tensor([0, 1])
+    with pytest.raises(ValueError, match=r"^embeddings\.max=1e\+20: .*squared norm overflows torch\.float32.*; "
+                                         r"check the backbone \(learning rate, input scaling\)"):
+        head(torch.tensor([[1e20, 0.0, 0.0], [1.0, 2.0, 3.0]]), labels)
+    assert torch.isfinite(head.loss(torch.tensor([[1e20, 0.0, 0.0], [1.0, 2.0, 3.0]], dtype=torch.float64), labels))
