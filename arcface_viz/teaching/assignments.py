@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -418,10 +419,18 @@ def autograde(submission: Path, course_dir: Path = COURSE_DIR, *, student: str =
     Raises
     ------
     UsageError
-        Not a readable notebook, unknown assignment, or nbgrader missing.
+        Not a readable notebook, unknown assignment, a student id that is not a plain folder name,
+        a ``work_dir`` that is a file, or nbgrader missing.
     RuntimeError
         When nbgrader itself fails (its log is in the message).
     """
+    if not isinstance(student, str) or not re.fullmatch(r"[^\W][\w.-]*", student):
+        # the id names a folder under submitted/: "" or "../x" would grade outside it (\w: letters of any script)
+        raise UsageError(f"student={student!r}: not a usable student id; use letters (any script), digits, '_', '-' "
+                         "or '.' (not first), e.g. --student alice")
+    if work_dir is not None and Path(work_dir).exists() and not Path(work_dir).is_dir():
+        raise UsageError(f"work_dir={str(work_dir)!r}: is a file; give a folder (new, or one that holds earlier "
+                         "gradings)")
     _require_nbgrader()
     from nbgrader.api import Gradebook
     from sqlalchemy.exc import SAWarning

@@ -443,3 +443,37 @@ def test_a2_training_passes_the_solution_and_fails_s_64(capsys):
 A2_GOOD = (16.0, 0.5)
 
 
+
+
+@pytest.mark.parametrize("option, make, message", [
+    # before: "" graded into submitted/ itself; "../x" wrote outside submitted/ and nbgrader failed (exit 3)
+    (["--student", ""], None, "student='': not a usable student id; use letters (any script), digits, '_', '-' or '.'"),
+    (["--student", "../evil"], None, "student='../evil': not a usable student id; use letters"),
+    (["--student", "a b"], None, "student='a b': not a usable student id"),
+    # before: FileExistsError traceback (exit 1) from mkdir
+    (["--work-dir", "{tmp}/file"], "file", "work_dir='{tmp}/file': is a file; give a folder (new, or one that "
+                                           "holds earlier gradings)"),
+])
+def test_grade_refuses_a_bad_student_id_or_work_dir_before_grading(tmp_path, monkeypatch, option, make, message):
+    if make:
+        (tmp_path / make).write_text("keep me")
+    monkeypatch.setattr(assignments, "_course_api", lambda *a, **k: pytest.fail("grading started"))
+    option = [o.replace("{tmp}", str(tmp_path)) for o in option]
+    args = _parse(["assignments", "--course", str(COURSE), "grade", str(A1_NB), *option])
+    with pytest.raises(UsageError, match="^" + re.escape(message.replace("{tmp}", str(tmp_path)))):
+        args.func(args)
+    if make:
+        assert (tmp_path / make).read_text() == "keep me"
+
+
+@pytest.mark.parametrize("student", ["alice", "张三", "s_01.b-2"])
+def test_grade_takes_student_ids_in_any_script(tmp_path, monkeypatch, student):
+    class Started(Exception):
+        pass
+
+    def started(*args, **kwargs):
+        raise Started
+
+    monkeypatch.setattr(assignments, "_course_api", started)
+    with pytest.raises(Started):
+        assignments.autograde(A1_NB, COURSE, student=student, work_dir=tmp_path / "grading")
