@@ -439,7 +439,8 @@ def run_command(args, losses: list[str], settings: dict) -> int:
     Raises
     ------
     UsageError
-        ``--data`` other than toy, an unknown factor, or an unusable ``--out`` folder.
+        ``--data`` other than toy, an unknown factor, ``--margin``, ``--margins`` or ``--split-seed``
+        (the study does not use them), or an unusable ``--out`` folder.
     """
     from .cli import UsageError
     from .compare import _out_dir, command_line  # the command's own folder checks and rendering of its options
@@ -453,6 +454,13 @@ def run_command(args, losses: list[str], settings: dict) -> int:
             check_choice("--sweep", f.strip(), SWEEP_FACTORS) for f in args.sweep.split(",")]
     except ValueError as error:
         raise UsageError(f"{error} (or all, or a comma-separated list)") from None
+    for option, value in (("--margin", args.margin), ("--margins", args.margins)):  # else dropped without a word
+        if value is not None:
+            raise UsageError(f"{option}={value!r}: the robustness study (--sweep) trains each loss at its default "
+                             f"margin; drop {option}, or compare margins without --sweep")
+    if args.split_seed != 0:
+        raise UsageError(f"--split-seed={args.split_seed}: the robustness study (--sweep) draws its own people "
+                         f"(training seed {TRAIN_SEED}, test seed {TEST_SEED}); drop --split-seed")
     out = _out_dir(args.out, args.force)
     setup = {key: settings[key] for key in STUDY if key in settings}  # with --identities or its default
     setup["size"] = settings["size"][0]

@@ -165,3 +165,19 @@ def test_compare_sweep_without_identities_trains_the_default_identities(tmp_path
     with pytest.raises(KeyboardInterrupt):
         compare.run(parse("--sweep", "blur", "--out", str(tmp_path / "sweep"), "--quiet"))
     assert seen["identities"] == robustness.STUDY["identities"] == 8
+
+
+@pytest.mark.parametrize("argv, match", [
+    # before: trained every loss at its default margin and wrote the option into report.json's command
+    (["--margin", "0.3"], r"^--margin=0\.3: the robustness study \(--sweep\) trains each loss at its default "
+                          r"margin; drop --margin, or compare margins without --sweep"),
+    (["--margins", "0.1,0.2"], r"^--margins='0\.1,0\.2': the robustness study \(--sweep\) trains each loss at its "
+                               r"default margin; drop --margins, or compare margins without --sweep"),
+    (["--split-seed", "3"], r"^--split-seed=3: the robustness study \(--sweep\) draws its own people \(training "
+                            r"seed 0, test seed 1\); drop --split-seed"),
+])
+def test_compare_sweep_refuses_options_it_would_ignore(tmp_path, monkeypatch, argv, match):
+    monkeypatch.setattr(robustness, "train_models", lambda *a, **k: pytest.fail("training started"))
+    with pytest.raises(UsageError, match=match):
+        compare.run(parse("--sweep", "blur", "--out", str(tmp_path / "sweep"), "--quiet", *argv))
+    assert not (tmp_path / "sweep").exists()
