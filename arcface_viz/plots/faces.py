@@ -6,7 +6,7 @@ import textwrap
 import numpy as np
 from matplotlib.figure import Figure
 
-from .._validation import check_int
+from .._validation import check_int, message
 from ..faces import FaceDataset
 from .colors import identity_colors
 
@@ -39,9 +39,14 @@ def plot_face_grid(
 
     Raises
     ------
+    TypeError
+        ``dataset`` is not a FaceDataset (e.g. its images alone).
     ValueError
         ``per_identity`` or ``max_identities`` < 1, or an empty dataset.
     """
+    if not isinstance(dataset, FaceDataset):  # e.g. dataset.images: the rows need each image's identity
+        raise TypeError(message("dataset", type(dataset).__name__, "expected a FaceDataset (images with their "
+                                "identities)", "pass the dataset itself, e.g. make_toy_faces(...) or load_att_faces(...)"))
     per_identity = check_int("per_identity", per_identity, minimum=1, fix="pass how many images of each person to show")
     if max_identities is not None:
         max_identities = check_int("max_identities", max_identities, minimum=1, fix="pass a count, or None for all")

@@ -481,3 +481,11 @@ def test_find_real_faces_says_when_it_passes_over_arcface_viz_data(tmp_path, mon
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert find_real_faces(warn=warn) == tmp_path / "mine"
+
+
+@pytest.mark.parametrize("data", [torch.zeros(2, 1, 8, 8), np.zeros((2, 1, 8, 8)), "faces/"])
+def test_plot_face_grid_names_what_it_needs_instead_of_an_attribute_error(data):
+    # before: AttributeError: 'Tensor' object has no attribute 'labels' (the images alone have no identities)
+    with pytest.raises(TypeError, match=r"^dataset='\w+': expected a FaceDataset \(images with their identities\); "
+                                        r"pass the dataset itself, e.g. make_toy_faces\(\.\.\.\) or load_att_faces"):
+        plot_face_grid(data)
