@@ -823,11 +823,16 @@ def save(result: TrainResult, path, overwrite: bool = False) -> Path:
     ------
     FileExistsError
         If either file exists and ``overwrite`` is False.
+    IsADirectoryError
+        If ``path`` is a folder.
     TypeError
         If ``overwrite`` is not a bool (``"False"`` would be true), or the model or head cannot be
         rebuilt from a config.
     """
     weights, sidecar = _paths(path)
+    if weights.is_dir():  # overwrite=True cannot help: a checkpoint is a file
+        raise IsADirectoryError(f"path={str(weights)!r}: is a folder; give a checkpoint file in it, e.g. "
+                                f"{weights / (getattr(result.head, 'name', '') or 'model')}.pt")
     if not check_bool("overwrite", overwrite):
         for p in (weights, sidecar):
             if p.exists():

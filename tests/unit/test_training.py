@@ -312,3 +312,16 @@ def test_fit_refuses_a_head_with_one_class():
     with pytest.raises(ValueError, match=r"^head\.out_features=1: must be >= 2; a softmax over one class is always 1 "
                                          r"\(loss 0, nothing to learn\); train on at least 2 identities"):
         fit(model, head, (images, labels * 0), epochs=1, progress=False)
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_save_to_a_folder_names_a_file_path_as_the_fix(tmp_path, overwrite):
+    # before: FileExistsError "pass overwrite=True to replace it", and with overwrite=True an IsADirectoryError
+    result = train("arcface", epochs=1)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "notes.txt").write_text("keep me")
+    with pytest.raises(IsADirectoryError, match=r"^path='.*runs': is a folder; give a checkpoint file in it, "
+                                                r"e.g. .*runs/arcface\.pt"):
+        save(result, tmp_path / "runs", overwrite=overwrite)
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["notes.txt"]
+    assert not (tmp_path / "runs.json").exists()
