@@ -121,7 +121,15 @@ def _image_files(folder: Path) -> list[Path]:
     for entry in sorted(folder.iterdir(), key=lambda p: _natural_key(p.name)):
         if entry.name.startswith(".") or entry.is_dir():
             continue  # hidden files (.DS_Store) and sub-folders are not faces
-        if entry.suffix.lower() not in IMAGE_SUFFIXES:
+        suffix = entry.suffix.lower()
+        # a face saved as BMP, TIFF, GIF, WebP...: Pillow could open it, so "move it out" is the wrong fix
+        if suffix not in IMAGE_SUFFIXES and Image.registered_extensions().get(suffix) in Image.OPEN:
+            raise ValueError(
+                f"{entry} is a {Image.registered_extensions()[suffix]} image, a format these loaders do not read "
+                f"({', '.join(IMAGE_SUFFIXES)}); convert it, e.g. Image.open(path).save(path.with_suffix('.png')), "
+                f"and move the {suffix} out of {folder}"
+            )
+        if suffix not in IMAGE_SUFFIXES:
             raise ValueError(
                 f"{entry} is not an image file (expected {', '.join(IMAGE_SUFFIXES)}); move it out of {folder}"
             )

@@ -489,3 +489,17 @@ def test_plot_face_grid_names_what_it_needs_instead_of_an_attribute_error(data):
     with pytest.raises(TypeError, match=r"^dataset='\w+': expected a FaceDataset \(images with their identities\); "
                                         r"pass the dataset itself, e.g. make_toy_faces\(\.\.\.\) or load_att_faces"):
         plot_face_grid(data)
+
+
+def test_a_face_in_another_image_format_is_named_with_a_conversion_not_just_moved_out(tmp_path):
+    # before: "... is not an image file (expected .png, .jpg, .jpeg, .pgm); move it out of ..." for a real BMP face
+    _write_faces(tmp_path, {"ada": ["1.png", "2.bmp"], "ben": ["1.png"]})
+    with pytest.raises(ValueError, match=r"^.*ada/2\.bmp is a BMP image, a format these loaders do not read "
+                                         r"\(\.png, \.jpg, \.jpeg, \.pgm\); convert it, e.g. Image\.open\(path\)"
+                                         r"\.save\(path\.with_suffix\('\.png'\)\), and move the \.bmp out of .*ada$"):
+        load_image_folder(tmp_path)
+    (tmp_path / "ada" / "notes.txt").write_text("x")
+    (tmp_path / "ada" / "2.bmp").unlink()
+    with pytest.raises(ValueError, match=r"notes\.txt is not an image file \(expected \.png, \.jpg, \.jpeg, \.pgm\); "
+                                         r"move it out of .*ada$"):
+        load_image_folder(tmp_path)
