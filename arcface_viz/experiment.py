@@ -29,7 +29,7 @@ from .heads import head_class, make_head
 from .losses import get_loss
 from .metrics import VerificationResult, rank1, verification
 from .models import FaceCNN
-from .training import TrainResult, embed, fit
+from .training import TrainResult, embed, fit, images_and_labels
 
 __all__ = [
     "MAX_PAIRS",
@@ -166,7 +166,8 @@ def train(loss: str, data, *, epochs: int, dim: int = 2, s: float | None = None,
         A registered loss name.
     data : FaceDataset or tuple(images, labels)
         Training images float32 (N, C, H, W) in [0, 1] and int labels (N,); the head gets
-        ``data.n_identities`` classes (``labels.max() + 1`` for a tuple).
+        ``data.n_identities`` classes (``labels.max() + 1`` for a tuple, whose labels must then
+        use every class 0 .. max).
     epochs : int
         Passes over the data, >= 1.
     dim : int, default 2
@@ -202,7 +203,16 @@ def train(loss: str, data, *, epochs: int, dim: int = 2, s: float | None = None,
     if hasattr(data, "n_identities"):
         n_classes = data.n_identities
     elif isinstance(data, (tuple, list)) and len(data) == 2:
-        n_classes = int(torch.as_tensor(data[1]).max()) + 1
+        if not isinstance(data[1], torch.Tensor) and np.asarray(data[1]).dtype.kind in "USO":  # names, not indices
+            raise TypeError(message("labels", data[1], "expected integer class labels, got str",
+                                    "map names to 0..C-1, e.g. np.unique(names, return_inverse=True)[1]"))
+        labels = images_and_labels(data)[1]  # the checks of fit, before the classes are counted from the labels
+        n_classes = int(labels.max()) + 1
+        missing = sorted(set(range(n_classes)) - set(labels.unique().tolist()))
+        if missing:  # the head would carry classes no image trains
+            raise ValueError(message("labels", labels.unique().tolist()[:10], f"classes {missing[:10]} have no images "
+                                     f"(the head would get {n_classes} classes)",
+                                     "relabel to 0..C-1, e.g. np.unique(labels, return_inverse=True)[1]"))
     else:
         raise TypeError(message("data", type(data).__name__, "expected a FaceDataset or a tuple (images, labels)",
                                 "load faces with arcface_viz.faces"))

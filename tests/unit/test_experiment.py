@@ -118,3 +118,20 @@ def test_every_registered_loss_trains_one_step(toy):
         result = experiment.train(name, toy, epochs=1, batch_size=48, progress=False)
         assert np.isfinite(result.history["loss"][0]), name
         assert type(result.head) is type(make_head(name, 2, toy.n_identities))
+
+
+@pytest.mark.parametrize("labels, error, match", [
+    # before: RuntimeError from torch's max() of an empty tensor
+    (torch.zeros(0, dtype=torch.long), ValueError, r"^images\.shape=\(0, 1, 8, 8\): the training data is empty; "
+                                                   r"pass at least one image"),
+    # before: ValueError "too many dimensions 'str'"
+    (["ada", "ben", "ada", "ben"], TypeError, r"^labels=\[.*: expected integer class labels, got str; map names to "
+                                              r"0\.\.C-1, e\.g\. np\.unique\(names, return_inverse=True\)\[1\]"),
+    # before: a head of 7 classes, 5 of them without a single image, trained without a word
+    ([5, 6, 5, 6], ValueError, r"^labels=\[5, 6\]: classes \[0, 1, 2, 3, 4\] have no images \(the head would get 7 "
+                               r"classes\); relabel to 0\.\.C-1, e\.g\. np\.unique\(labels, return_inverse=True\)\[1\]"),
+])
+def test_train_refuses_tuple_labels_it_cannot_count_classes_from(labels, error, match):
+    images = torch.rand(len(labels), 1, 8, 8)
+    with pytest.raises(error, match=match):
+        experiment.train("arcface", (images, labels), epochs=1, progress=False)
