@@ -864,7 +864,8 @@ def fit(
     images, labels = images_and_labels(train)
     heldout = check_fit_args(model, head, labels, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                              margin_warmup_epochs=margin_warmup_epochs, seed=seed, callback=callback,
-                             lr_schedule=lr_schedule, heldout=heldout, reestimate_bn=reestimate_bn)
+                             lr_schedule=lr_schedule, heldout=heldout, reestimate_bn=reestimate_bn,
+                             augment=augment, progress=progress)
     sample_rate = _check_rate(sample_rate)
     distributed = dist.is_available() and dist.is_initialized()
     world, rank = (dist.get_world_size(), dist.get_rank()) if distributed else (1, 0)

@@ -121,7 +121,7 @@ def images_and_labels(data) -> tuple[torch.Tensor, torch.Tensor]:
 def check_fit_args(model: nn.Module, head: nn.Module, labels: torch.Tensor, *, epochs: int, batch_size: int, lr: float,
                    optimizer: str, margin_warmup_epochs: int, seed: int,
                    callback: Callable[[int, TrainResult], object] | None, lr_schedule: str, heldout,
-                   reestimate_bn: bool) -> tuple[torch.Tensor, torch.Tensor] | None:
+                   reestimate_bn: bool, augment: bool, progress: bool) -> tuple[torch.Tensor, torch.Tensor] | None:
     """Check :func:`fit`'s arguments before any training starts (also used by ``distributed.fit``).
 
     Parameters
@@ -151,8 +151,8 @@ def check_fit_args(model: nn.Module, head: nn.Module, labels: torch.Tensor, *, e
         One of :data:`LR_SCHEDULES`.
     heldout : FaceDataset or tuple(images, labels) or None
         Held-out images of the training identities, labels in [0, head.out_features).
-    reestimate_bn : bool
-        True or False.
+    reestimate_bn, augment, progress : bool
+        True or False (not a truthy stand-in: ``augment="no"`` would otherwise augment).
 
     Returns
     -------
@@ -190,7 +190,8 @@ def check_fit_args(model: nn.Module, head: nn.Module, labels: torch.Tensor, *, e
     if heldout is not None:
         heldout = images_and_labels(heldout)
         check_label_range(heldout[1], head, "heldout labels")
-    check_bool("reestimate_bn", reestimate_bn)
+    for switch, value in (("reestimate_bn", reestimate_bn), ("augment", augment), ("progress", progress)):
+        check_bool(switch, value)
     return heldout
 
 
@@ -371,9 +372,8 @@ def fit(
     images, labels = images_and_labels(train)
     heldout = check_fit_args(model, head, labels, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                              margin_warmup_epochs=margin_warmup_epochs, seed=seed, callback=callback,
-                             lr_schedule=lr_schedule, heldout=heldout, reestimate_bn=reestimate_bn)
-    for switch, value in (("augment", augment), ("progress", progress)):
-        check_bool(switch, value)  # augment="no" would otherwise augment: a non-empty str is true
+                             lr_schedule=lr_schedule, heldout=heldout, reestimate_bn=reestimate_bn,
+                             augment=augment, progress=progress)
     apply_thread_policy()  # threads from the CPUs free now: kernels sharing a server do not fight
     device = next(model.parameters()).device
     images, labels = images.to(device), labels.to(device)

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from arcface_viz import experiment, training
+from arcface_viz import distributed, experiment, training
 from arcface_viz.faces import make_toy_faces
 from arcface_viz.heads import make_head
 from arcface_viz.models import FaceCNN
@@ -296,13 +296,16 @@ def test_embed_and_predict_refuse_no_images(call):
         call(result, images[:0])
 
 
+@pytest.mark.parametrize("trainer", ["training", "distributed"])
 @pytest.mark.parametrize("option", ["augment", "progress"])
 @pytest.mark.parametrize("value", ["no", "False", 0])
-def test_fit_refuses_truthy_stand_ins_for_its_switches(option, value):
-    # before: augment="no" trained WITH augmentation (a non-empty string is true); 0 passed as False
+def test_fit_refuses_truthy_stand_ins_for_its_switches(option, value, trainer):
+    # before: augment="no" trained WITH augmentation (a non-empty string is true); 0 passed as False; both fits
+    # share check_fit_args
     model, head = build()
+    train = fit if trainer == "training" else distributed.fit
     with pytest.raises(TypeError, match=rf"^{option}={value!r}: expected True or False, got .*; pass True or False"):
-        fit(model, head, blobs(), epochs=1, **{"progress": False, option: value})
+        train(model, head, blobs(), epochs=1, **{"progress": False, option: value})
 
 
 def test_fit_refuses_a_head_with_one_class():
