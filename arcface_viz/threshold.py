@@ -20,6 +20,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from .blit import PANEL_DPI, BlitPanel
+from ._validation import check_real
 from .i18n import check_lang, text
 
 GENUINE_COLOR = "#2a9d4b"
@@ -86,6 +87,8 @@ def operating_point(genuine, impostor, threshold: float) -> OperatingPoint:
 
     Raises
     ------
+    TypeError
+        A threshold that is not a real number (a str, a bool, a tensor).
     ValueError
         Empty, non-1-D or non-finite scores, or a non-finite threshold.
 
@@ -96,9 +99,7 @@ def operating_point(genuine, impostor, threshold: float) -> OperatingPoint:
     (0.6666666666666666, 0.5)
     """
     genuine, impostor = _scores(genuine, "genuine"), _scores(impostor, "impostor")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(threshold):
-        raise ValueError(f"threshold={threshold!r}: pass a finite number on the scores' scale")
+    threshold = check_real("threshold", threshold, fix="pass a finite number on the scores' scale")
     g = int(np.count_nonzero(genuine >= threshold))
     i = int(np.count_nonzero(impostor >= threshold))
     return OperatingPoint(float(threshold), g / genuine.size, i / impostor.size, g, genuine.size, i, impostor.size)

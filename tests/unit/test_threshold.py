@@ -36,11 +36,16 @@ def test_extreme_thresholds_accept_all_or_nothing():
     ([[0.1, 0.2]], [0.1], 0.0, "genuine: shape"),
     ([0.1], [np.nan], 0.0, "impostor: 1 non-finite"),
     ([0.1], [0.2], float("nan"), "threshold=nan"),
-    ([0.1], [0.2], "0.5", "threshold='0.5'"),
 ])
 def test_bad_input_is_rejected_naming_it(genuine, impostor, thr, match):
     with pytest.raises(ValueError, match=match):
         threshold.operating_point(genuine, impostor, thr)
+
+
+@pytest.mark.parametrize("thr", ["0.5", True, np.array([0.5])])
+def test_a_threshold_that_is_not_a_number_is_a_type_error(thr):
+    with pytest.raises(TypeError, match=r"^threshold=.*pass a finite number on the scores' scale"):
+        threshold.operating_point([0.1], [0.2], thr)
 
 
 def test_readout_names_the_counts():
