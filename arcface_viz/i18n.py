@@ -108,7 +108,8 @@ TEXT: dict[str, dict[str, str]] = {
                        "zh": "提交中被改动过的锁定代码单元格（已按老师的原版运行）：{cells}"},
     "grade.missing": {"en": "locked code cells the submission had deleted (a graded one scores 0): {cells}",
                       "zh": "提交中被删除的锁定代码单元格（其中的计分单元格记 0 分）：{cells}"},
-    "grade.below_exit": {"en": "below the pass mark (a result, not an error): exit code 1; make reports it as 'Error 1'",
+    "grade.below_exit": {"en": ("below the pass mark (a result, not an error): exit code 1; "
+                                "make reports it as 'Error 1'"),
                          "zh": "未达及格线（这是评分结果，不是出错）：退出码 1；make 会把它显示为 'Error 1'"},
     "grade.failed": {"en": "grading failed (exit code 3): no score; the log above says why",
                      "zh": "评分失败（退出码 3）：没有得分；原因见上面的日志"},

@@ -351,7 +351,7 @@ class Grade:
 
 def _display_width(text: str) -> int:
     """Columns ``text`` takes in a terminal: Chinese characters take two (so the points columns line up)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def _pad(text: str, width: int) -> str:
