@@ -550,8 +550,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         try:
             lang = i18n.check_lang(args.lang)
-        except ValueError as error:
-            raise UsageError(f"{error}; on the command line --lang en or --lang zh (make grade GRADE_LANG=en|zh), "
+        except ValueError as error:  # keep check_lang's diagnosis, give the command line's fix
+            problem = str(error).split("; ")[0]
+            raise UsageError(f"{problem}; pass --lang en or --lang zh (make grade GRADE_LANG=en|zh), "
                              "or leave it out to follow the course") from error
     try:
         grade = autograde(Path(args.notebook), Path(args.course), student=args.student, assignment=args.assignment,

@@ -184,7 +184,8 @@ def test_grade_refuses_an_unknown_language_before_grading(monkeypatch, capsys, b
     code, out, err = _grade_output(monkeypatch, capsys, "--course", str(CHINESE), "grade", "x.ipynb", "--lang", bad)
     assert code == 2 and out == ""
     assert err.startswith(f"python -m arcface_viz assignments: error: lang={bad!r}: must be one of 'en', 'zh'")
-    assert "--lang en or --lang zh (make grade GRADE_LANG=en|zh)" in err
+    assert err.endswith("'en', 'zh'; pass --lang en or --lang zh (make grade GRADE_LANG=en|zh), "
+                        "or leave it out to follow the course\n")
 
 
 # ----------------------------------------------------------------------------- the rules themselves
