@@ -179,6 +179,19 @@ def test_grade_prints_the_summary_in_the_courses_language_or_the_one_asked_for(m
     }[lang]
 
 
+def test_a_failed_grading_says_so_in_the_courses_language_under_nbgrader_s_log(monkeypatch, capsys):
+    from arcface_viz.cli import main
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("nbgrader autograde A1 for student failed:\nkernel died")
+
+    monkeypatch.setattr(assignments, "autograde", crash)
+    assert main(["assignments", "--course", str(CHINESE), "grade", "x.ipynb"]) == 3
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["nbgrader autograde A1 for student failed:", "kernel died",
+                                "评分失败（退出码 3）：没有得分；原因见上面的日志"]
+
+
 @pytest.mark.parametrize("bad", ["fr", "ZH", ""])
 def test_grade_refuses_an_unknown_language_before_grading(monkeypatch, capsys, bad):
     code, out, err = _grade_output(monkeypatch, capsys, "--course", str(CHINESE), "grade", "x.ipynb", "--lang", bad)
