@@ -89,17 +89,19 @@ test-zh: install
 # A teacher autogrades one student's notebook with nbgrader and sees the points per graded cell:
 #   make grade NB=path/to/A1_arcface_logits.ipynb [STUDENT=alice] [ASSIGNMENT=A1] [GRADE_DIR=grading]
 # GRADE_DIR keeps the gradebook (git-ignored grading/ is a good place); by default a scratch folder is used.
-# COURSE=notebooks/zh/assignments grades against the Chinese edition of the course.
+# COURSE=notebooks/zh/assignments grades against the Chinese edition of the course, and prints the summary in
+# Chinese. GRADE_LANG=en|zh overrides the summary's language (not LANG: that is the locale of every program).
 # The command exits 0: pass; 1: below the pass mark (a result, which make reports as "Error 1"); 2: bad
 # arguments; 3: nbgrader failed (make itself then exits 2). See notebooks/assignments/README.md.
 STUDENT ?= student
 COURSE ?= notebooks/assignments
 COURSES := notebooks/assignments $(wildcard notebooks/zh/assignments)
 grade: install
-	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb [STUDENT=id] [ASSIGNMENT=id] [GRADE_DIR=dir]"; exit 2; }
+	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb [STUDENT=id] [ASSIGNMENT=id] [GRADE_DIR=dir] [COURSE=dir] [GRADE_LANG=en|zh]"; exit 2; }
 	@echo "make: grading $(NB) (student $(STUDENT), course $(COURSE))"
 	@$(PYTHON) -m arcface_viz assignments --course "$(COURSE)" grade "$(NB)" --student "$(STUDENT)" \
-		$(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)") $(if $(GRADE_DIR),--work-dir "$(GRADE_DIR)")
+		$(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)") $(if $(GRADE_DIR),--work-dir "$(GRADE_DIR)") \
+		$(if $(GRADE_LANG),--lang "$(GRADE_LANG)")
 
 # Regenerate the student copies (release/ of each course: English and Chinese) with nbgrader generate_assignment.
 release: install

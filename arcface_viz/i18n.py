@@ -2,9 +2,11 @@
 
 The widgets (:mod:`arcface_viz.widgets`, :mod:`arcface_viz.threshold`) take ``lang="en"`` (default) or
 ``lang="zh"`` and fetch each label, button caption, readout, status line and widget-shown error prefix
-from :data:`TEXT` through :func:`text`. Nothing else is translated: loss names (ArcFace, CosFace ...),
-symbols (s, m, θ, C, logit, TAR, FAR) and the messages of :mod:`arcface_viz._validation` stay as they are,
-and figures keep English labels (matplotlib and plotly need no CJK font then).
+from :data:`TEXT` through :func:`text`; so does the grading summary of ``python -m arcface_viz assignments
+grade`` (:mod:`arcface_viz.teaching.assignments`), in the language of the course. Nothing else is
+translated: loss names (ArcFace, CosFace ...), symbols (s, m, θ, C, logit, TAR, FAR), the messages of
+:mod:`arcface_viz._validation` and of the assignments' checks stay as they are, and figures keep English
+labels (matplotlib and plotly need no CJK font then).
 
 The Chinese follows the field's usual terms, as in ``notebooks/zh/GLOSSARY.md``: 尺度 s (scale), 间隔 m
 (margin), 类中心 (class centre), 特征嵌入 (embedding), 误识率 FAR, 通过率 TAR, 同人对 / 异人对 (genuine /
@@ -92,6 +94,25 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": ("阈值 {threshold:.2f}：通过率 TAR {tar:.1f} %（接受了 {genuine_accepted}/{n_genuine} 个同人对），"
                "误识率 FAR {far:.2f} %（接受了 {impostor_accepted}/{n_impostor} 个异人对）"),
     },
+    # --- grading summary of `assignments grade` (teaching/assignments.py); the language follows the course.
+    # The reasons themselves (the checks' messages) and nbgrader's log stay in English.
+    "grade.header": {"en": "{assignment}/{notebook}.ipynb, student {student!r} (nbgrader autograde)",
+                     "zh": "{assignment}/{notebook}.ipynb，学生 {student!r}（nbgrader 自动评分）"},
+    "grade.reason": {"en": "{error}", "zh": "未通过：{error}"},
+    "grade.total": {"en": "total", "zh": "总分"},
+    "grade.pass": {"en": "pass", "zh": "通过"},
+    "grade.fail": {"en": "below the pass mark", "zh": "未达及格线"},
+    "grade.mark": {"en": "({verdict}: {needed:g} of {possible:g} points, {percent:g} %)",
+                   "zh": "（{verdict}：及格线为满分 {possible:g} 分中的 {needed:g} 分，即 {percent:g} %）"},
+    "grade.restored": {"en": "locked code cells the submission had edited, run as the teacher wrote them: {cells}",
+                       "zh": "提交中被改动过的锁定代码单元格（已按老师的原版运行）：{cells}"},
+    "grade.missing": {"en": "locked code cells the submission had deleted (a graded one scores 0): {cells}",
+                      "zh": "提交中被删除的锁定代码单元格（其中的计分单元格记 0 分）：{cells}"},
+    "grade.below_exit": {"en": ("below the pass mark (a result, not an error): exit code 1; "
+                                "make reports it as 'Error 1'"),
+                         "zh": "未达及格线（这是评分结果，不是出错）：退出码 1；make 会把它显示为 'Error 1'"},
+    "grade.failed": {"en": "grading failed (exit code 3): no score; the log above says why",
+                     "zh": "评分失败（退出码 3）：没有得分；原因见上面的日志"},
 }
 
 

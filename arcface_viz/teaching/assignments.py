@@ -10,7 +10,8 @@ or log ever lands in the repository:
 - :func:`release` regenerates the student copies with ``nbgrader generate_assignment`` and writes (or
   with ``check`` compares) the committed ones;
 - :func:`autograde` puts one notebook into ``submitted/<student>/<assignment>/``, runs
-  ``nbgrader autograde`` and reads the points of each graded cell from the gradebook.
+  ``nbgrader autograde`` and reads the points of each graded cell from the gradebook;
+  :meth:`Grade.lines` prints them in the course's language (:func:`course_lang`; texts in :mod:`arcface_viz.i18n`).
 
 nbgrader is an optional dependency (the ``teacher`` extra); it is imported only when used.
 """
@@ -22,6 +23,7 @@ import re
 import shutil
 import sys
 import tempfile
+import unicodedata
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import nbformat
 
+from arcface_viz import i18n
 from arcface_viz.cli import UsageError
 
 #: The course directory, relative to the repository root.
@@ -37,6 +40,37 @@ COURSE_DIR = Path("notebooks") / "assignments"
 #: The share of an assignment's points a submission needs to pass: our convention, not nbgrader's.
 PASS_FRACTION = 0.6
 CONFIG_FILE = "nbgrader_config.py"
+
+
+def course_lang(course_dir: Path = COURSE_DIR) -> str:
+    """The language of a course's grading summary: ``"zh"`` when its nbgrader course id ends in ``-zh``.
+
+    The Chinese edition, ``notebooks/zh/assignments/``, has the course id ``arcface-viz-zh``; every other
+    course (``arcface-viz``, or one without a course id) is graded in English.
+
+    Parameters
+    ----------
+    course_dir : Path
+        The course directory (with ``nbgrader_config.py``); only read.
+
+    Returns
+    -------
+    str
+        ``"zh"`` or ``"en"``.
+
+    Raises
+    ------
+    UsageError
+        If ``course_dir`` has no ``nbgrader_config.py``.
+    """
+    from traitlets.config.loader import PyFileConfigLoader
+
+    course_dir = Path(course_dir)
+    if not (course_dir / CONFIG_FILE).is_file():
+        raise UsageError(f"no {CONFIG_FILE} in {course_dir}: pass the course directory (default {COURSE_DIR})")
+    config = PyFileConfigLoader(CONFIG_FILE, path=str(course_dir)).load_config()
+    course_id = config.get("CourseDirectory", {}).get("course_id", "")
+    return "zh" if isinstance(course_id, str) and course_id.endswith("-zh") else "en"
 
 
 def _require_nbgrader():
@@ -269,33 +303,59 @@ class Grade:
         """
         return self.score >= fraction * self.max_score - 1e-9
 
-    def lines(self, fraction: float = PASS_FRACTION) -> list[str]:
+    def lines(self, fraction: float = PASS_FRACTION, lang: str = "en") -> list[str]:
         """The result as printed by ``assignments grade``: a line per graded cell, the total, tampered cells.
 
         Parameters
         ----------
         fraction : float, default PASS_FRACTION
             The pass mark as a share of the points.
+        lang : str, default "en"
+            ``"en"`` or ``"zh"``: the language of the summary's own words (:mod:`arcface_viz.i18n`, keys
+            ``grade.*``); grade ids and the checks' failure reasons are printed as they are.
 
         Returns
         -------
         list of str
             The lines, without newlines.
+
+        Raises
+        ------
+        TypeError, ValueError
+            ``lang`` is not ``"en"`` or ``"zh"``.
+
+        Examples
+        --------
+        >>> grade = Grade("A3", "A3_tar_far_eer", "alice", [CellGrade("a3_hand_example", 2, 2)])
+        >>> grade.lines(lang="zh")[-1]
+        '  总分             2 / 2  （通过：及格线为满分 2 分中的 1.2 分，即 60 %）'
         """
-        width = max([len(c.grade_id) for c in self.cells] + [5])
-        out = [f"{self.assignment}/{self.notebook}.ipynb, student {self.student!r} (nbgrader autograde)"]
+        lang = i18n.check_lang(lang)
+        total = i18n.text("grade.total", lang)
+        width = max([_display_width(c.grade_id) for c in self.cells] + [5, _display_width(total)])
+        out = [i18n.text("grade.header", lang, assignment=self.assignment, notebook=self.notebook,
+                         student=self.student)]
         for c in self.cells:
-            out.append(f"  {c.grade_id:<{width}}  {c.score:g} / {c.max_score:g}" + (f"  {c.error}" if c.error else ""))
-        verdict = "pass" if self.passed(fraction) else "below the pass mark"
-        out.append(f"  {'total':<{width}}  {self.score:g} / {self.max_score:g}  "
-                   f"({verdict}: {fraction * self.max_score:g} of {self.max_score:g} points, {100 * fraction:g} %)")
+            out.append(f"  {_pad(c.grade_id, width)}  {c.score:g} / {c.max_score:g}"
+                       + (f"  {i18n.text('grade.reason', lang, error=c.error)}" if c.error else ""))
+        verdict = i18n.text("grade.pass" if self.passed(fraction) else "grade.fail", lang)
+        out.append(f"  {_pad(total, width)}  {self.score:g} / {self.max_score:g}  "
+                   + i18n.text("grade.mark", lang, verdict=verdict, needed=fraction * self.max_score,
+                               possible=self.max_score, percent=100 * fraction))
         if self.restored:
-            out.append("  locked code cells the submission had edited, run as the teacher wrote them: "
-                       + ", ".join(self.restored))
+            out.append("  " + i18n.text("grade.restored", lang, cells=", ".join(self.restored)))
         if self.missing:
-            out.append("  locked code cells the submission had deleted (a graded one scores 0): "
-                       + ", ".join(self.missing))
+            out.append("  " + i18n.text("grade.missing", lang, cells=", ".join(self.missing)))
         return out
+
+
+def _display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: Chinese characters take two (so the points columns line up)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _display_width(text))
 
 
 def _find_source(course_dir: Path, submission: Path, assignment: str | None) -> tuple[str, str]:
@@ -485,17 +545,26 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not 0 <= args.pass_mark <= 1:
         raise UsageError(f"--pass-mark={args.pass_mark}: a share of the points, in [0, 1]; e.g. 0.6")
+    if args.lang is None:
+        lang = course_lang(Path(args.course))
+    else:
+        try:
+            lang = i18n.check_lang(args.lang)
+        except ValueError as error:  # keep check_lang's diagnosis, give the command line's fix
+            problem = str(error).split("; ")[0]
+            raise UsageError(f"{problem}; pass --lang en or --lang zh (make grade GRADE_LANG=en|zh), "
+                             "or leave it out to follow the course") from error
     try:
         grade = autograde(Path(args.notebook), Path(args.course), student=args.student, assignment=args.assignment,
                           work_dir=Path(args.work_dir) if args.work_dir else None)
     except RuntimeError as error:  # nbgrader failed; an uncaught exception would exit 1, read as a fail
-        print(f"{error}\ngrading failed (exit code 3): no score; the log above says why", file=sys.stderr)
+        print(f"{error}\n{i18n.text('grade.failed', lang)}", file=sys.stderr)
         return 3
-    print("\n".join(grade.lines(args.pass_mark)))
+    print("\n".join(grade.lines(args.pass_mark, lang)))
     if grade.passed(args.pass_mark):
         return 0
     # Exit code 1 lets scripts tell a fail from a pass; said here because make then prints "Error 1".
-    print("below the pass mark (a result, not an error): exit code 1; make reports it as 'Error 1'")
+    print(i18n.text("grade.below_exit", lang))
     return 1
 
 
@@ -527,4 +596,6 @@ def register(subparsers) -> None:
                                                  "(default: a temporary folder)")
     grade_parser.add_argument("--pass-mark", type=float, default=PASS_FRACTION,
                               help=f"share of the points needed to pass (default {PASS_FRACTION})")
+    grade_parser.add_argument("--lang", help="language of the printed summary: en or zh (default: the course's; "
+                                             "zh for a course id ending in -zh, such as notebooks/zh/assignments)")
     parser.set_defaults(func=run)

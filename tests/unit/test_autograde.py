@@ -155,6 +155,31 @@ def test_grade_lines_show_points_per_cell_total_pass_mark_and_restored_cells():
     ]
 
 
+def test_grade_lines_in_chinese_translate_the_summary_but_not_grade_ids_or_reasons():
+    grade = assignments.Grade("A3", "A3_tar_far_eer", "alice", [
+        assignments.CellGrade("a3_hand_example", 2, 2),
+        assignments.CellGrade("a3_bad_input", 0, 1, "CheckFailed: a3_bad_input: expected a ValueError"),
+    ], restored=["a3_bad_input"], missing=["a3_03"])
+    assert grade.lines(lang="en") == grade.lines()
+    assert grade.lines(lang="zh") == [
+        "A3/A3_tar_far_eer.ipynb，学生 'alice'（nbgrader 自动评分）",
+        "  a3_hand_example  2 / 2",
+        "  a3_bad_input     0 / 1  未通过：CheckFailed: a3_bad_input: expected a ValueError",
+        # 总分 is two characters four columns wide: the points still line up in a terminal
+        "  总分             2 / 3  （通过：及格线为满分 3 分中的 1.8 分，即 60 %）",
+        "  提交中被改动过的锁定代码单元格（已按老师的原版运行）：a3_bad_input",
+        "  提交中被删除的锁定代码单元格（其中的计分单元格记 0 分）：a3_03",
+    ]
+    assert grade.lines(0.7, "zh")[3] == "  总分             2 / 3  （未达及格线：及格线为满分 3 分中的 2.1 分，即 70 %）"
+    assert grade.lines(0.7, "en")[3] == "  total            2 / 3  (below the pass mark: 2.1 of 3 points, 70 %)"
+
+
+def test_grade_lines_refuse_an_unknown_language():
+    grade = assignments.Grade("A1", "A1_arcface_logits", "bob", [assignments.CellGrade("a1_interface", 1, 1)])
+    with pytest.raises(ValueError, match=r"^lang='fr': must be one of 'en', 'zh'"):
+        grade.lines(lang="fr")
+
+
 def test_only_edited_or_deleted_locked_code_cells_are_reported():
     # without running anything: prose cannot change a score, and the Chinese edition (same code cells,
     # Chinese prose) graded against this course must not look tampered with

@@ -63,6 +63,13 @@ def test_grade_passes_the_notebook_student_assignment_and_grading_folder():
     assert '--assignment "A1"' in out and '--work-dir "grading"' in out
     plain = dry_run("grade", "NB=a.ipynb", VIRTUAL_ENV="/opt/myenv")
     assert '--student "student"' in plain and "--assignment" not in plain and "--work-dir" not in plain
+    assert "--lang" not in plain  # the summary's language then follows the course
+
+
+def test_grade_lang_sets_the_summary_language_and_the_locale_lang_does_not():
+    out = dry_run("grade", "NB=a.ipynb", "GRADE_LANG=zh", VIRTUAL_ENV="/opt/myenv")
+    assert 'grade "a.ipynb" --student "student"' in out and out.count('--lang "zh"') == 1
+    assert "--lang" not in dry_run("grade", "NB=a.ipynb", VIRTUAL_ENV="/opt/myenv", LANG="zh_CN.UTF-8")
 
 
 def test_grade_prints_one_line_of_its_own_not_its_recipe():

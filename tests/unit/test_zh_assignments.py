@@ -134,6 +134,73 @@ def test_a_solved_chinese_copy_scores_the_same_in_both_courses(tmp_path: Path):
     assert english.restored == [] and english.missing == [], english.lines()
 
 
+# ----------------------------------------------------------------------------- the summary's language
+FAKE_GRADE = assignments.Grade("A1", "A1_arcface_logits", "alice", [
+    assignments.CellGrade("a1_interface", 1, 1),
+    assignments.CellGrade("a1_reference", 0, 3, "CheckFailed: a1_reference: not implemented yet"),
+])
+
+
+def _grade_output(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """``python -m arcface_viz assignments ARGS`` with autograde replaced by FAKE_GRADE (no nbgrader run)."""
+    from arcface_viz.cli import main
+
+    monkeypatch.setattr(assignments, "autograde", lambda *a, **k: FAKE_GRADE)
+    code = main(["assignments", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_course_id_sets_the_summary_language():
+    assert assignments.course_lang(CHINESE) == "zh"  # course id arcface-viz-zh
+    assert assignments.course_lang(ENGLISH) == "en"  # course id arcface-viz
+
+
+@pytest.mark.parametrize("args, lang", [
+    (["--course", str(CHINESE), "grade", "x.ipynb"], "zh"),
+    (["--course", str(ENGLISH), "grade", "x.ipynb"], "en"),
+    (["--course", str(CHINESE), "grade", "x.ipynb", "--lang", "en"], "en"),
+    (["--course", str(ENGLISH), "grade", "x.ipynb", "--lang", "zh"], "zh"),
+])
+def test_grade_prints_the_summary_in_the_courses_language_or_the_one_asked_for(monkeypatch, capsys, args, lang):
+    code, out, _ = _grade_output(monkeypatch, capsys, *args)
+    assert code == 1  # 1 of 4 points: below the pass mark
+    assert out.splitlines() == {
+        "en": ["A1/A1_arcface_logits.ipynb, student 'alice' (nbgrader autograde)",
+               "  a1_interface  1 / 1",
+               "  a1_reference  0 / 3  CheckFailed: a1_reference: not implemented yet",
+               "  total         1 / 4  (below the pass mark: 2.4 of 4 points, 60 %)",
+               "below the pass mark (a result, not an error): exit code 1; make reports it as 'Error 1'"],
+        "zh": ["A1/A1_arcface_logits.ipynb，学生 'alice'（nbgrader 自动评分）",
+               "  a1_interface  1 / 1",
+               "  a1_reference  0 / 3  未通过：CheckFailed: a1_reference: not implemented yet",
+               "  总分          1 / 4  （未达及格线：及格线为满分 4 分中的 2.4 分，即 60 %）",
+               "未达及格线（这是评分结果，不是出错）：退出码 1；make 会把它显示为 'Error 1'"],
+    }[lang]
+
+
+def test_a_failed_grading_says_so_in_the_courses_language_under_nbgrader_s_log(monkeypatch, capsys):
+    from arcface_viz.cli import main
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("nbgrader autograde A1 for student failed:\nkernel died")
+
+    monkeypatch.setattr(assignments, "autograde", crash)
+    assert main(["assignments", "--course", str(CHINESE), "grade", "x.ipynb"]) == 3
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["nbgrader autograde A1 for student failed:", "kernel died",
+                                "评分失败（退出码 3）：没有得分；原因见上面的日志"]
+
+
+@pytest.mark.parametrize("bad", ["fr", "ZH", ""])
+def test_grade_refuses_an_unknown_language_before_grading(monkeypatch, capsys, bad):
+    code, out, err = _grade_output(monkeypatch, capsys, "--course", str(CHINESE), "grade", "x.ipynb", "--lang", bad)
+    assert code == 2 and out == ""
+    assert err.startswith(f"python -m arcface_viz assignments: error: lang={bad!r}: must be one of 'en', 'zh'")
+    assert err.endswith("'en', 'zh'; pass --lang en or --lang zh (make grade GRADE_LANG=en|zh), "
+                        "or leave it out to follow the course\n")
+
+
 # ----------------------------------------------------------------------------- the rules themselves
 def test_twin_rules_catch_a_changed_check_and_changed_points():
     def notebook(check: str, points: int, prose: str) -> nbformat.NotebookNode:
