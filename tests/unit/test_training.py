@@ -56,14 +56,20 @@ def test_learns_easy_classes(name, optimizer):
     assert result.seconds > 0 and len(result.history["seconds"]) == 8
 
 
-def train_mode_accuracy(result, images, labels, batch_size=32) -> float:
-    """Accuracy with BatchNorm on batch statistics (train mode) in shuffled batches, on a copy of the model."""
+def train_mode_accuracy(result, images, labels, batch_size=32, passes=1) -> float:
+    """Accuracy with BatchNorm on batch statistics (train mode) in shuffled batches, on a copy of the model.
+
+    The head is in eval mode (no margin); the mean over ``passes`` shuffles, as benchmarks/bench_train_eval.py.
+    """
     model = copy.deepcopy(result.model).train()
-    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        predicted = torch.cat([result.head.eval()(model(images[order[i:i + batch_size]])).argmax(1)
-                               for i in range(0, len(labels), batch_size)])
-    return float((predicted == labels[order]).float().mean())
+    scores = []
+    for p in range(passes):
+        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(1 if passes == 1 else 1000 + p))
+        with torch.no_grad():
+            predicted = torch.cat([result.head.eval()(model(images[order[i:i + batch_size]])).argmax(1)
+                                   for i in range(0, len(labels), batch_size)])
+        scores.append(float((predicted == labels[order]).float().mean()))
+    return sum(scores) / passes
 
 
 @pytest.mark.parametrize("name, dim", [("softmax", 3), ("normface", 3), ("arcface", 2), ("cosface", 64)])
@@ -79,17 +85,37 @@ def test_eval_mode_model_is_the_trained_model(name, dim):
     assert abs(eval_accuracy - train_mode_accuracy(result, images, labels)) <= 0.05
 
 
+def lesson_2_run(loss, dim=2, seed=0):
+    # Lesson 2's recipe: 8 toy identities x 200 faces, 20 epochs, Adam 5e-3 on a cosine, the registry's s and m.
+    data = make_toy_faces(n_identities=8, images_per_identity=200, size=32, seed=0)
+    return data, experiment.train(loss, data, dim=dim, epochs=20, lr=5e-3, lr_schedule="cosine", seed=seed,
+                                  progress=False)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("loss", ["softmax", "arcface"])
 def test_lesson_2_setting_draws_the_trained_model(loss):
-    # Lesson 2's runs: 8 toy identities x 200 faces, 2-D, 20 epochs, Adam 5e-3 on a cosine, seed 0, the registry's
-    # s = 16 and m = 0.5. Before fit re-estimated BatchNorm, ArcFace scored 0.858 on its own training faces in eval
-    # mode (the embeddings the lesson draws) against 0.985 in train mode; with it, 0.987 (softmax 1.000).
-    data = make_toy_faces(n_identities=8, images_per_identity=200, size=32, seed=0)
-    run = experiment.train(loss, data, dim=2, epochs=20, lr=5e-3, lr_schedule="cosine", seed=0, progress=False)
+    # Before fit re-estimated BatchNorm, ArcFace (s = 16, m = 0.5, seed 0) scored 0.858 on its own training faces in
+    # eval mode (the embeddings the lesson draws) against 0.985 in train mode; with it, 0.987 (softmax 1.000).
+    data, run = lesson_2_run(loss)
     eval_accuracy = accuracy(run.model, run.head, data)
     assert eval_accuracy >= 0.95
-    assert abs(eval_accuracy - train_mode_accuracy(run, data.images, data.labels, batch_size=128)) <= 0.02
+    assert abs(eval_accuracy - train_mode_accuracy(run, data.images, data.labels, batch_size=128, passes=3)) <= 0.02
+
+
+@pytest.mark.slow
+def test_lesson_2_worst_gap_is_train_mode_batch_noise():
+    # The largest eval/train-mode gap benchmarks/bench_train_eval.py found in lesson 2's recipe (every registered
+    # head, 2-D, 3-D, 64-D): 2-D CosFace, seed 0, eval mode 0.953 against 0.923 in train mode (+3.0 points) -- eval
+    # mode is the BETTER one. Train mode normalises with each batch of 128's own statistics, which move 2-D
+    # embeddings across the narrow class borders: one shuffle scored 0.908-0.947 (10 shuffles), and the larger
+    # the batch the closer train mode comes to eval mode (256: 0.939, 512: 0.945, all 1,600: 0.949).
+    data, run = lesson_2_run("cosface", dim=2, seed=0)
+    eval_accuracy = accuracy(run.model, run.head, data)
+    train_128 = train_mode_accuracy(run, data.images, data.labels, batch_size=128, passes=3)
+    train_all = train_mode_accuracy(run, data.images, data.labels, batch_size=len(data))
+    assert eval_accuracy >= train_128 - 0.02  # the drawn model is not worse than the trained one (it is better)
+    assert abs(eval_accuracy - train_all) <= 0.01  # with the whole set as its batch, train mode agrees
 
 
 def test_reestimation_leaves_the_weights_alone_and_can_be_switched_off():
