@@ -296,8 +296,8 @@ def fit(
 
     What the re-estimation gives, measured with ``benchmarks/bench_train_eval.py`` in lesson 2's
     recipe (8 toy identities × 200 faces, Adam 5e-3 on a cosine, batch 128, 20 epochs, the registry's
-    s and margins) for every registered head at seeds 0-4 (2-D, 3-D) and 0-2 (64-D); train mode =
-    the network with the statistics of shuffled batches of 128, without margin (mean of 3 shuffles).
+    s and margins) for every registered head at seeds 0-4; train mode = the network with the
+    statistics of shuffled batches of 128, without margin (mean of 3 shuffles).
     At 64-D every head scored 1.000 in both modes; at 3-D the modes differed by at most 0.19 points.
     At 2-D eval mode was at most 1.06 points *below* train mode (AdaFace, seed 0) but up to 3.48
     points *above* it (NormFace, seed 2: 0.964 against 0.930), so "within 2 points" holds one way
@@ -309,8 +309,7 @@ def fit(
     points and left the excess (worst +4.06, Sub-center ArcFace, seed 4). Eval-mode accuracy is what
     the training reached: 2-D softmax 0.999-1.000 over seeds 0-4; 2-D ArcFace 0.987, 0.995, 0.576,
     0.924 and 0.964 at seeds 0-4, where seeds 2 and 3 score as low in train mode (0.567, 0.924): the
-    2-D training stalls there, not the evaluation. At 3-D (seeds 0-4) and 64-D (seeds 0-2) ArcFace
-    scored 1.000.
+    2-D training stalls there, not the evaluation. At 3-D and 64-D ArcFace scored 1.000 at every seed.
 
     GroupNorm instead of BatchNorm has no such gap but trained worse here (2-D softmax 0.86,
     NormFace 0.25-0.98 over 3 seeds). The re-estimation does not touch the weights, so training is
