@@ -65,10 +65,7 @@ def course_lang(course_dir: Path = COURSE_DIR) -> str:
     """
     from traitlets.config.loader import PyFileConfigLoader
 
-    course_dir = Path(course_dir)
-    if not (course_dir / CONFIG_FILE).is_file():
-        raise UsageError(f"no {CONFIG_FILE} in {course_dir}: pass the course directory (default {COURSE_DIR})")
-    config = PyFileConfigLoader(CONFIG_FILE, path=str(course_dir)).load_config()
+    config = PyFileConfigLoader(CONFIG_FILE, path=str(_config_file(course_dir).parent)).load_config()
     course_id = config.get("CourseDirectory", {}).get("course_id", "")
     return "zh" if isinstance(course_id, str) and course_id.endswith("-zh") else "en"
 
@@ -100,13 +97,19 @@ def assignment_ids(course_dir: Path = COURSE_DIR) -> list[str]:
     UsageError
         If ``course_dir`` has no ``nbgrader_config.py`` or no assignment.
     """
-    course_dir = Path(course_dir)
-    if not (course_dir / CONFIG_FILE).is_file():
-        raise UsageError(f"no {CONFIG_FILE} in {course_dir}: pass the course directory (default {COURSE_DIR})")
+    course_dir = _config_file(course_dir).parent
     found = sorted(p.name for p in (course_dir / "source").glob("*") if p.is_dir() and any(p.glob("*.ipynb")))
     if not found:
         raise UsageError(f"no assignment in {course_dir / 'source'}: expected source/<assignment>/<notebook>.ipynb")
     return found
+
+
+def _config_file(course_dir: Path) -> Path:
+    """The course's ``nbgrader_config.py``; a usage error naming the fix when the folder has none."""
+    path = Path(course_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise UsageError(f"no {CONFIG_FILE} in {Path(course_dir)}: pass the course directory (default {COURSE_DIR})")
+    return path
 
 
 @contextmanager
