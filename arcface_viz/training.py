@@ -506,8 +506,8 @@ def train_epochs(result: TrainResult, net: nn.Module, head: nn.Module, images: t
         if warmup_steps:
             head.margin_factor = min(1.0, step / warmup_steps)
         history["loss"].append(loss_sum / seen)
-        if settings["reestimate_bn"]:
-            reestimate_batchnorm(result.model, images, seed=seed)
+        if settings["reestimate_bn"]:  # a sample per epoch; every image after the last, the model fit returns
+            reestimate_batchnorm(result.model, images, seed=seed, max_images=None if epoch == epochs else BN_IMAGES)
         history["eval_accuracy_train"].append(eval_accuracy(images, labels))
         if heldout is not None:
             history["eval_accuracy_heldout"].append(eval_accuracy(*heldout))
