@@ -853,8 +853,11 @@ def fit(
     Notes
     -----
     As :func:`arcface_viz.training.fit`, after each epoch the BatchNorm running statistics are
-    re-estimated over all training images (by every process: the same weights and images give the
-    same statistics) and the eval-mode accuracy is measured, each process predicting its share.
+    re-estimated, on a random sample of at most :data:`~arcface_viz.training.BN_IMAGES` = 512
+    training images after every epoch but the last and on every training image after the last (so
+    the returned model carries the whole training set's statistics), by every process (the same
+    weights, images and seed give the same statistics); then the eval-mode accuracy is measured,
+    each process predicting its share.
     During training the backbone's BatchNorm layers are :class:`SyncedBatchNorm` (converted on
     entry, reverted on exit, sharing their tensors): each process normalises its chunk with the
     statistics of the whole batch, as one process does (``torch.nn.SyncBatchNorm`` needs GPUs).

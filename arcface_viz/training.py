@@ -33,7 +33,7 @@ from arcface_viz.runtime import apply_thread_policy
 OPTIMIZERS = ("adam", "sgd")
 LR_SCHEDULES = ("constant", "cosine")
 EVAL_BATCH = 256  # one 2,000-image batch made epochs 2-3× slower than chunks of this size (DESIGN.md)
-BN_IMAGES = 512  # images behind fit's per-epoch BatchNorm re-estimation (see reestimate_batchnorm)
+BN_IMAGES = 512  # images behind fit's BatchNorm re-estimation after every epoch but the last (the last uses all)
 
 
 @dataclass
@@ -414,7 +414,8 @@ def train_epochs(result: TrainResult, net: nn.Module, head: nn.Module, images: t
 
     Per epoch: shuffle with the seed's generator; per step, set the margin warm-up factor and the
     learning rate, draw the whole batch (and its augmentation), backpropagate ``batch_loss`` and
-    step; then check the loss is finite, re-estimate BatchNorm (when the config says so), measure
+    step; then check the loss is finite, re-estimate BatchNorm (when the config says so: on a random
+    sample of at most :data:`BN_IMAGES` images, on every image after the last epoch), measure
     ``eval_accuracy``, append to the history and call ``callback``. What differs between one
     process and several (which rows a process trains on, how the loss and gradients are reduced,
     how accuracy is counted, who shows a bar) comes in through ``net``, ``batch_loss``,
