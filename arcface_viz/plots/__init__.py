@@ -8,6 +8,7 @@ Plotly offline: in JupyterLab plotly's default renderer inside a kernel is ``plo
 drawn by the bundled jupyterlab-plotly extension -- no CDN. For notebooks exported to HTML with
 nbconvert, call :func:`use_offline_html_renderer` first so the exported page embeds plotly.js.
 """
+from ._common import plain_log_axis
 from .colors import LOSS_COLORS, MARGIN_COLOR, identity_colors, loss_color, series_styles
 from .embeddings import angles_to_centers, plot_circle_embeddings, plot_sphere_embeddings
 from .evaluation import plot_angle_histograms, plot_roc, plot_training_history
@@ -26,6 +27,7 @@ __all__ = [
     "identity_colors",
     "loss_color",
     "mark_fallback_jump",
+    "plain_log_axis",
     "plot_angle_histograms",
     "plot_circle_embeddings",
     "plot_decision_boundaries",
