@@ -96,20 +96,25 @@ def lesson_2_run(loss, dim=2, seed=0):
 @pytest.mark.parametrize("loss", ["softmax", "arcface"])
 def test_lesson_2_setting_draws_the_trained_model(loss):
     # Before fit re-estimated BatchNorm, ArcFace (s = 16, m = 0.5, seed 0) scored 0.858 on its own training faces in
-    # eval mode (the embeddings the lesson draws) against 0.985 in train mode; with it, 0.987 (softmax 1.000).
+    # eval mode (the embeddings the lesson draws) against 0.985 in train mode. With fit re-estimating on every one of
+    # the 1,600 faces after the last epoch (1 Dec 2026): eval mode 0.994, train mode 0.977 in batches of 128 (mean of
+    # 3 shuffles) and 0.994 with all faces as one batch; softmax 1.000, 1.000 and 1.000.
     data, run = lesson_2_run(loss)
     eval_accuracy = accuracy(run.model, run.head, data)
     assert eval_accuracy >= 0.95
     assert abs(eval_accuracy - train_mode_accuracy(run, data.images, data.labels, batch_size=128, passes=3)) <= 0.02
+    assert abs(eval_accuracy - train_mode_accuracy(run, data.images, data.labels, batch_size=len(data))) <= 0.01
 
 
 @pytest.mark.slow
-def test_lesson_2_worst_gap_is_train_mode_batch_noise():
-    # The largest eval/train-mode gap benchmarks/bench_train_eval.py found in lesson 2's recipe (every registered
-    # head at 2-D, 3-D and 64-D): 2-D NormFace, seed 2, eval mode 0.964 against 0.930 in train mode (+3.5 points) --
-    # eval mode is the BETTER one. Train mode normalises with each batch of 128's own statistics, which move 2-D
-    # embeddings across the narrow class borders: one shuffle scored 0.916-0.957 (10 shuffles), and the larger the
-    # batch the closer train mode comes to eval mode (256: 0.947, 512: 0.954, all 1,600 faces: 0.964).
+def test_lesson_2_large_gap_is_train_mode_batch_noise():
+    # One of the largest eval/train-mode gaps benchmarks/bench_train_eval.py found in lesson 2's recipe (every
+    # registered head at 2-D, 3-D and 64-D; the largest while fit re-estimated on 512 faces after every epoch; for the
+    # largest since it uses all faces after the last one, see fit's docstring): 2-D NormFace, seed 2, eval mode 0.963
+    # against 0.930 in train mode (+3.3 points; 1 Dec 2026, every face after the last epoch) -- eval mode is the
+    # BETTER one. Train mode normalises with each batch of 128's own statistics, which move 2-D embeddings across the
+    # narrow class borders: one shuffle scored 0.916-0.957 (10 shuffles), and the larger the batch the closer train
+    # mode comes to eval mode (256: 0.947, 512: 0.954, all 1,600 faces: 0.964, one face from eval mode's 0.963).
     data, run = lesson_2_run("normface", dim=2, seed=2)
     eval_accuracy = accuracy(run.model, run.head, data)
     train_128 = train_mode_accuracy(run, data.images, data.labels, batch_size=128, passes=3)
