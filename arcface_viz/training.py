@@ -284,9 +284,10 @@ def fit(
     """Train ``model`` and ``head`` together with cross-entropy on the head's logits.
 
     After every epoch ``fit`` re-estimates the BatchNorm running statistics of ``model`` on a random
-    sample of at most :data:`BN_IMAGES` = 512 training images (:func:`reestimate_batchnorm`: no
-    augmentation, one pass with torch's own ``torch.optim.swa_utils.update_bn``) and then measures
-    eval-mode accuracy. Why: in training mode BatchNorm normalises with each batch's statistics, in
+    sample of at most :data:`BN_IMAGES` = 512 training images, and after the last epoch (the one a
+    callback stops at, too) on every training image (:func:`reestimate_batchnorm`: no augmentation,
+    one pass with torch's own ``torch.optim.swa_utils.update_bn``), and then measures eval-mode
+    accuracy: the returned model's eval mode normalises with the whole training set's statistics. Why: in training mode BatchNorm normalises with each batch's statistics, in
     eval mode with running averages (momentum 0.1) gathered over the last steps of a network whose
     weights kept moving. Those averages need not describe the final network: in lesson 2's setting
     (8 toy identities, 2-D, Adam 1e-3, 20 epochs) the eval-mode ArcFace model (s=16, m=0.5, seed 0)
@@ -345,7 +346,9 @@ def fit(
         call ``torch.manual_seed`` before building them for a fully repeatable run.
     callback : callable, optional
         ``callback(epoch, result)`` after each epoch; ``epoch`` counts completed epochs from 1,
-        ``result`` holds the history so far. Returning True stops training early.
+        ``result`` holds the history so far. Returning True stops training early; that epoch is then the
+        last: BatchNorm is re-estimated on every training image and the history's last accuracies are
+        measured again on that model (the callback saw the per-epoch sample's).
     progress : bool, default True
         Show a ``tqdm.auto`` bar over epochs.
     lr_schedule : {"constant", "cosine"}, default "constant"
@@ -414,9 +417,10 @@ def train_epochs(result: TrainResult, net: nn.Module, head: nn.Module, images: t
 
     Per epoch: shuffle with the seed's generator; per step, set the margin warm-up factor and the
     learning rate, draw the whole batch (and its augmentation), backpropagate ``batch_loss`` and
-    step; then check the loss is finite, re-estimate BatchNorm (when the config says so: on a random
-    sample of at most :data:`BN_IMAGES` images, on every image after the last epoch), measure
-    ``eval_accuracy``, append to the history and call ``callback``. What differs between one
+    step; then check the loss is finite, re-estimate BatchNorm (when the config says so: on a sample of
+    at most :data:`BN_IMAGES` images, on every image after the last epoch), measure ``eval_accuracy``,
+    append to the history and call ``callback`` (when it stops the run early, BatchNorm is re-estimated
+    on every image and the last accuracies are measured again). What differs between one
     process and several (which rows a process trains on, how the loss and gradients are reduced,
     how accuracy is counted, who shows a bar) comes in through ``net``, ``batch_loss``,
     ``eval_accuracy`` and ``progress``; the loop is the same.
@@ -518,6 +522,13 @@ def train_epochs(result: TrainResult, net: nn.Module, head: nn.Module, images: t
         result.seconds = history["seconds"][-1]
         bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", eval_acc=f"{history['eval_accuracy_train'][-1]:.3f}")
         if callback is not None and callback(epoch, result) is True:
+            if settings["reestimate_bn"] and epoch < epochs and n > BN_IMAGES:
+                # stopped early: this epoch is the last, so the model fit returns gets every image too, and the
+                # history's last entries describe that model
+                reestimate_batchnorm(result.model, images, seed=seed, max_images=None)
+                history["eval_accuracy_train"][-1] = eval_accuracy(images, labels)
+                if heldout is not None:
+                    history["eval_accuracy_heldout"][-1] = eval_accuracy(*heldout)
             break
     bar.close()
     result.seconds = time.perf_counter() - start

@@ -96,20 +96,25 @@ def lesson_2_run(loss, dim=2, seed=0):
 @pytest.mark.parametrize("loss", ["softmax", "arcface"])
 def test_lesson_2_setting_draws_the_trained_model(loss):
     # Before fit re-estimated BatchNorm, ArcFace (s = 16, m = 0.5, seed 0) scored 0.858 on its own training faces in
-    # eval mode (the embeddings the lesson draws) against 0.985 in train mode; with it, 0.987 (softmax 1.000).
+    # eval mode (the embeddings the lesson draws) against 0.985 in train mode. With fit re-estimating on every one of
+    # the 1,600 faces after the last epoch (1 Dec 2026): eval mode 0.994, train mode 0.977 in batches of 128 (mean of
+    # 3 shuffles) and 0.994 with all faces as one batch; softmax 1.000, 1.000 and 1.000.
     data, run = lesson_2_run(loss)
     eval_accuracy = accuracy(run.model, run.head, data)
     assert eval_accuracy >= 0.95
     assert abs(eval_accuracy - train_mode_accuracy(run, data.images, data.labels, batch_size=128, passes=3)) <= 0.02
+    assert abs(eval_accuracy - train_mode_accuracy(run, data.images, data.labels, batch_size=len(data))) <= 0.01
 
 
 @pytest.mark.slow
-def test_lesson_2_worst_gap_is_train_mode_batch_noise():
-    # The largest eval/train-mode gap benchmarks/bench_train_eval.py found in lesson 2's recipe (every registered
-    # head at 2-D, 3-D and 64-D): 2-D NormFace, seed 2, eval mode 0.964 against 0.930 in train mode (+3.5 points) --
-    # eval mode is the BETTER one. Train mode normalises with each batch of 128's own statistics, which move 2-D
-    # embeddings across the narrow class borders: one shuffle scored 0.916-0.957 (10 shuffles), and the larger the
-    # batch the closer train mode comes to eval mode (256: 0.947, 512: 0.954, all 1,600 faces: 0.964).
+def test_lesson_2_large_gap_is_train_mode_batch_noise():
+    # One of the largest eval/train-mode gaps benchmarks/bench_train_eval.py found in lesson 2's recipe (every
+    # registered head at 2-D, 3-D and 64-D; the largest while fit re-estimated on 512 faces after every epoch; for the
+    # largest since it uses all faces after the last one, see fit's docstring): 2-D NormFace, seed 2, eval mode 0.963
+    # against 0.930 in train mode (+3.3 points; 1 Dec 2026, every face after the last epoch) -- eval mode is the
+    # BETTER one. Train mode normalises with each batch of 128's own statistics, which move 2-D embeddings across the
+    # narrow class borders: one shuffle scored 0.916-0.957 (10 shuffles), and the larger the batch the closer train
+    # mode comes to eval mode (256: 0.947, 512: 0.954, all 1,600 faces: 0.964, one face from eval mode's 0.963).
     data, run = lesson_2_run("normface", dim=2, seed=2)
     eval_accuracy = accuracy(run.model, run.head, data)
     train_128 = train_mode_accuracy(run, data.images, data.labels, batch_size=128, passes=3)
@@ -117,6 +122,66 @@ def test_lesson_2_worst_gap_is_train_mode_batch_noise():
     assert eval_accuracy >= train_128 - 0.02  # the drawn model is not worse than the trained one (it is better)
     assert abs(eval_accuracy - train_all) <= 0.01  # with the whole set as its batch, train mode agrees
 
+
+def one_batch_train_mode(model, images):
+    """Each BatchNorm layer's input (via forward hooks) and the embeddings, with all images in ONE train-mode batch.
+
+    Computed on a copy of the model, independently of reestimate_batchnorm / torch's update_bn.
+    """
+    model = copy.deepcopy(model).train()
+    inputs = []
+    hooks = [layer.register_forward_hook(lambda module, args, output: inputs.append(args[0]))
+             for layer in model.modules() if isinstance(layer, torch.nn.BatchNorm2d)]
+    with torch.no_grad():
+        embeddings = model(images)
+    for hook in hooks:
+        hook.remove()
+    return inputs, embeddings
+
+
+def assert_batchnorm_holds_statistics_of(model, images):
+    inputs, _ = one_batch_train_mode(model, images)
+    trained = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(trained) == len(inputs) == 3
+    for index, (layer, values) in enumerate(zip(trained, inputs)):
+        per_channel = values.transpose(0, 1).flatten(1)  # (C, N*H*W)
+        mean, var = per_channel.mean(1), per_channel.var(1)  # var: unbiased, as BatchNorm's running_var
+        assert torch.all((layer.running_mean - mean).abs() <= 1e-3 * var.sqrt()), f"running_mean of layer {index}"
+        assert torch.all((layer.running_var - var).abs() <= 2e-3 * var), f"running_var of layer {index}"
+
+
+def test_after_fit_batchnorm_holds_the_statistics_of_every_training_image():
+    # fit re-estimates BatchNorm on a sample of BN_IMAGES = 512 images after each epoch but on EVERY image after the
+    # last one. Reference: each BatchNorm layer's input with all 1,024 images in one train-mode batch. Measured here:
+    # running means within 2.5e-4 standard deviations, running variances within 1e-3 (relative) of it;
+    # re-estimating on a 512-image sample instead left them 1e-3-1e-2 off (the tolerances fail it).
+    images, labels = blobs(per_class=256)
+    assert len(labels) > training.BN_IMAGES
+    model, head = build("arcface", dim=2)
+    result = fit(model, head, (images, labels), epochs=2, batch_size=128, progress=False)
+    assert_batchnorm_holds_statistics_of(result.model, images)
+    # the issue's requirement as values: eval mode is train mode with the whole training set as one batch
+    eval_accuracy = accuracy(result.model, result.head, (images, labels))
+    assert 0.6 <= eval_accuracy < 1.0  # not a saturated run, where any model would agree (0.733 here)
+    assert eval_accuracy == train_mode_accuracy(result, images, labels, batch_size=len(labels))
+    assert eval_accuracy == result.history["eval_accuracy_train"][-1]
+    torch.testing.assert_close(embed(result.model, images, normalize=False), one_batch_train_mode(result.model, images)[1],
+                               rtol=0, atol=1e-3)  # 2.3e-4 here; embeddings of size up to 2.1
+
+
+def test_a_run_stopped_by_its_callback_also_ends_on_every_training_image():
+    # The last epoch is the one the callback stops at (the training lab's Stop button), not only epoch == epochs:
+    # the returned model, and the history's last entries, are those of the statistics of every image.
+    images, labels = blobs(per_class=256)
+    heldout = blobs(seed=1)
+    model, head = build("arcface", dim=2)
+    seen = []
+    result = fit(model, head, (images, labels), epochs=3, batch_size=128, progress=False, heldout=heldout,
+                 callback=lambda epoch, run: seen.append(epoch) or epoch == 1)
+    assert seen == [1] and result.epochs_done == 1
+    assert_batchnorm_holds_statistics_of(result.model, images)
+    assert result.history["eval_accuracy_train"] == [accuracy(result.model, result.head, (images, labels))]
+    assert result.history["eval_accuracy_heldout"] == [accuracy(result.model, result.head, heldout)]
 
 def test_reestimation_leaves_the_weights_alone_and_can_be_switched_off():
     images, labels = blobs()
