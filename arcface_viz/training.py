@@ -287,9 +287,10 @@ def fit(
     sample of at most :data:`BN_IMAGES` = 512 training images, and after the last epoch (the one a
     callback stops at, too) on every training image (:func:`reestimate_batchnorm`: no augmentation,
     one pass with torch's own ``torch.optim.swa_utils.update_bn``), and then measures eval-mode
-    accuracy: the returned model's eval mode normalises with the whole training set's statistics. Why: in training mode BatchNorm normalises with each batch's statistics, in
-    eval mode with running averages (momentum 0.1) gathered over the last steps of a network whose
-    weights kept moving. Those averages need not describe the final network: in lesson 2's setting
+    accuracy: the returned model's eval mode normalises with the whole training set's statistics.
+    Why: in training mode BatchNorm normalises with each batch's statistics, in eval mode with
+    running averages (momentum 0.1) gathered over the last steps of a network whose weights kept
+    moving. Those averages need not describe the final network: in lesson 2's setting
     (8 toy identities, 2-D, Adam 1e-3, 20 epochs) the eval-mode ArcFace model (s=16, m=0.5, seed 0)
     classified its own training faces at 0.86 while train mode scored 0.99, so the drawn embeddings
     were not the trained ones; over 2-D, 3-D and 64-D, softmax, NormFace, CosFace and ArcFace and 3
