@@ -810,6 +810,9 @@ class TrainingLab(widgets.VBox):
             self.metrics.value = html.escape(training_summary(
                 result.head.describe(), result.history["eval_accuracy_train"][-1], stats, satisfied, lang=self.lang))
             if frames:
+                # a run stopped early gets its BatchNorm re-estimated on every image after the callback drew
+                # its last frame: draw the returned model, whose numbers the metrics line gives
+                frames[-1] = (embed(result.model, images).numpy(), frames[-1][1])
                 self._show_embeddings(frames[-1][0], labels, frames[-1][1], result.head, frames=frames)
             # Wall time from the click to the final plot (the 3-D animation takes seconds to build),
             # next to the time spent in fit itself.

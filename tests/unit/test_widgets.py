@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 
 from arcface_viz import experiment, explorer, training, widgets
 from arcface_viz.experiment import head_kwargs
@@ -198,6 +199,32 @@ def test_training_lab_3d_sphere_with_one_frame_per_epoch_and_stop(tiny_faces):
     lab.stop()
     assert lab.wait(timeout=300)
     assert lab.result.epochs_done < 5 and "stopped early" in lab.status.value
+
+
+def test_training_lab_stopped_early_draws_the_model_it_returns():
+    """Stopped on > BN_IMAGES faces, fit re-estimates BatchNorm on every image after the callback drew its
+    last frame: the final figure must show the returned model's embeddings, not that frame's."""
+    faces = make_toy_faces(n_identities=3, images_per_identity=180, size=32, cache=False)
+    assert len(faces) > training.BN_IMAGES
+    lab = training_lab(faces, max_points_per_identity=20)
+    lab.controls["epochs"].value = 3
+    drawn = []
+    show = lab._show_embeddings
+
+    def record(emb, labels, centres, head, frames):
+        drawn.append((emb.copy(), frames))
+        if frames is None:  # the per-epoch frame: ask to stop after the first epoch
+            lab.stop()
+        show(emb, labels, centres, head, frames)
+
+    lab._show_embeddings = record
+    assert lab.start(block=True) and lab.error is None, lab.status.value
+    assert lab.result.epochs_done == 1 and "stopped early" in lab.status.value
+    (seen, _), (final, frames) = drawn
+    returned = training.embed(lab.result.model, faces.images[torch.as_tensor(lab._plot_index)]).numpy()
+    np.testing.assert_allclose(final, returned, atol=1e-6)
+    assert len(frames) == 1
+    assert np.abs(seen - returned).max() > 1e-4  # the callback's frame had the 512-image sample's statistics
 
 
 def test_warmup_note_only_when_a_margin_was_cut_short():
