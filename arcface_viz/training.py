@@ -485,6 +485,16 @@ def train_epochs(result: TrainResult, net: nn.Module, head: nn.Module, images: t
     result.history = history
     start = time.perf_counter()
     step = 0
+
+    def settle(every_image: bool) -> dict[str, float]:
+        """Re-estimate BatchNorm (when configured; every image or a sample) and measure the eval-mode accuracies."""
+        if settings["reestimate_bn"]:
+            reestimate_batchnorm(result.model, images, seed=seed, max_images=None if every_image else BN_IMAGES)
+        measured = {"eval_accuracy_train": eval_accuracy(images, labels)}
+        if heldout is not None:
+            measured["eval_accuracy_heldout"] = eval_accuracy(*heldout)
+        return measured
+
     bar = tqdm(range(1, epochs + 1), desc=_describe(head), unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         net.train()
@@ -517,11 +527,8 @@ def train_epochs(result: TrainResult, net: nn.Module, head: nn.Module, images: t
         if warmup_steps:
             head.margin_factor = min(1.0, step / warmup_steps)
         history["loss"].append(loss_sum / seen)
-        if settings["reestimate_bn"]:  # a sample per epoch; every image after the last, the model fit returns
-            reestimate_batchnorm(result.model, images, seed=seed, max_images=None if epoch == epochs else BN_IMAGES)
-        history["eval_accuracy_train"].append(eval_accuracy(images, labels))
-        if heldout is not None:
-            history["eval_accuracy_heldout"].append(eval_accuracy(*heldout))
+        for key, value in settle(every_image=epoch == epochs).items():  # every image for the model fit returns
+            history[key].append(value)
         history["margin_factor"].append(float(getattr(head, "margin_factor", 1.0)))
         history["lr"].append(float(opt.param_groups[0]["lr"]))
         history["seconds"].append(time.perf_counter() - start)
@@ -531,10 +538,8 @@ def train_epochs(result: TrainResult, net: nn.Module, head: nn.Module, images: t
             if settings["reestimate_bn"] and epoch < epochs and n > BN_IMAGES:
                 # stopped early: this epoch is the last, so the model fit returns gets every image too, and the
                 # history's last entries describe that model
-                reestimate_batchnorm(result.model, images, seed=seed, max_images=None)
-                history["eval_accuracy_train"][-1] = eval_accuracy(images, labels)
-                if heldout is not None:
-                    history["eval_accuracy_heldout"][-1] = eval_accuracy(*heldout)
+                for key, value in settle(every_image=True).items():
+                    history[key][-1] = value
             break
     bar.close()
     result.seconds = time.perf_counter() - start

@@ -20,8 +20,8 @@ once with ``fit``'s defaults and measures accuracy on its own training faces:
 - ``train (one batch)``: the same with all training faces in one batch: train mode without the sampling noise of
   small batches (the statistics of the whole training set, which the eval-mode model is meant to carry).
 
-The gaps are ``eval - train mode`` in percentage points, for each definition of train mode. Prints one line per run, then per (dim, loss) the worst
-|gap| over seeds with its seed, then the worst per dim. Accuracies do not depend on the machine's load; the
+The gaps are ``eval - train mode`` in percentage points, for each definition of train mode. Prints one line per
+run, then per (dim, loss) the worst |gap| over seeds with its seed, then the worst per dim. Accuracies do not depend on the machine's load; the
 seconds per run do (the load average is printed).
 """
 from __future__ import annotations
